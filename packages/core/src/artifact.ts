@@ -1,0 +1,44 @@
+/**
+ * Vendor artifacts: the `typ` of each signed file, its error codes, and signing.
+ *
+ * Each artifact is typed by purpose (RFC 8725 §3.11) so that a token made for one job can never be
+ * accepted for another, and each kind maps its refusals onto one code of the SPEC catalogue.
+ */
+import type { KeyObject } from 'node:crypto';
+import { CompactSign } from 'jose';
+import type { ErrorCode } from './errors.ts';
+
+/** Artifacts kinds signed with vendor keys, by purpose. */
+export const ARTIFACT_TYP = {
+  key: 'charter-key+jwt',
+  charter: 'charter+jwt',
+  license: 'charter-license+jwt',
+} as const;
+
+/** The kind of a vendor artifact. */
+export type ArtifactKind = keyof typeof ARTIFACT_TYP;
+
+/** What a delegated vendor key may sign: charters, licenses, or attester statements. */
+export type KeyUse = 'charter' | 'license' | 'attester';
+
+/** The error code each kind of artifact refuses with, and the one for an expired artifact. */
+export const ARTIFACT_CODES: Record<ArtifactKind, { invalid: ErrorCode; expired: ErrorCode }> = {
+  key: { invalid: 'invalid_charter', expired: 'invalid_charter' },
+  charter: { invalid: 'invalid_charter', expired: 'charter_expired' },
+  license: { invalid: 'license_invalid', expired: 'license_invalid' },
+};
+
+/** The largest artifact any verifier reads; anything longer is refused before it is parsed. */
+export const MAX_ARTIFACT_BYTES = 64 * 1024;
+
+/** A signing key: the private key and the kid (thumbprint) its verifiers look it up by. */
+export interface SigningKey {
+  kid: string;
+  privateKey: KeyObject;
+}
+
+/** Sign a JSON payload as a compact JWS with `alg: EdDSA`, the given `typ` and `kid`, nothing else. */
+export async function signArtifact(typ: string, payload: object, key: SigningKey): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(payload));
+  return new CompactSign(bytes).setProtectedHeader({ alg: 'EdDSA', typ, kid: key.kid }).sign(key.privateKey);
+}

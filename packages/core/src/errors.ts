@@ -1,0 +1,90 @@
+/**
+ * The error catalogue of SPEC.md §3, plus the codes the vendor's tools use for refused input.
+ *
+ * What a client sees (`error`, `error_description`) comes only from this catalogue; the `reason` and
+ * `detail` of a {@link CharterError} are internal and go to logs and audit only. Neither ever holds a
+ * token or a key.
+ */
+
+/** Codes a gateway may send over the network (SPEC.md §3). */
+export const PROTOCOL_ERRORS = {
+  invalid_request: { status: 400, description: 'The request is malformed.' },
+  use_dpop_nonce: { status: 401, description: 'A DPoP proof with a server-provided nonce is required.' },
+  invalid_dpop_proof: { status: 401, description: 'The DPoP proof is missing or invalid.' },
+  invalid_token: { status: 401, description: 'The access token is missing, invalid or expired.' },
+  invalid_charter: { status: 403, description: 'The charter is not valid.' },
+  charter_expired: { status: 403, description: 'The charter has expired.' },
+  charter_revoked: { status: 403, description: 'The charter has been revoked.' },
+  app_not_admitted: { status: 403, description: 'This app is not admitted at this site.' },
+  platform_mismatch: { status: 403, description: 'The platform is not one the charter approves.' },
+  attestation_required: { status: 403, description: 'This platform requires hardware attestation.' },
+  invalid_attestation: { status: 403, description: 'The attestation is not valid.' },
+  instance_revoked: { status: 403, description: 'This app instance has been revoked.' },
+  insufficient_scope: { status: 403, description: 'The app is not approved for this operation.' },
+  rate_limited: { status: 429, description: 'Too many requests.' },
+  license_invalid: { status: 503, description: 'The site license is not valid.' },
+  unavailable: { status: 503, description: 'The service is temporarily unavailable.' },
+} as const;
+
+/** Codes the vendor's and operator's tools use for refused input (exit 1); never sent by a gateway. */
+export const TOOL_ERRORS = {
+  not_found: { status: 404, description: 'No such record.' },
+  conflict: { status: 409, description: 'The record is not in a state that allows this.' },
+  key_unavailable: { status: 409, description: 'The key needed for this operation is not available.' },
+  passphrase_required: { status: 400, description: 'A passphrase is needed (CHARTER_PASSPHRASE).' },
+  wrong_passphrase: { status: 400, description: 'The passphrase does not open this key.' },
+} as const;
+
+export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;
+export type ToolErrorCode = keyof typeof TOOL_ERRORS;
+/** Every code a {@link CharterError} may carry. */
+export type ErrorCode = ProtocolErrorCode | ToolErrorCode;
+
+const CATALOGUE: Record<ErrorCode, { status: number; description: string }> = {
+  ...PROTOCOL_ERRORS,
+  ...TOOL_ERRORS,
+};
+
+/** True when `code` is in the catalogue. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(CATALOGUE, code);
+}
+
+/** HTTP status of a catalogued code. */
+export function statusOf(code: ErrorCode): number {
+  return CATALOGUE[code].status;
+}
+
+/** The client-facing description of a catalogued code. */
+export function descriptionOf(code: ErrorCode): string {
+  return CATALOGUE[code].description;
+}
+
+/**
+ * The one error type every Charter verifier throws. Callers `switch` on `code`; `detail` is a stable
+ * machine sub-code (e.g. `ERR_JWS_ALG`) for tests, logs and audit; `message` is a human reason for
+ * the operator. Neither `detail` nor `message` ever contains the token or key being judged.
+ */
+export class CharterError extends Error {
+  override name = 'CharterError';
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly status: number;
+
+  constructor(code: ErrorCode, detail: string, reason: string, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.code = code;
+    this.detail = detail;
+    this.status = CATALOGUE[code].status;
+  }
+
+  /** The body a client may see: the code and the catalogue's description, nothing internal. */
+  toClient(): { error: ErrorCode; error_description: string } {
+    return { error: this.code, error_description: CATALOGUE[this.code].description };
+  }
+}
+
+/** Narrow an unknown thrown value to a {@link CharterError}. */
+export function isCharterError(e: unknown): e is CharterError {
+  return e instanceof CharterError;
+}

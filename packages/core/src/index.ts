@@ -1,0 +1,58 @@
+/**
+ * @charter/core — keys, delegation, charters, site licenses, revocation and strict verification.
+ * The one public entry of the package; nothing else may be imported from outside it.
+ */
+export { ARTIFACT_CODES, ARTIFACT_TYP, type ArtifactKind, type KeyUse, MAX_ARTIFACT_BYTES, type SigningKey, signArtifact } from './artifact.ts';
+export {
+  type AttestationPolicy,
+  attestationPolicyOf,
+  type CharterClaims,
+  type CharterPlatforms,
+  checkCharterClaims,
+  PLATFORMS,
+  type Platform,
+  signCharter,
+  type VerifiedCharter,
+  verifyCharter,
+} from './charter.ts';
+export { BUNDLE_ID, ClaimReader, ID, isCanonicalOrigin, JKT, SCOPE, SHA256_HEX, TEAM_ID } from './claims.ts';
+export { type DelegationInput, signKeyDelegation } from './delegation.ts';
+export {
+  CharterError,
+  descriptionOf,
+  type ErrorCode,
+  isCharterError,
+  isErrorCode,
+  PROTOCOL_ERRORS,
+  type ProtocolErrorCode,
+  statusOf,
+  TOOL_ERRORS,
+  type ToolErrorCode,
+} from './errors.ts';
+export { newId } from './ids.ts';
+export {
+  exportPrivateKey,
+  generateVendorKey,
+  importEd25519PublicJwk,
+  importPrivateKey,
+  type PublicJwk,
+  publicJwkOf,
+  thumbprint,
+  type VendorKeyPair,
+} from './jwk.ts';
+export { decodeJsonSegment, normaliseTyp } from './jws.ts';
+export { type KeyDelegation, KeyRing, verifyKeyDelegation } from './keyring.ts';
+export {
+  checkLicenseClaims,
+  type LicensedApp,
+  type LicenseClaims,
+  type LicenseMode,
+  type SecurityLevel,
+  signLicense,
+  type VerifiedLicense,
+  verifyLicense,
+} from './license.ts';
+export { openSealedKey, type SealedKey, sealPrivateKey } from './sealedKey.ts';
+export { epochSeconds, type Instant, isoOf, parseDuration } from './time.ts';
+export { parseTrustFile, type TrustDocument, trustFromDocument, type VendorTrust } from './trust.ts';
+export { artifactHash, DEFAULT_CLOCK_TOLERANCE_S, type VerifiedArtifact, type VerifyOptions, verifyVendorArtifact } from './verify.ts';
