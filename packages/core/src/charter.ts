@@ -46,7 +46,9 @@ export interface VerifiedCharter extends VerifiedArtifact {
 const POLICIES: readonly AttestationPolicy[] = ['required', 'optional'];
 
 /** Check the shape of charter claims (step 11), refusing with `invalid_charter`. */
-export function checkCharterClaims(p: Record<string, unknown>): asserts p is Record<string, unknown> & CharterClaims {
+export function checkCharterClaims(
+  p: Record<string, unknown>,
+): asserts p is Record<string, unknown> & CharterClaims {
   const r = new ClaimReader('invalid_charter');
   r.string(p.sub, 'sub', ID);
   r.string(p.jti, 'jti', ID);
@@ -64,11 +66,16 @@ export function checkCharterClaims(p: Record<string, unknown>): asserts p is Rec
   const platforms = r.object(p.platforms, 'platforms');
   const names = Object.keys(platforms);
   if (names.length === 0) r.fail('platforms', 'must name at least one platform');
-  for (const name of names) if (!(PLATFORMS as readonly string[]).includes(name)) r.fail(`platforms.${name}`, 'is not a known platform');
+  for (const name of names)
+    if (!(PLATFORMS as readonly string[]).includes(name))
+      r.fail(`platforms.${name}`, 'is not a known platform');
   const android = r.optionalObject(platforms.android, 'platforms.android');
   if (android) {
     r.string(android.package_name, 'platforms.android.package_name', BUNDLE_ID, 255);
-    r.strings(android.signing_cert_sha256, 'platforms.android.signing_cert_sha256', SHA256_HEX, { min: 1, max: 20 });
+    r.strings(android.signing_cert_sha256, 'platforms.android.signing_cert_sha256', SHA256_HEX, {
+      min: 1,
+      max: 20,
+    });
   }
   const ios = r.optionalObject(platforms.ios, 'platforms.ios');
   if (ios) {
@@ -78,13 +85,15 @@ export function checkCharterClaims(p: Record<string, unknown>): asserts p is Rec
   const web = r.optionalObject(platforms.web, 'platforms.web');
   if (web) {
     const origins = r.strings(web.origins, 'platforms.web.origins', undefined, { min: 1, max: 50 });
-    for (const o of origins) if (!isCanonicalOrigin(o)) r.fail('platforms.web.origins', 'holds a value that is not an origin');
+    for (const o of origins)
+      if (!isCanonicalOrigin(o)) r.fail('platforms.web.origins', 'holds a value that is not an origin');
   }
   const server = r.optionalObject(platforms.server, 'platforms.server');
   if (server && Object.keys(server).length > 0) r.fail('platforms.server', 'must be an empty object');
   const att = r.optionalObject(p.attestation, 'attestation');
   if (att) {
-    for (const k of Object.keys(att)) if (k !== 'android' && k !== 'ios') r.fail(`attestation.${k}`, 'is not a platform that attests');
+    for (const k of Object.keys(att))
+      if (k !== 'android' && k !== 'ios') r.fail(`attestation.${k}`, 'is not a platform that attests');
     r.optionalOneOf(att.android, 'attestation.android', POLICIES);
     r.optionalOneOf(att.ios, 'attestation.ios', POLICIES);
   }
@@ -96,7 +105,11 @@ export async function signCharter(claims: CharterClaims, key: SigningKey): Promi
 }
 
 /** Verify a charter in the order of verify.ts; refusals are `invalid_charter` or `charter_expired`. */
-export async function verifyCharter(token: unknown, ring: KeyRing, options: VerifyOptions = {}): Promise<VerifiedCharter> {
+export async function verifyCharter(
+  token: unknown,
+  ring: KeyRing,
+  options: VerifyOptions = {},
+): Promise<VerifiedCharter> {
   const v = await verifyVendorArtifact('charter', token, ring, options, checkCharterClaims);
   return { ...v, claims: v.payload as unknown as CharterClaims };
 }

@@ -16,7 +16,8 @@ export class ClaimReader {
   }
 
   object(value: unknown, path: string): JsonObject {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(path, 'must be an object');
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      this.fail(path, 'must be an object');
     return value as JsonObject;
   }
 
@@ -57,7 +58,12 @@ export class ClaimReader {
     return value === undefined ? undefined : this.boolean(value, path);
   }
 
-  strings(value: unknown, path: string, pattern?: RegExp, opts: { min?: number; max?: number } = {}): string[] {
+  strings(
+    value: unknown,
+    path: string,
+    pattern?: RegExp,
+    opts: { min?: number; max?: number } = {},
+  ): string[] {
     const { min = 0, max = 1000 } = opts;
     if (!Array.isArray(value) || value.length < min || value.length > max) {
       this.fail(path, `must be an array of ${min} to ${max} strings`);

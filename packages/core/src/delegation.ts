@@ -16,7 +16,15 @@ export async function signKeyDelegation(input: DelegationInput, root: SigningKey
   const { kid, ...jwk } = input.jwk;
   return signArtifact(
     ARTIFACT_TYP.key,
-    { iss: input.vendorId, sub: kid, jwk, use: input.use, iat: Math.floor(Date.now() / 1000), nbf: input.nbf, exp: input.exp },
+    {
+      iss: input.vendorId,
+      sub: kid,
+      jwk,
+      use: input.use,
+      iat: Math.floor(Date.now() / 1000),
+      nbf: input.nbf,
+      exp: input.exp,
+    },
     root,
   );
 }

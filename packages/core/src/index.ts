@@ -2,7 +2,15 @@
  * @charter/core — keys, delegation, charters, site licenses, revocation and strict verification.
  * The one public entry of the package; nothing else may be imported from outside it.
  */
-export { ARTIFACT_CODES, ARTIFACT_TYP, type ArtifactKind, type KeyUse, MAX_ARTIFACT_BYTES, type SigningKey, signArtifact } from './artifact.ts';
+export {
+  ARTIFACT_CODES,
+  ARTIFACT_TYP,
+  type ArtifactKind,
+  type KeyUse,
+  MAX_ARTIFACT_BYTES,
+  type SigningKey,
+  signArtifact,
+} from './artifact.ts';
 export {
   type AttestationPolicy,
   attestationPolicyOf,
@@ -44,8 +52,8 @@ export { decodeJsonSegment, normaliseTyp } from './jws.ts';
 export { type KeyDelegation, KeyRing, verifyKeyDelegation } from './keyring.ts';
 export {
   checkLicenseClaims,
-  type LicensedApp,
   type LicenseClaims,
+  type LicensedApp,
   type LicenseMode,
   type SecurityLevel,
   signLicense,
@@ -55,4 +63,10 @@ export {
 export { openSealedKey, type SealedKey, sealPrivateKey } from './sealedKey.ts';
 export { epochSeconds, type Instant, isoOf, parseDuration } from './time.ts';
 export { parseTrustFile, type TrustDocument, trustFromDocument, type VendorTrust } from './trust.ts';
-export { artifactHash, DEFAULT_CLOCK_TOLERANCE_S, type VerifiedArtifact, type VerifyOptions, verifyVendorArtifact } from './verify.ts';
+export {
+  artifactHash,
+  DEFAULT_CLOCK_TOLERANCE_S,
+  type VerifiedArtifact,
+  type VerifyOptions,
+  verifyVendorArtifact,
+} from './verify.ts';

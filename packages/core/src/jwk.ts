@@ -20,7 +20,10 @@ export async function thumbprint(jwk: JWK): Promise<string> {
 export async function publicJwkOf(key: KeyObject): Promise<PublicJwk> {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
   const raw = pub.export({ format: 'jwk' }) as JWK;
-  const jwk: JWK = raw.kty === 'OKP' ? { kty: 'OKP', crv: raw.crv, x: raw.x } : { kty: raw.kty, crv: raw.crv, x: raw.x, y: raw.y };
+  const jwk: JWK =
+    raw.kty === 'OKP'
+      ? { kty: 'OKP', crv: raw.crv, x: raw.x }
+      : { kty: raw.kty, crv: raw.crv, x: raw.x, y: raw.y };
   return { ...jwk, kid: await thumbprint(jwk) };
 }
 

@@ -3,8 +3,8 @@
  * verification order in verify.ts. Everything here refuses with the artifact's own code.
  */
 import { base64url } from 'jose';
-import { CharterError, type ErrorCode } from './errors.ts';
 import { MAX_ARTIFACT_BYTES } from './artifact.ts';
+import { CharterError, type ErrorCode } from './errors.ts';
 
 /** A compact JWS split into its parts, with the protected header decoded. */
 export interface ParsedJws {
@@ -13,7 +13,7 @@ export interface ParsedJws {
   token: string;
 }
 
-const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** Header members that would let the token choose its own key: refused on vendor artifacts. */
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 const HMAC_ALGS = /^HS(256|384|512)$/i;
@@ -27,7 +27,9 @@ export function normaliseTyp(typ: string): string {
 /** Decode a base64url segment as a JSON object, or undefined. */
 export function decodeJsonSegment(segment: string): Record<string, unknown> | undefined {
   try {
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(segment)));
+    const value: unknown = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(segment)),
+    );
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
     return value as Record<string, unknown>;
   } catch {
@@ -46,31 +48,60 @@ export function parseVendorJws(input: unknown, expectedTyp: string, code: ErrorC
   if (input.length > MAX_ARTIFACT_BYTES) {
     throw new CharterError(code, 'ERR_SIZE', `the artifact is larger than ${MAX_ARTIFACT_BYTES} bytes`);
   }
-  const token = input.trim();
+  const token = input;
   if (!COMPACT.test(token)) {
     throw new CharterError(code, 'ERR_FORMAT', 'the artifact is not a compact JWS (three base64url parts)');
   }
-  const [headerB64, payloadB64] = token.split('.') as [string, string, string];
+  const [headerB64, payloadB64, signatureB64] = token.split('.') as [string, string, string];
+  // Base64url has spare bits in its last character; refusing non-canonical text means one artifact
+  // has exactly one spelling, so no edited byte can leave the decoded artifact unchanged.
+  if (!isCanonicalB64(headerB64) || !isCanonicalB64(payloadB64) || !isCanonicalB64(signatureB64)) {
+    throw new CharterError(code, 'ERR_FORMAT', 'the artifact is not canonically base64url-encoded');
+  }
   const header = decodeJsonSegment(headerB64);
   if (!header) throw new CharterError(code, 'ERR_HEADER', 'the protected header is not a JSON object');
   const alg = header.alg;
   if (typeof alg !== 'string') throw new CharterError(code, 'ERR_ALG', 'the header has no alg');
-  if (alg.toLowerCase() === 'none') throw new CharterError(code, 'ERR_ALG_NONE', 'unsigned artifacts (alg none) are refused');
-  if (HMAC_ALGS.test(alg)) throw new CharterError(code, 'ERR_ALG_HMAC', 'HMAC algorithms are refused for vendor artifacts');
-  if (alg !== 'EdDSA') throw new CharterError(code, 'ERR_ALG', `vendor artifacts are signed with EdDSA only, not ${safe(alg)}`);
-  if (typeof header.typ !== 'string') throw new CharterError(code, 'ERR_TYP', `the header has no typ (expected ${expectedTyp})`);
+  if (alg.toLowerCase() === 'none')
+    throw new CharterError(code, 'ERR_ALG_NONE', 'unsigned artifacts (alg none) are refused');
+  if (HMAC_ALGS.test(alg))
+    throw new CharterError(code, 'ERR_ALG_HMAC', 'HMAC algorithms are refused for vendor artifacts');
+  if (alg !== 'EdDSA')
+    throw new CharterError(code, 'ERR_ALG', `vendor artifacts are signed with EdDSA only, not ${safe(alg)}`);
+  if (typeof header.typ !== 'string')
+    throw new CharterError(code, 'ERR_TYP', `the header has no typ (expected ${expectedTyp})`);
   if (normaliseTyp(header.typ) !== expectedTyp) {
-    throw new CharterError(code, 'ERR_TYP', `wrong artifact type ${safe(header.typ)} (expected ${expectedTyp})`);
+    throw new CharterError(
+      code,
+      'ERR_TYP',
+      `wrong artifact type ${safe(header.typ)} (expected ${expectedTyp})`,
+    );
   }
   for (const name of FORBIDDEN_HEADERS) {
-    if (name in header) throw new CharterError(code, 'ERR_HEADER_KEY', `the header member ${name} is refused on vendor artifacts`);
+    if (name in header)
+      throw new CharterError(
+        code,
+        'ERR_HEADER_KEY',
+        `the header member ${name} is refused on vendor artifacts`,
+      );
   }
-  if ('crit' in header) throw new CharterError(code, 'ERR_CRIT', 'the header lists critical extensions this verifier does not support');
+  if ('crit' in header)
+    throw new CharterError(
+      code,
+      'ERR_CRIT',
+      'the header lists critical extensions this verifier does not support',
+    );
   if ('b64' in header) throw new CharterError(code, 'ERR_HEADER', 'unencoded payloads (b64) are refused');
   if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 128) {
     throw new CharterError(code, 'ERR_KID', 'the header has no usable kid');
   }
   return { header, payloadB64, token };
+}
+
+/** True when `segment` is the one canonical base64url spelling of the bytes it decodes to. */
+export function isCanonicalB64(segment: string): boolean {
+  if (segment.length % 4 === 1) return false;
+  return Buffer.from(segment, 'base64url').toString('base64url') === segment;
 }
 
 /** A short, printable rendering of an attacker-chosen header value for a reason text. */

@@ -8,8 +8,8 @@ import type { KeyObject } from 'node:crypto';
 import type { KeyUse } from './artifact.ts';
 import { ClaimReader, ID, JKT } from './claims.ts';
 import { CharterError, type ErrorCode } from './errors.ts';
-import { decodeJsonSegment } from './jws.ts';
 import { importEd25519PublicJwk, thumbprint } from './jwk.ts';
+import { decodeJsonSegment } from './jws.ts';
 import { isoOf } from './time.ts';
 import type { VendorTrust } from './trust.ts';
 import { type ResolvedKey, verifyVendorArtifact } from './verify.ts';
@@ -65,28 +65,52 @@ export class KeyRing {
   async resolve(kid: string, use: KeyUse | 'root', code: ErrorCode, now: number): Promise<ResolvedKey> {
     const root = this.trust.roots.get(kid);
     if (use === 'root') {
-      if (!root) throw new CharterError(code, 'ERR_KID_UNKNOWN', 'the key delegation is not signed by a trusted root key');
+      if (!root)
+        throw new CharterError(
+          code,
+          'ERR_KID_UNKNOWN',
+          'the key delegation is not signed by a trusted root key',
+        );
       return { key: root, nbf: 0, exp: Number.MAX_SAFE_INTEGER, root: true };
     }
-    if (root) throw new CharterError(code, 'ERR_KEY_USE', 'the root key signs key delegations only, never artifacts');
+    if (root)
+      throw new CharterError(code, 'ERR_KEY_USE', 'the root key signs key delegations only, never artifacts');
     await this.#verifyPending(kid);
     const candidates = this.#verified.get(kid);
     if (!candidates || candidates.length === 0) {
       const failure = this.#failed.get(kid);
       if (failure) {
-        throw new CharterError(code, 'ERR_KEY_DELEGATION', `the delegation of the signing key is invalid: ${failure.message}`);
+        throw new CharterError(
+          code,
+          'ERR_KEY_DELEGATION',
+          `the delegation of the signing key is invalid: ${failure.message}`,
+        );
       }
       throw new CharterError(code, 'ERR_KID_UNKNOWN', 'the signing key is not one the vendor has delegated');
     }
     const forUse = candidates.filter((d) => d.claims.use.includes(use));
-    if (forUse.length === 0) throw new CharterError(code, 'ERR_KEY_USE', `the signing key is not delegated to sign ${use} artifacts`);
+    if (forUse.length === 0)
+      throw new CharterError(
+        code,
+        'ERR_KEY_USE',
+        `the signing key is not delegated to sign ${use} artifacts`,
+      );
     const tolerance = 60;
     const current = forUse.find((d) => d.claims.nbf <= now + tolerance && now - tolerance < d.claims.exp);
     if (!current) {
       const future = forUse.every((d) => d.claims.nbf > now + tolerance);
-      if (future) throw new CharterError(code, 'ERR_KEY_NOT_YET_VALID', 'the signing key’s delegation is not valid yet');
+      if (future)
+        throw new CharterError(
+          code,
+          'ERR_KEY_NOT_YET_VALID',
+          'the signing key’s delegation is not valid yet',
+        );
       const last = Math.max(...forUse.map((d) => d.claims.exp));
-      throw new CharterError(code, 'ERR_KEY_EXPIRED', `the signing key’s delegation expired at ${isoOf(last)}`);
+      throw new CharterError(
+        code,
+        'ERR_KEY_EXPIRED',
+        `the signing key’s delegation expired at ${isoOf(last)}`,
+      );
     }
     return { key: current.key, nbf: current.claims.nbf, exp: current.claims.exp, root: false };
   }
@@ -137,7 +161,11 @@ export async function verifyKeyDelegation(token: string, ring: KeyRing): Promise
   });
   const claims = verified.payload as unknown as KeyDelegation;
   if ((await thumbprint(claims.jwk as never)) !== claims.sub) {
-    throw new CharterError('invalid_charter', 'ERR_CLAIMS', 'claim sub is not the thumbprint of the delegated key');
+    throw new CharterError(
+      'invalid_charter',
+      'ERR_CLAIMS',
+      'claim sub is not the thumbprint of the delegated key',
+    );
   }
   return { key: key as KeyObject, claims };
 }

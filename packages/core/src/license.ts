@@ -50,7 +50,9 @@ const MODES: readonly LicenseMode[] = ['enforce', 'monitor'];
 const LEVELS: readonly SecurityLevel[] = ['TRUSTED_ENVIRONMENT', 'STRONG_BOX'];
 
 /** Check the shape of license claims (step 11), refusing with `license_invalid`. */
-export function checkLicenseClaims(p: Record<string, unknown>): asserts p is Record<string, unknown> & LicenseClaims {
+export function checkLicenseClaims(
+  p: Record<string, unknown>,
+): asserts p is Record<string, unknown> & LicenseClaims {
   const r = new ClaimReader('license_invalid');
   const sub = r.string(p.sub, 'sub', ID);
   r.string(p.jti, 'jti', ID);
@@ -66,7 +68,8 @@ export function checkLicenseClaims(p: Record<string, unknown>): asserts p is Rec
   if (inst) r.string(inst.jkt, 'installation.jkt', JKT);
   r.strings(p.keys, 'keys', undefined, { max: 100 });
   const apps: unknown = p.apps;
-  if (!Array.isArray(apps) || apps.length > 10000) return r.fail('apps', 'must be an array of at most 10000 apps');
+  if (!Array.isArray(apps) || apps.length > 10000)
+    return r.fail('apps', 'must be an array of at most 10000 apps');
   const seen = new Set<string>();
   apps.forEach((a: unknown, i: number) => {
     const app = r.object(a, `apps[${i}]`);
@@ -90,7 +93,11 @@ export function checkLicenseClaims(p: Record<string, unknown>): asserts p is Rec
   r.optionalInteger(policy.proof_skew_s, 'policy.proof_skew_s', 0, 600);
   const att = r.optionalObject(p.attestation, 'attestation');
   if (att) {
-    r.optionalStrings(att.roots, 'attestation.roots', /^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/);
+    r.optionalStrings(
+      att.roots,
+      'attestation.roots',
+      /^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/,
+    );
     r.optionalStrings(att.android_revoked, 'attestation.android_revoked', /^[0-9a-f]{1,64}$/);
     r.optionalBoolean(att.require_verified_boot, 'attestation.require_verified_boot');
     r.optionalOneOf(att.min_security_level, 'attestation.min_security_level', LEVELS);
@@ -107,9 +114,13 @@ export async function signLicense(claims: LicenseClaims, key: SigningKey): Promi
  * (`keys`); they are added to `ring` only after being read, and each is itself verified against a
  * root before use, so an attacker who edits `keys` gains nothing but a refusal.
  */
-export async function verifyLicense(token: unknown, ring: KeyRing, options: VerifyOptions = {}): Promise<VerifiedLicense> {
+export async function verifyLicense(
+  token: unknown,
+  ring: KeyRing,
+  options: VerifyOptions = {},
+): Promise<VerifiedLicense> {
   if (typeof token === 'string') {
-    const payloadB64 = token.trim().split('.')[1];
+    const payloadB64 = token.split('.')[1];
     if (payloadB64 && payloadB64.length <= 65536) {
       const keys = decodeJsonSegment(payloadB64)?.keys;
       if (Array.isArray(keys)) ring.add(keys.filter((k): k is string => typeof k === 'string'));

@@ -26,7 +26,11 @@ function derive(passphrase: string, salt: Buffer, n: number, r: number, p: numbe
 /** Encrypt PKCS#8 DER bytes of a private key under a passphrase. */
 export function sealPrivateKey(pkcs8: Uint8Array, kid: string, passphrase: string): SealedKey {
   if (passphrase.length < 8) {
-    throw new CharterError('passphrase_required', 'ERR_PASSPHRASE_SHORT', 'the passphrase must have at least 8 characters');
+    throw new CharterError(
+      'passphrase_required',
+      'ERR_PASSPHRASE_SHORT',
+      'the passphrase must have at least 8 characters',
+    );
   }
   const salt = randomBytes(16);
   const iv = randomBytes(12);
@@ -46,15 +50,34 @@ export function sealPrivateKey(pkcs8: Uint8Array, kid: string, passphrase: strin
 /** Decrypt a {@link SealedKey}; a wrong passphrase or any edit is `wrong_passphrase`. */
 export function openSealedKey(sealed: SealedKey, passphrase: string): Buffer {
   const { N: n, r, p, salt } = sealed.kdf;
-  if (sealed.format !== 'charter-sealed-key/1' || sealed.kdf.name !== 'scrypt' || n > 2 ** 20 || r > 16 || p > 4) {
-    throw new CharterError('wrong_passphrase', 'ERR_SEALED_FORMAT', 'the sealed key is not in a known format');
+  if (
+    sealed.format !== 'charter-sealed-key/1' ||
+    sealed.kdf.name !== 'scrypt' ||
+    n > 2 ** 20 ||
+    r > 16 ||
+    p > 4
+  ) {
+    throw new CharterError(
+      'wrong_passphrase',
+      'ERR_SEALED_FORMAT',
+      'the sealed key is not in a known format',
+    );
   }
   try {
-    const decipher = createDecipheriv('aes-256-gcm', derive(passphrase, Buffer.from(salt, 'base64'), n, r, p), Buffer.from(sealed.iv, 'base64'));
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      derive(passphrase, Buffer.from(salt, 'base64'), n, r, p),
+      Buffer.from(sealed.iv, 'base64'),
+    );
     decipher.setAAD(Buffer.from(sealed.kid, 'utf8'));
     decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
     return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64')), decipher.final()]);
   } catch (cause) {
-    throw new CharterError('wrong_passphrase', 'ERR_PASSPHRASE', 'the passphrase does not open the sealed key', { cause });
+    throw new CharterError(
+      'wrong_passphrase',
+      'ERR_PASSPHRASE',
+      'the passphrase does not open the sealed key',
+      { cause },
+    );
   }
 }

@@ -3,9 +3,9 @@
  * or sealed into a gateway build; a trust file (`vendor export-trust`) exists for development.
  */
 import type { KeyObject } from 'node:crypto';
+import { ID } from './claims.ts';
 import { CharterError } from './errors.ts';
 import { importEd25519PublicJwk, type PublicJwk, thumbprint } from './jwk.ts';
-import { ID } from './claims.ts';
 
 /** A vendor's root keys by kid (RFC 7638 thumbprint). */
 export interface VendorTrust {
@@ -36,7 +36,8 @@ export async function trustFromDocument(doc: unknown): Promise<VendorTrust> {
     const key = importEd25519PublicJwk(jwk);
     if (!key) return bad('a key is not an Ed25519 public JWK');
     const kid = await thumbprint(jwk as PublicJwk);
-    if ((jwk as PublicJwk).kid !== undefined && (jwk as PublicJwk).kid !== kid) return bad('a kid is not its key thumbprint');
+    if ((jwk as PublicJwk).kid !== undefined && (jwk as PublicJwk).kid !== kid)
+      return bad('a kid is not its key thumbprint');
     roots.set(kid, key);
   }
   return { vendorId: d.vendor_id, roots };

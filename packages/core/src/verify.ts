@@ -3,7 +3,7 @@
  * same input always yields the same code and detail:
  *
  *  1. input is a string of at most 64 KiB                         ERR_FORMAT, ERR_SIZE
- *  2. three base64url parts                                       ERR_FORMAT
+ *  2. three canonical base64url parts                             ERR_FORMAT
  *  3. the protected header is a JSON object                       ERR_HEADER
  *  4. `alg` is EdDSA (`none`, HMAC, anything else refused)        ERR_ALG_NONE, ERR_ALG_HMAC, ERR_ALG
  *  5. `typ` is the artifact's                                     ERR_TYP
@@ -22,8 +22,8 @@ import { base64url, compactVerify } from 'jose';
 import { ARTIFACT_CODES, ARTIFACT_TYP, type ArtifactKind, type KeyUse } from './artifact.ts';
 import { CharterError } from './errors.ts';
 import { decodeJsonSegment, parseVendorJws } from './jws.ts';
-import { epochSeconds, type Instant } from './time.ts';
 import type { KeyRing } from './keyring.ts';
+import { epochSeconds, type Instant } from './time.ts';
 
 /** Default tolerance, in seconds, for clocks that disagree a little. */
 export const DEFAULT_CLOCK_TOLERANCE_S = 60;
@@ -85,19 +85,34 @@ export async function verifyVendorArtifact(
     throw new CharterError(codes.invalid, 'ERR_ISS', 'the issuer is not the trusted vendor');
   }
   check(payload);
-  if (options.skipTimeChecks) return { header: parsed.header, payload, signer: { kid, nbf: signer.nbf, exp: signer.exp, root: signer.root } };
+  if (options.skipTimeChecks)
+    return {
+      header: parsed.header,
+      payload,
+      signer: { kid, nbf: signer.nbf, exp: signer.exp, root: signer.root },
+    };
 
   const { nbf, exp, iat } = payload as { nbf: number; exp: number; iat?: number };
-  if (nbf > now + tolerance) throw new CharterError(codes.invalid, 'ERR_NOT_YET_VALID', 'the artifact is not valid yet');
-  if (exp <= now - tolerance) throw new CharterError(codes.expired, 'ERR_EXPIRED', 'the artifact has expired');
+  if (nbf > now + tolerance)
+    throw new CharterError(codes.invalid, 'ERR_NOT_YET_VALID', 'the artifact is not valid yet');
+  if (exp <= now - tolerance)
+    throw new CharterError(codes.expired, 'ERR_EXPIRED', 'the artifact has expired');
   if (iat !== undefined && iat > now + tolerance) {
     throw new CharterError(codes.invalid, 'ERR_IAT', 'the artifact claims to be issued in the future');
   }
   const issued = iat ?? nbf;
   if (issued < signer.nbf - tolerance || issued > signer.exp) {
-    throw new CharterError(codes.invalid, 'ERR_KEY_WINDOW', 'the artifact was issued outside its signing key’s validity');
+    throw new CharterError(
+      codes.invalid,
+      'ERR_KEY_WINDOW',
+      'the artifact was issued outside its signing key’s validity',
+    );
   }
-  return { header: parsed.header, payload, signer: { kid, nbf: signer.nbf, exp: signer.exp, root: signer.root } };
+  return {
+    header: parsed.header,
+    payload,
+    signer: { kid, nbf: signer.nbf, exp: signer.exp, root: signer.root },
+  };
 }
 
 /** SHA-256 of a compact JWS as base64url, the hash that chains reports and identifies artifacts. */

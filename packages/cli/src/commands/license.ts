@@ -1,0 +1,85 @@
+/** `charter license inspect FILE`: what a license admits, and whether it verifies against a trust file. */
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  CharterError,
+  decodeJsonSegment,
+  KeyRing,
+  type LicenseClaims,
+  parseTrustFile,
+  verifyLicense,
+} from '@charter/core';
+import { type CommandSpec, optionalFlag } from '../command.ts';
+import { iso, table } from '../context.ts';
+
+export const licenseInspect: CommandSpec = {
+  path: ['license', 'inspect'],
+  summary: 'show what a license admits, its serial and expiry, and whether it verifies',
+  positionals: [{ name: 'FILE', required: true, description: 'the .license file' }],
+  flags: {
+    trust: { type: 'string', description: 'the vendor trust file to verify against', value: 'trust.json' },
+  },
+  async run({ flags, positionals }) {
+    const file = positionals[0] as string;
+    if (!existsSync(file)) throw new CharterError('not_found', 'ERR_FILE', `no such file: ${file}`);
+    const token = readFileSync(file, 'utf8').trim();
+    const claims = decodeJsonSegment(token.split('.')[1] ?? '') as Partial<LicenseClaims> | undefined;
+    if (!claims || token.split('.').length !== 3)
+      throw new CharterError(
+        'license_invalid',
+        'ERR_FORMAT',
+        'the file does not hold a license (a compact JWS)',
+      );
+    const trustFile = optionalFlag(flags, 'trust');
+    let verified: boolean | null = null;
+    let verifyError: { code: string; reason: string } | undefined;
+    if (trustFile) {
+      try {
+        await verifyLicense(token, new KeyRing(await parseTrustFile(readFileSync(trustFile, 'utf8'))));
+        verified = true;
+      } catch (e) {
+        if (!(e instanceof CharterError)) throw e;
+        verified = false;
+        verifyError = { code: e.code, reason: e.message };
+      }
+    }
+    const apps = Array.isArray(claims.apps) ? claims.apps : [];
+    const json = {
+      license_id: claims.jti,
+      vendor_id: claims.iss,
+      site: claims.site,
+      serial: claims.serial,
+      iat: claims.iat,
+      exp: claims.exp,
+      mode: claims.policy?.mode,
+      policy: claims.policy,
+      installation: claims.installation ?? null,
+      apps,
+      revoked: claims.revoked,
+      attestation: claims.attestation ?? null,
+      verified,
+      ...(verifyError ? { error: verifyError.code, reason: verifyError.reason } : {}),
+    };
+    const lines = [
+      `License ${claims.jti} from ${claims.iss} for site ${claims.site?.name ?? '?'} (${claims.sub})`,
+      `Serial ${claims.serial}, issued ${iso(claims.iat)}, expires ${iso(claims.exp)}, mode ${claims.policy?.mode}`,
+      claims.installation
+        ? `Bound to installation ${claims.installation.jkt}`
+        : 'Not bound to an installation',
+      'Admits:',
+      table(
+        apps.map((a) => [
+          `  ${a.app_id}`,
+          a.scopes ? a.scopes.join(' ') : '(charter scopes)',
+          a.rate ? JSON.stringify(a.rate) : '',
+        ]),
+      ),
+      `Revoked: ${claims.revoked?.charters?.length ?? 0} charters, ${claims.revoked?.apps?.length ?? 0} apps, ${claims.revoked?.instances?.length ?? 0} instances`,
+      verified === null
+        ? 'Signature: not checked (pass --trust trust.json)'
+        : verified
+          ? 'Signature: verifies against the trust file'
+          : `Signature: REFUSED (${verifyError?.code}: ${verifyError?.reason})`,
+    ];
+    return { json, text: lines.join('\n'), exitCode: verified === false ? 1 : 0 };
+  },
+};

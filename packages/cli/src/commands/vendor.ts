@@ -1,0 +1,487 @@
+/** `charter vendor …`: the vendor's side of the main flow (SPEC.md §4). */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { CharterError, type KeyUse, parseDuration, type SealedKey } from '@charter/core';
+import { type CommandSpec, type Flags, listFlag, optionalFlag, requireFlag, UsageError } from '../command.ts';
+import { iso, openVendor, passphraseOf, table } from '../context.ts';
+
+function ttlFlag(flags: Flags, name: string, fallback?: string): number {
+  const text = optionalFlag(flags, name) ?? fallback;
+  if (text === undefined) throw new UsageError(`--${name} is required`);
+  const s = parseDuration(text);
+  if (s === undefined)
+    throw new UsageError(
+      `--${name} ${JSON.stringify(text)} is not a duration like 90s, 15m, 12h, 180d, 2w or 1y`,
+    );
+  return s;
+}
+
+function intFlag(flags: Flags, name: string, min: number, max: number): number | undefined {
+  const text = optionalFlag(flags, name);
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function csv(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function writeArtifact(path: string, token: string, mode = 0o644): void {
+  // A .charter or .license file holds the compact JWS and nothing else (SPEC §4).
+  writeFileSync(path, token, { mode });
+}
+
+const out = { type: 'string', description: 'file to write', value: 'FILE' } as const;
+
+export const vendorInit: CommandSpec = {
+  path: ['vendor', 'init'],
+  summary: 'create the vendor: a sealed root key and delegated charter and license keys',
+  flags: {
+    'vendor-id': {
+      type: 'string',
+      description: 'the vendor id that signs every artifact (iss)',
+      value: 'ID',
+    },
+    name: { type: 'string', description: 'the vendor’s display name', value: 'NAME' },
+    'key-ttl': {
+      type: 'string',
+      description: 'validity of the delegated signing keys (default 730d)',
+      value: 'DURATION',
+    },
+  },
+  help: 'The root key is encrypted with the passphrase from CHARTER_PASSPHRASE (or a prompt at a terminal).',
+  async run({ flags, io }) {
+    const vendorId = requireFlag(flags, 'vendor-id');
+    const name = requireFlag(flags, 'name');
+    const keyTtlS = ttlFlag(flags, 'key-ttl', '730d');
+    const vendor = openVendor(flags, io);
+    const passphrase = await passphraseOf(io, 'vendor init', true);
+    const r = await vendor.init({ vendorId, name, passphrase, keyTtlS });
+    return {
+      json: r,
+      text: `Vendor ${r.vendor_id} created.\nRoot key ${r.root_kid} (encrypted at rest).\nNext: charter vendor export-trust --out trust.json`,
+    };
+  },
+};
+
+export const vendorExportTrust: CommandSpec = {
+  path: ['vendor', 'export-trust'],
+  summary: 'write the root public keys (a JWK Set) that gateways trust',
+  flags: { out },
+  async run({ flags, io }) {
+    const file = requireFlag(flags, 'out');
+    const doc = openVendor(flags, io).trustDocument();
+    writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+    const root_kid = doc.keys[doc.keys.length - 1]?.kid as string;
+    return {
+      json: { root_kid, file },
+      text: `Trust for ${doc.vendor_id} written to ${file} (root ${root_kid}).`,
+    };
+  },
+};
+
+export const vendorKeysRotate: CommandSpec = {
+  path: ['vendor', 'keys', 'rotate'],
+  summary: 'make new delegated signing keys; older ones keep verifying until they expire',
+  flags: {
+    use: { type: 'string', description: 'charter, license, or both (default both)', value: 'USE' },
+    'key-ttl': { type: 'string', description: 'validity of the new keys (default 730d)', value: 'DURATION' },
+  },
+  async run({ flags, io }) {
+    const use = optionalFlag(flags, 'use') ?? 'both';
+    if (!['charter', 'license', 'both'].includes(use))
+      throw new UsageError('--use is charter, license or both');
+    const uses: KeyUse[] = use === 'both' ? ['charter', 'license'] : [use as KeyUse];
+    const vendor = openVendor(flags, io);
+    vendor.vendorId();
+    const passphrase = await passphraseOf(io, 'keys rotate');
+    const r = await vendor.rotateKeys({ uses, passphrase, keyTtlS: ttlFlag(flags, 'key-ttl', '730d') });
+    return {
+      json: r,
+      text: r.keys.map((k) => `New ${k.use} key ${k.kid}, valid until ${iso(k.exp)}`).join('\n'),
+    };
+  },
+};
+
+export const vendorKeysList: CommandSpec = {
+  path: ['vendor', 'keys', 'list'],
+  summary: 'list the delegated signing keys',
+  flags: {},
+  async run({ flags, io }) {
+    const keys = openVendor(flags, io).listKeys();
+    return {
+      json: { keys },
+      text: table([
+        ['KID', 'USE', 'VALID UNTIL', 'ACTIVE'],
+        ...keys.map((k) => [k.kid, k.use, iso(k.exp), k.active ? 'yes' : 'no']),
+      ]),
+    };
+  },
+};
+
+export const vendorKeysExportRoot: CommandSpec = {
+  path: ['vendor', 'keys', 'export-root'],
+  summary: 'write the encrypted root key for offline storage, optionally removing it from this home',
+  flags: {
+    out,
+    remove: { type: 'boolean', description: 'delete the root key from this home after writing it' },
+  },
+  help: 'After --remove, approvals and licenses still work with the delegated keys; rotating keys needs `vendor keys import-root`.',
+  async run({ flags, io }) {
+    const file = requireFlag(flags, 'out');
+    const vendor = openVendor(flags, io);
+    const remove = flags.remove === true;
+    // Write the file before the key leaves the database, so a failed write never loses the key.
+    const { sealed } = vendor.exportRoot({ remove: false });
+    writeFileSync(file, `${JSON.stringify(sealed, null, 2)}\n`, { mode: 0o600 });
+    if (remove) vendor.exportRoot({ remove: true });
+    return {
+      json: { root_kid: sealed.kid, file, removed: remove },
+      text: `Encrypted root key ${sealed.kid} written to ${file}.${remove ? ' It is no longer in this home.' : ''}`,
+    };
+  },
+};
+
+export const vendorKeysImportRoot: CommandSpec = {
+  path: ['vendor', 'keys', 'import-root'],
+  summary: 'bring an exported root key back into this home',
+  positionals: [{ name: 'FILE', required: true, description: 'the file written by export-root' }],
+  flags: {},
+  async run({ flags, positionals, io }) {
+    let sealed: SealedKey;
+    try {
+      sealed = JSON.parse(readFileSync(positionals[0] as string, 'utf8')) as SealedKey;
+    } catch {
+      throw new CharterError('conflict', 'ERR_ROOT_FILE', 'the file is not an exported root key');
+    }
+    const r = openVendor(flags, io).importRoot(sealed);
+    return { json: r, text: `Root key ${r.root_kid} is back in this home.` };
+  },
+};
+
+export const publisherAdd: CommandSpec = {
+  path: ['vendor', 'publisher', 'add'],
+  summary: 'add a publisher (the vendor itself or a third party)',
+  flags: { name: { type: 'string', description: 'the publisher’s name', value: 'NAME' } },
+  async run({ flags, io }) {
+    const r = openVendor(flags, io).addPublisher({ name: requireFlag(flags, 'name') });
+    return { json: r, text: `Publisher ${r.publisher_id} added.` };
+  },
+};
+
+export const publisherList: CommandSpec = {
+  path: ['vendor', 'publisher', 'list'],
+  summary: 'list publishers',
+  flags: {},
+  async run({ flags, io }) {
+    const publishers = openVendor(flags, io).listPublishers();
+    return {
+      json: { publishers },
+      text: table([['ID', 'NAME', 'ADDED'], ...publishers.map((p) => [p.id, p.name, iso(p.created_at)])]),
+    };
+  },
+};
+
+export const appSubmit: CommandSpec = {
+  path: ['vendor', 'app', 'submit'],
+  summary: 'submit an app (or a new version of one) for review',
+  flags: {
+    publisher: { type: 'string', description: 'publisher id', value: 'ID' },
+    name: { type: 'string', description: 'the app’s name as users see it', value: 'NAME' },
+    scopes: { type: 'string', description: 'comma-separated scopes the app asks for', value: 'A,B' },
+    app: { type: 'string', description: 'resubmit: the existing app id', value: 'APP_ID' },
+    version: { type: 'string', description: 'software version (default 1)', value: 'V' },
+    notes: { type: 'string', description: 'notes for the reviewer', value: 'TEXT' },
+    'web-origin': {
+      type: 'string',
+      multiple: true,
+      description: 'a web origin the app runs at (repeatable)',
+      value: 'URL',
+    },
+    'android-package': { type: 'string', description: 'Android package name', value: 'ID' },
+    'android-cert-sha256': {
+      type: 'string',
+      multiple: true,
+      description: 'SHA-256 of an Android signing certificate (repeatable)',
+      value: 'HEX',
+    },
+    'ios-team-id': { type: 'string', description: 'Apple team id', value: 'T' },
+    'ios-bundle-id': { type: 'string', description: 'iOS bundle id', value: 'B' },
+    server: { type: 'boolean', description: 'the publisher’s backend calls the API' },
+    attestation: {
+      type: 'string',
+      description: 'required (default) or optional, for android and ios',
+      value: 'POLICY',
+    },
+  },
+  async run({ flags, io }) {
+    const attestation = optionalFlag(flags, 'attestation');
+    if (attestation !== undefined && attestation !== 'required' && attestation !== 'optional') {
+      throw new UsageError('--attestation is required or optional');
+    }
+    const r = openVendor(flags, io).submitApp({
+      publisherId: requireFlag(flags, 'publisher'),
+      name: requireFlag(flags, 'name'),
+      scopes: csv(requireFlag(flags, 'scopes')),
+      appId: optionalFlag(flags, 'app'),
+      version: optionalFlag(flags, 'version'),
+      notes: optionalFlag(flags, 'notes'),
+      webOrigins: listFlag(flags, 'web-origin'),
+      androidPackage: optionalFlag(flags, 'android-package'),
+      androidCertSha256: listFlag(flags, 'android-cert-sha256'),
+      iosTeamId: optionalFlag(flags, 'ios-team-id'),
+      iosBundleId: optionalFlag(flags, 'ios-bundle-id'),
+      server: flags.server === true,
+      attestation,
+    });
+    return { json: r, text: `Submission ${r.submission_id} for app ${r.app_id} is waiting for review.` };
+  },
+};
+
+export const appApprove: CommandSpec = {
+  path: ['vendor', 'app', 'approve'],
+  summary: 'approve a submission and write its charter',
+  positionals: [{ name: 'SUBMISSION_ID', required: true, description: 'the submission to approve' }],
+  flags: { ttl: { type: 'string', description: 'charter validity, e.g. 180d', value: 'DURATION' }, out },
+  async run({ flags, positionals, io }) {
+    const ttlS = ttlFlag(flags, 'ttl');
+    const file = requireFlag(flags, 'out');
+    const r = await openVendor(flags, io).approve({ submissionId: positionals[0] as string, ttlS });
+    writeArtifact(file, r.charter);
+    return {
+      json: { charter_id: r.charter_id, app_id: r.app_id, exp: r.exp, file },
+      text: `Approved. Charter ${r.charter_id} for app ${r.app_id}, valid until ${iso(r.exp)}, written to ${file}.`,
+    };
+  },
+};
+
+export const appReject: CommandSpec = {
+  path: ['vendor', 'app', 'reject'],
+  summary: 'reject a submission, with a reason for the publisher',
+  positionals: [{ name: 'SUBMISSION_ID', required: true, description: 'the submission to reject' }],
+  flags: { reason: { type: 'string', description: 'why', value: 'TEXT' } },
+  async run({ flags, positionals, io }) {
+    const r = openVendor(flags, io).reject({
+      submissionId: positionals[0] as string,
+      reason: requireFlag(flags, 'reason'),
+    });
+    return { json: r, text: `Submission ${r.submission_id} rejected.` };
+  },
+};
+
+export const appList: CommandSpec = {
+  path: ['vendor', 'app', 'list'],
+  summary: 'list apps with their review status and latest charter',
+  flags: {},
+  async run({ flags, io }) {
+    const apps = openVendor(flags, io).listApps();
+    return {
+      json: { apps },
+      text: table([
+        ['APP', 'NAME', 'PUBLISHER', 'STATUS', 'CHARTER', 'EXPIRES'],
+        ...apps.map((a) => [
+          a.app_id,
+          a.name,
+          a.publisher,
+          a.revoked ? 'revoked' : a.status,
+          a.charter_id,
+          iso(a.charter_exp),
+        ]),
+      ]),
+    };
+  },
+};
+
+export const appShow: CommandSpec = {
+  path: ['vendor', 'app', 'submissions'],
+  summary: 'list submissions (optionally only pending, approved or rejected)',
+  flags: { status: { type: 'string', description: 'pending, approved or rejected', value: 'STATUS' } },
+  async run({ flags, io }) {
+    const status = optionalFlag(flags, 'status');
+    if (status && !['pending', 'approved', 'rejected'].includes(status))
+      throw new UsageError('--status is pending, approved or rejected');
+    const submissions = openVendor(flags, io).listSubmissions(status);
+    return {
+      json: { submissions },
+      text: table([
+        ['SUBMISSION', 'APP', 'NAME', 'VERSION', 'STATUS', 'BY', 'DECIDED BY', 'REASON'],
+        ...submissions.map((s) => [
+          s.id,
+          s.app_id,
+          s.name,
+          s.version,
+          s.status,
+          s.submitted_by,
+          s.decided_by,
+          s.reason,
+        ]),
+      ]),
+    };
+  },
+};
+
+export const vendorRevoke: CommandSpec = {
+  path: ['vendor', 'revoke'],
+  summary: 'revoke a charter, an app or an instance in every license issued from now on',
+  flags: {
+    charter: { type: 'string', description: 'charter id', value: 'ID' },
+    app: { type: 'string', description: 'app id', value: 'ID' },
+    instance: { type: 'string', description: 'instance id', value: 'ID' },
+    reason: { type: 'string', description: 'why', value: 'TEXT' },
+  },
+  async run({ flags, io }) {
+    const given = (['charter', 'app', 'instance'] as const).filter((k) => typeof flags[k] === 'string');
+    if (given.length !== 1) throw new UsageError('name exactly one of --charter, --app or --instance');
+    const kind = given[0] as 'charter' | 'app' | 'instance';
+    const r = openVendor(flags, io).revoke({
+      kind,
+      target: flags[kind] as string,
+      reason: requireFlag(flags, 'reason'),
+    });
+    return {
+      json: r,
+      text: `Revoked ${r.kind} ${r.target}. Issue new licenses to the sites for it to take effect.`,
+    };
+  },
+};
+
+export const siteAdd: CommandSpec = {
+  path: ['vendor', 'site', 'add'],
+  summary: 'add a customer site',
+  flags: { name: { type: 'string', description: 'the site’s name', value: 'NAME' } },
+  async run({ flags, io }) {
+    const r = openVendor(flags, io).addSite({ name: requireFlag(flags, 'name') });
+    return { json: r, text: `Site ${r.site_id} added.` };
+  },
+};
+
+export const siteList: CommandSpec = {
+  path: ['vendor', 'site', 'list'],
+  summary: 'list sites with their latest license',
+  flags: {},
+  async run({ flags, io }) {
+    const sites = openVendor(flags, io).listSites();
+    return {
+      json: { sites },
+      text: table([
+        ['SITE', 'NAME', 'LICENSES', 'SERIAL', 'EXPIRES'],
+        ...sites.map((s) => [s.site_id, s.name, s.licenses, s.latest_serial, iso(s.latest_exp)]),
+      ]),
+    };
+  },
+};
+
+export const licenseIssue: CommandSpec = {
+  path: ['vendor', 'license', 'issue'],
+  summary: 'issue the next license of a site',
+  flags: {
+    site: { type: 'string', description: 'site id', value: 'ID' },
+    apps: { type: 'string', description: 'comma-separated app ids to admit', value: 'A1,A2' },
+    ttl: { type: 'string', description: 'license validity, e.g. 365d', value: 'DURATION' },
+    mode: { type: 'string', description: 'enforce (default) or monitor', value: 'MODE' },
+    'token-ttl': {
+      type: 'string',
+      description: 'access token lifetime at the site (default 300s)',
+      value: 'DURATION',
+    },
+    'proof-skew': { type: 'string', description: 'DPoP proof iat window (default 60s)', value: 'DURATION' },
+    'rate-per-instance': { type: 'string', description: 'requests per minute per instance', value: 'N' },
+    'rate-per-app': { type: 'string', description: 'requests per minute per app', value: 'N' },
+    activation: {
+      type: 'string',
+      description: 'bind to the installation of this activation request',
+      value: 'FILE',
+    },
+    out,
+  },
+  async run({ flags, io }) {
+    const mode = optionalFlag(flags, 'mode') ?? 'enforce';
+    if (mode !== 'enforce' && mode !== 'monitor') throw new UsageError('--mode is enforce or monitor');
+    const file = requireFlag(flags, 'out');
+    if (optionalFlag(flags, 'activation')) {
+      throw new UsageError(
+        '--activation is not available yet: installation binding arrives with gateway activation',
+      );
+    }
+    const tokenTtl = optionalFlag(flags, 'token-ttl') ? ttlFlag(flags, 'token-ttl') : undefined;
+    const proofSkew = optionalFlag(flags, 'proof-skew') ? ttlFlag(flags, 'proof-skew') : undefined;
+    if (tokenTtl !== undefined && (tokenTtl < 10 || tokenTtl > 86400))
+      throw new UsageError('--token-ttl must be from 10s to 1d');
+    if (proofSkew !== undefined && proofSkew > 600) throw new UsageError('--proof-skew must be at most 600s');
+    const r = await openVendor(flags, io).issueLicense({
+      siteId: requireFlag(flags, 'site'),
+      appIds: csv(requireFlag(flags, 'apps')),
+      ttlS: ttlFlag(flags, 'ttl'),
+      mode,
+      tokenTtlS: tokenTtl,
+      proofSkewS: proofSkew,
+      ratePerInstancePerMin: intFlag(flags, 'rate-per-instance', 1, 1_000_000),
+      ratePerAppPerMin: intFlag(flags, 'rate-per-app', 1, 100_000_000),
+    });
+    writeArtifact(file, r.license);
+    return {
+      json: { license_id: r.license_id, serial: r.serial, exp: r.exp, file },
+      text: `License ${r.license_id} (serial ${r.serial}) valid until ${iso(r.exp)}, written to ${file}.`,
+    };
+  },
+};
+
+export const licenseList: CommandSpec = {
+  path: ['vendor', 'license', 'list'],
+  summary: 'list licenses issued (optionally for one site)',
+  flags: { site: { type: 'string', description: 'site id', value: 'ID' } },
+  async run({ flags, io }) {
+    const licenses = openVendor(flags, io).listLicenses(optionalFlag(flags, 'site'));
+    return {
+      json: { licenses },
+      text: table([
+        ['LICENSE', 'SITE', 'SERIAL', 'MODE', 'EXPIRES', 'APPS'],
+        ...licenses.map((l) => [l.license_id, l.site_id, l.serial, l.mode, iso(l.exp), l.apps.join(',')]),
+      ]),
+    };
+  },
+};
+
+export const vendorLog: CommandSpec = {
+  path: ['vendor', 'log'],
+  summary: 'show the record of every decision: who did what, when',
+  flags: {},
+  async run({ flags, io }) {
+    const events = openVendor(flags, io).listEvents();
+    return {
+      json: { events },
+      text: table([
+        ['#', 'AT', 'ACTOR', 'ACTION', 'SUBJECT'],
+        ...events.map((e) => [e.seq, iso(e.at), e.actor, e.action, e.subject]),
+      ]),
+    };
+  },
+};
+
+/** Every vendor command, in help order. */
+export const vendorCommands: CommandSpec[] = [
+  vendorInit,
+  vendorExportTrust,
+  vendorKeysRotate,
+  vendorKeysList,
+  vendorKeysExportRoot,
+  vendorKeysImportRoot,
+  publisherAdd,
+  publisherList,
+  appSubmit,
+  appApprove,
+  appReject,
+  appList,
+  appShow,
+  vendorRevoke,
+  siteAdd,
+  siteList,
+  licenseIssue,
+  licenseList,
+  vendorLog,
+];
