@@ -2,7 +2,8 @@
 // Runs every packages/*/test/**/*.test.ts with node:test through tsx. Node 20's --test takes no
 // globs, so the files are listed here; extra arguments filter by path substring.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -27,8 +28,27 @@ if (chosen.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...chosen], {
-  cwd: root,
-  stdio: 'inherit',
-});
+// People read the spec reporter; a TAP copy gives the totals for the plain closing line CI reads.
+const tap = join(mkdtempSync(join(tmpdir(), 'charter-tap-')), 'results.tap');
+const r = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+    ...chosen,
+  ],
+  { cwd: root, stdio: 'inherit' },
+);
+try {
+  const text = readFileSync(tap, 'utf8');
+  const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  console.log(`\n${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+} catch {
+  // No TAP file: the runner itself failed, and its exit status says so.
+}
 process.exit(r.status ?? 1);
