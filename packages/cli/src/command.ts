@@ -44,6 +44,8 @@ export interface CommandSpec {
   summary: string;
   /** Positional arguments, in order. */
   positionals?: { name: string; required: boolean; description: string }[];
+  /** The last positional may repeat. */
+  variadic?: boolean;
   flags: Record<string, FlagSpec>;
   /** Extra help text shown under the flags. */
   help?: string;

@@ -120,7 +120,10 @@ export async function main(argv: string[], ioOverride?: Partial<Io>): Promise<nu
     }
     const specs = command.positionals ?? [];
     const required = specs.filter((p) => p.required).length;
-    if (parsed.positionals.length < required || parsed.positionals.length > specs.length) {
+    if (
+      parsed.positionals.length < required ||
+      (!command.variadic && parsed.positionals.length > specs.length)
+    ) {
       throw new UsageError(
         specs.length === 0
           ? `unexpected argument ${JSON.stringify(parsed.positionals[0])}`

@@ -39,6 +39,19 @@ export {
 } from './errors.ts';
 export { newId } from './ids.ts';
 export {
+  type ActivationClaims,
+  INSTALLATION_TYP,
+  type Integrity,
+  installationJkt,
+  type ReportAppUsage,
+  type ReportClaims,
+  signInstallationArtifact,
+  type VerifiedInstallationArtifact,
+  verifyActivation,
+  verifyInstallationArtifact,
+  verifyReport,
+} from './installation.ts';
+export {
   exportPrivateKey,
   generateVendorKey,
   importEd25519PublicJwk,
@@ -48,7 +61,7 @@ export {
   thumbprint,
   type VendorKeyPair,
 } from './jwk.ts';
-export { decodeJsonSegment, normaliseTyp } from './jws.ts';
+export { decodeJsonSegment, isCanonicalB64, normaliseTyp } from './jws.ts';
 export { type KeyDelegation, KeyRing, verifyKeyDelegation } from './keyring.ts';
 export {
   checkLicenseClaims,

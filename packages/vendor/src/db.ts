@@ -54,6 +54,18 @@ const MIGRATIONS: string[] = [
     subject TEXT NOT NULL, detail TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE activations (
+    jti TEXT PRIMARY KEY, site_id TEXT NOT NULL REFERENCES sites(id), jkt TEXT NOT NULL, iat INTEGER NOT NULL,
+    gateway_version TEXT NOT NULL, integrity TEXT NOT NULL, token TEXT NOT NULL, received_at INTEGER NOT NULL
+  );
+  CREATE INDEX activations_site ON activations(site_id);
+  CREATE TABLE reports (
+    hash TEXT PRIMARY KEY, site_id TEXT NOT NULL, jkt TEXT NOT NULL, seq INTEGER NOT NULL, prev TEXT,
+    iat INTEGER NOT NULL, token TEXT NOT NULL, received_at INTEGER NOT NULL
+  );
+  CREATE INDEX reports_site ON reports(site_id, seq);
+  `,
 ];
 
 /** Open (creating if needed) the vendor database at `path` and bring its schema up to date. */

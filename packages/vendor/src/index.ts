@@ -1,5 +1,6 @@
 /** @charter/vendor — the vendor's records and signing operations, for the CLI and the portal. */
 export { openVendorDb, type VendorDb } from './db.ts';
+export type { ReportFinding, ReportVerdict, TraceResult } from './evidence.ts';
 export {
   type Actor,
   type AppRow,

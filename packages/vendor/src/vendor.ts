@@ -32,6 +32,7 @@ import {
   type TrustDocument,
 } from '@charter/core';
 import type { VendorDb } from './db.ts';
+import { type ReportVerdict, recordActivation, type TraceResult, trace, verifyReports } from './evidence.ts';
 
 /** Asks for the root key's passphrase when an operation needs the root key. */
 export type PassphraseSource = (purpose: string) => Promise<string>;
@@ -88,7 +89,11 @@ export interface LicenseInput {
   proofSkewS?: number;
   ratePerInstancePerMin?: number;
   ratePerAppPerMin?: number;
-  installationJkt?: string;
+  /** An activation request (`charter-activation+jwt`): bind the license to that installation. */
+  activation?: string;
+  /** Usage reports the site sent back; with `requireUnbrokenChain`, a broken chain refuses the renewal. */
+  reports?: string[];
+  requireUnbrokenChain?: boolean;
 }
 
 /** An app in the catalogue, with its latest submission and charter. */
@@ -752,6 +757,32 @@ export class Vendor {
       if (input.ratePerAppPerMin) rate.per_app_per_min = input.ratePerAppPerMin;
       return Object.keys(rate).length > 0 ? { app_id: appId, rate } : { app_id: appId };
     });
+    if (input.reports && input.reports.length > 0) {
+      const verdict = await this.verifyReports(input.reports);
+      if (input.requireUnbrokenChain && !verdict.ok) {
+        throw new CharterError(
+          'conflict',
+          'ERR_REPORT_CHAIN',
+          'the usage reports show gaps, forks, edits or foreign reports: run `charter vendor report verify` to see them',
+        );
+      }
+    } else if (input.requireUnbrokenChain) {
+      throw new CharterError(
+        'conflict',
+        'ERR_REPORT_CHAIN',
+        'an unbroken report chain is required but no --report was given',
+      );
+    }
+    let installationJkt: string | undefined;
+    if (input.activation !== undefined) {
+      const activation = await recordActivation(this.db, site.id, input.activation, t);
+      installationJkt = activation.jkt;
+      this.#event('site.activate', site.id, {
+        jkt: activation.jkt,
+        reactivation: activation.reactivation,
+        previous: activation.previous,
+      });
+    }
     const key = this.#activeKey('license');
     const exp = t + input.ttlS;
     if (exp > key.exp) {
@@ -793,7 +824,7 @@ export class Vendor {
         nbf: t,
         exp,
         site: { id: site.id, name: site.name },
-        ...(input.installationJkt ? { installation: { jkt: input.installationJkt } } : {}),
+        ...(installationJkt ? { installation: { jkt: installationJkt } } : {}),
         keys,
         apps,
         revoked,
@@ -814,7 +845,7 @@ export class Vendor {
               exp,
               JSON.stringify(appIds),
               policy.mode,
-              input.installationJkt ?? null,
+              installationJkt ?? null,
               license,
               this.actor.name,
             );
@@ -832,6 +863,24 @@ export class Vendor {
         throw e;
       }
     }
+  }
+
+  /** Verify usage reports (see evidence.ts) and keep those that verify for later chain checks. */
+  async verifyReports(tokens: string[]): Promise<ReportVerdict> {
+    this.vendorId();
+    const verdict = await verifyReports(this.db, tokens, now());
+    this.#event('report.verify', `${tokens.length} reports`, {
+      ok: verdict.ok,
+      gaps: verdict.gaps.length,
+      forks: verdict.forks.length,
+    });
+    return verdict;
+  }
+
+  /** Where a charter, app or instance id comes from and which sites admit it. */
+  trace(id: string): TraceResult {
+    this.vendorId();
+    return trace(this.db, reqId(id, 'id'));
   }
 
   /** Licenses issued, newest first, optionally for one site. */

@@ -397,17 +397,24 @@ export const licenseIssue: CommandSpec = {
       description: 'bind to the installation of this activation request',
       value: 'FILE',
     },
+    report: {
+      type: 'string',
+      multiple: true,
+      description: 'a usage report from the site (repeatable)',
+      value: 'FILE',
+    },
+    'require-unbroken-chain': {
+      type: 'boolean',
+      description: 'refuse unless the reports form an unbroken chain',
+    },
     out,
   },
   async run({ flags, io }) {
     const mode = optionalFlag(flags, 'mode') ?? 'enforce';
     if (mode !== 'enforce' && mode !== 'monitor') throw new UsageError('--mode is enforce or monitor');
     const file = requireFlag(flags, 'out');
-    if (optionalFlag(flags, 'activation')) {
-      throw new UsageError(
-        '--activation is not available yet: installation binding arrives with gateway activation',
-      );
-    }
+    const activationFile = optionalFlag(flags, 'activation');
+    const reportFiles = listFlag(flags, 'report');
     const tokenTtl = optionalFlag(flags, 'token-ttl') ? ttlFlag(flags, 'token-ttl') : undefined;
     const proofSkew = optionalFlag(flags, 'proof-skew') ? ttlFlag(flags, 'proof-skew') : undefined;
     if (tokenTtl !== undefined && (tokenTtl < 10 || tokenTtl > 86400))
@@ -422,6 +429,9 @@ export const licenseIssue: CommandSpec = {
       proofSkewS: proofSkew,
       ratePerInstancePerMin: intFlag(flags, 'rate-per-instance', 1, 1_000_000),
       ratePerAppPerMin: intFlag(flags, 'rate-per-app', 1, 100_000_000),
+      activation: activationFile === undefined ? undefined : readFileSync(activationFile, 'utf8').trim(),
+      reports: reportFiles.map((f) => readFileSync(f, 'utf8')),
+      requireUnbrokenChain: flags['require-unbroken-chain'] === true,
     });
     writeArtifact(file, r.license);
     return {
@@ -463,6 +473,72 @@ export const vendorLog: CommandSpec = {
   },
 };
 
+export const reportVerify: CommandSpec = {
+  path: ['vendor', 'report', 'verify'],
+  summary: 'check usage reports: signatures, installation, gaps, forks, edits; print per-app usage',
+  positionals: [{ name: 'FILE…', required: true, description: 'report files, in any order' }],
+  variadic: true,
+  flags: {},
+  async run({ flags, positionals, io }) {
+    const tokens = positionals.map((f) => readFileSync(f, 'utf8'));
+    const v = await openVendor(flags, io).verifyReports(tokens);
+    const lines = [
+      v.ok
+        ? `OK: ${v.reports.length} reports, unbroken.`
+        : 'NOT OK: the reports do not form one unbroken chain.',
+      ...v.reports
+        .filter((r) => r.status !== 'ok')
+        .map((r) => `  ${positionals[r.file]}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`),
+      ...v.gaps.map((g) => `  gap at site ${g.site}: missing report(s) ${g.missing.join(', ')}`),
+      ...v.forks.map(
+        (f) =>
+          `  fork at site ${f.site}: ${f.hashes.length} reports share ${f.seq !== undefined ? `seq ${f.seq}` : 'one prev'}`,
+      ),
+      ...v.backwards.map((b) => `  at site ${b.site}, report ${b.seq}: ${b.what}`),
+      ...v.reactivations.map(
+        (r) => `  site ${r.site} was activated on ${r.installations.length} installations`,
+      ),
+      '',
+      table([
+        ['APP', 'ADMITTED', 'DENIED', 'INSTANCES', 'UNATTESTED'],
+        ...Object.entries(v.apps).map(([app, u]) => [
+          app,
+          u.admitted,
+          Object.values(u.denied).reduce((a, b) => a + b, 0),
+          u.instances,
+          u.unattested_instances,
+        ]),
+      ]),
+    ];
+    return { json: v as unknown as Record<string, unknown>, text: lines.join('\n'), exitCode: v.ok ? 0 : 1 };
+  },
+};
+
+export const vendorTrace: CommandSpec = {
+  path: ['vendor', 'trace'],
+  summary: 'trace a charter, app or instance id to its publisher, approval and admitting sites',
+  positionals: [{ name: 'ID', required: true, description: 'a charter id, app id or instance id' }],
+  flags: {},
+  async run({ flags, positionals, io }) {
+    const t = openVendor(flags, io).trace(positionals[0] as string);
+    const lines = [
+      `${t.kind} ${t.id}`,
+      `  app        ${t.app_id} (${t.app})`,
+      `  publisher  ${t.publisher_id} (${t.publisher})`,
+      `  submission ${t.submission_id ?? '-'} by ${t.submitted_by ?? '-'}, approved by ${t.approved_by ?? '-'}`,
+      `  charters   ${t.charter_ids.join(', ') || '-'}`,
+      `  sites      ${t.sites.map((s) => `${s.name} (${s.site_id}, serial ${s.serial})`).join('; ') || 'none admit it'}`,
+      ...(t.revoked.length > 0
+        ? [`  revoked    ${t.revoked.map((r) => `${r.kind} ${r.target}: ${r.reason}`).join('; ')}`]
+        : []),
+      ...(t.seen_at
+        ? [`  seen at    ${t.seen_at.map((s) => `${s.site} (report ${s.report_seq})`).join('; ')}`]
+        : []),
+    ];
+    return { json: t as unknown as Record<string, unknown>, text: lines.join('\n') };
+  },
+};
+
 /** Every vendor command, in help order. */
 export const vendorCommands: CommandSpec[] = [
   vendorInit,
@@ -483,5 +559,7 @@ export const vendorCommands: CommandSpec[] = [
   siteList,
   licenseIssue,
   licenseList,
+  reportVerify,
+  vendorTrace,
   vendorLog,
 ];

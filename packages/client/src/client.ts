@@ -1,0 +1,555 @@
+/**
+ * The Charter client: challenge → register → token, then DPoP-signed requests. One instance per
+ * (gateway, charter) pair; it is safe to call concurrently (registration and token refresh are
+ * single-flight).
+ */
+
+import { type AttestationProvider, attestationBinding } from './attestation.ts';
+import { CharterError, type ErrorCode, PLATFORMS, type Platform } from './core.ts';
+import { createDpopProof } from './dpop.ts';
+import { base64url, utf8 } from './encoding.ts';
+import { type InstanceAlg, jwkThumbprint, type ProofSigner } from './keys.ts';
+import {
+  type Endpoint,
+  errorFromResponse,
+  interpretResponse,
+  isUseDpopNonce,
+  MAX_RESPONSE_BYTES,
+  readBodyText,
+  validNonce,
+} from './response.ts';
+import { sha256 } from './sha256.ts';
+import { type InstanceKeySource, type InstanceRecord, type KeyStore, keySourceFromStore } from './store.ts';
+
+/** The fetch signature the client needs (the global `fetch` fits). */
+export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+/** How to reach a gateway and who this app is. */
+export interface CharterClientOptions {
+  /** The gateway's public URL, e.g. `https://api.hospital-a.example/`; `charter/v1/…` is resolved against it. */
+  baseUrl: string | URL;
+  /** The app's charter: the compact JWS of its `.charter` file. */
+  charter: string;
+  /** The platform to register as; one of the charter's platforms. */
+  platform: Platform;
+  /** Where the WebCrypto instance key lives; required unless the attestation provider owns the key. */
+  keyStore?: KeyStore;
+  /** Algorithm of a newly generated WebCrypto instance key; default ES256. */
+  keyAlgorithm?: InstanceAlg;
+  /** Platform attestation (Android, iOS); none on web and server. */
+  attestationProvider?: AttestationProvider;
+  /** The fetch to use; default the global one. */
+  fetch?: FetchLike;
+  /** Milliseconds since the epoch; default `Date.now`. Injected by tests. */
+  clock?: () => number;
+  /** Timeout of each challenge/register/token call, in ms; default 15000. */
+  timeoutMs?: number;
+  /** Fraction of `expires_in` after which a token is renewed; default 0.8. */
+  refreshRatio?: number;
+}
+
+/** The access token the client holds, with its timing in clock milliseconds. */
+export interface AccessTokenState {
+  access_token: string;
+  scope: string;
+  /** When the client renews it (refreshRatio of the lifetime). */
+  refresh_at: number;
+  /** When the gateway stops accepting it. */
+  expires_at: number;
+}
+
+/** Codes after which a protected response means the instance itself is refused, not one request. */
+const INSTANCE_FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'instance_revoked',
+  'charter_revoked',
+  'charter_expired',
+  'invalid_charter',
+  'app_not_admitted',
+  'platform_mismatch',
+  'attestation_required',
+  'invalid_attestation',
+]);
+
+const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+function optionsError(reason: string): CharterError {
+  return new CharterError('invalid_request', 'ERR_CLIENT_OPTIONS', reason);
+}
+
+interface Sent {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** A client of one Charter gateway. */
+export class CharterClient {
+  /** The gateway base URL, normalised to end with `/`. */
+  readonly baseUrl: URL;
+  readonly #charter: string;
+  readonly #platform: Platform;
+  readonly #keys: InstanceKeySource;
+  readonly #provider: AttestationProvider | undefined;
+  readonly #fetch: FetchLike;
+  readonly #clock: () => number;
+  readonly #timeoutMs: number;
+  readonly #refreshRatio: number;
+
+  #charterHash: Promise<string> | undefined;
+  #signer: ProofSigner | undefined;
+  #record: InstanceRecord | undefined;
+  #token: AccessTokenState | undefined;
+  #dpopNonce: string | undefined;
+  #registering: Promise<InstanceRecord> | undefined;
+  #refreshing: Promise<AccessTokenState> | undefined;
+  /** Bumped by register/reset so an in-flight token for an older instance is not kept. */
+  #epoch = 0;
+
+  /** Check the options (throws `invalid_request`, `ERR_CLIENT_OPTIONS`); no network or storage yet. */
+  constructor(options: CharterClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.baseUrl);
+    } catch {
+      throw optionsError('baseUrl is not an absolute URL');
+    }
+    if (base.protocol !== 'https:' && base.protocol !== 'http:')
+      throw optionsError('baseUrl must be http(s)');
+    if (base.search || base.hash || base.username || base.password)
+      throw optionsError('baseUrl must not carry a query, fragment or credentials');
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    this.baseUrl = base;
+    const charter = typeof options.charter === 'string' ? options.charter.trim() : '';
+    if (!JWS.test(charter)) throw optionsError('charter must be the compact JWS of a .charter file');
+    this.#charter = charter;
+    if (!PLATFORMS.includes(options.platform))
+      throw optionsError(`platform must be one of ${PLATFORMS.join(', ')}`);
+    this.#platform = options.platform;
+    const provider = options.attestationProvider;
+    if (provider && provider.platform !== options.platform)
+      throw optionsError('the attestation provider is for another platform');
+    this.#provider = provider;
+    if (provider?.keys) this.#keys = provider.keys;
+    else if (options.keyStore)
+      this.#keys = keySourceFromStore(options.keyStore, options.keyAlgorithm ?? 'ES256');
+    else throw optionsError('a keyStore is required (or an attestation provider that owns the key)');
+    // Call through globalThis: browsers throw "Illegal invocation" on a detached `fetch`.
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#clock = options.clock ?? Date.now;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    const ratio = options.refreshRatio ?? 0.8;
+    if (!(ratio > 0 && ratio <= 1)) throw optionsError('refreshRatio must be in (0, 1]');
+    this.#refreshRatio = ratio;
+  }
+
+  /** The current registration, once known. */
+  get instance(): InstanceRecord | undefined {
+    return this.#record;
+  }
+
+  /** The latest `DPoP-Nonce` the gateway sent, if any. */
+  get dpopNonce(): string | undefined {
+    return this.#dpopNonce;
+  }
+
+  /** The registration, loading it from the key store or registering as needed. */
+  ensureRegistered(): Promise<InstanceRecord> {
+    if (this.#record && this.#signer) return Promise.resolve(this.#record);
+    return this.#singleRegistration(async () => {
+      const loaded = await this.#keys.load();
+      if (loaded?.record && (await this.#recordFits(loaded.record, loaded.signer))) {
+        this.#signer = loaded.signer;
+        this.#record = loaded.record;
+        return loaded.record;
+      }
+      return this.#register();
+    });
+  }
+
+  /**
+   * Register now, even if a registration exists (after a new charter is installed, or when the gateway
+   * lost its records). Keeps the instance key unless the key source needs a new one per registration.
+   */
+  register(): Promise<InstanceRecord> {
+    return this.#singleRegistration(() => this.#register());
+  }
+
+  /** A valid access token, renewed when past its refresh point. */
+  async accessToken(): Promise<AccessTokenState> {
+    const now = this.#clock();
+    const current = this.#token;
+    if (current && now < current.refresh_at) return current;
+    if (current && now < current.expires_at) {
+      try {
+        return await this.#refresh();
+      } catch (e) {
+        // Early renewal is an optimisation: while the gateway is unreachable the old token still works.
+        if (e instanceof CharterError && e.code === 'unavailable') return current;
+        throw e;
+      }
+    }
+    return this.#refresh();
+  }
+
+  /**
+   * Headers for one protected request over a transport other than {@link CharterClient.fetch}
+   * (XHR, WebSocket upgrade, another HTTP library). The caller handles retries.
+   */
+  async authorize(method: string, url: string | URL): Promise<{ authorization: string; dpop: string }> {
+    const target = this.#resolve(url);
+    const token = await this.accessToken();
+    const dpop = await this.#proof(
+      this.#currentSigner(),
+      method,
+      target,
+      this.#dpopNonce,
+      token.access_token,
+    );
+    return { authorization: `DPoP ${token.access_token}`, dpop };
+  }
+
+  /**
+   * `fetch` through the gateway: adds `Authorization: DPoP …` and a fresh proof bound to the token,
+   * retries once on `use_dpop_nonce` and once on `invalid_token` (with a new token). Relative URLs
+   * resolve against baseUrl; other origins are refused so the token never leaves the gateway.
+   *
+   * Throws CharterError when the gateway refuses the instance (a 401 after the retries, or a 403 such
+   * as `instance_revoked` or `charter_expired`) or cannot be reached (`unavailable`). Per-request
+   * answers (`insufficient_scope`, `rate_limited`, anything from the upstream API) come back as the
+   * Response, as with fetch.
+   */
+  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    let original: Request;
+    if (input instanceof Request) {
+      this.#checkOrigin(new URL(input.url));
+      original = new Request(input, init);
+    } else {
+      original = new Request(this.#resolve(input), init);
+    }
+    let nonceRetried = false;
+    let tokenRetried = false;
+    for (;;) {
+      const token = await this.accessToken();
+      const proof = await this.#proof(
+        this.#currentSigner(),
+        original.method,
+        original.url,
+        this.#dpopNonce,
+        token.access_token,
+      );
+      const headers = new Headers(original.headers);
+      headers.set('authorization', `DPoP ${token.access_token}`);
+      headers.set('dpop', proof);
+      let response: Response;
+      try {
+        response = await this.#fetch(new Request(original.clone(), { headers }));
+      } catch (cause) {
+        if (original.signal.aborted) throw cause; // the caller's own abort: theirs to handle
+        throw new CharterError('unavailable', 'ERR_CLIENT_NETWORK', `cannot reach ${original.url}`, {
+          cause,
+        });
+      }
+      const freshNonce = this.#remember(response.headers);
+      const challenge = response.headers.get('www-authenticate') ?? '';
+      const fromGateway = response.status === 401 && /^\s*dpop\b/i.test(challenge);
+      if (response.status === 400 || response.status === 401) {
+        const text = await this.#peek(response);
+        if (!nonceRetried && freshNonce && isUseDpopNonce(response.status, response.headers, text)) {
+          nonceRetried = true;
+          await response.body?.cancel().catch(() => undefined);
+          continue;
+        }
+        if (fromGateway) {
+          const error = errorFromResponse(response.status, response.headers, text ?? '');
+          if (error.code === 'invalid_token' && !tokenRetried) {
+            tokenRetried = true;
+            if (this.#token?.access_token === token.access_token) this.#token = undefined;
+            await response.body?.cancel().catch(() => undefined);
+            continue;
+          }
+          this.#onFatal(error);
+          throw error;
+        }
+      }
+      if (response.status === 403) {
+        const text = await this.#peek(response);
+        const error = text === undefined ? undefined : errorFromResponse(403, response.headers, text);
+        if (error?.detail === 'ERR_SERVER' && INSTANCE_FATAL.has(error.code)) {
+          this.#onFatal(error);
+          throw error;
+        }
+      }
+      return response;
+    }
+  }
+
+  /** Forget the token, the registration and the instance key (the next call registers a new instance). */
+  async reset(): Promise<void> {
+    this.#epoch++;
+    this.#token = undefined;
+    this.#record = undefined;
+    this.#signer = undefined;
+    await this.#keys.clear();
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  #currentSigner(): ProofSigner {
+    // Only a reset() racing with a request gets here without a signer.
+    if (!this.#signer)
+      throw new CharterError(
+        'invalid_request',
+        'ERR_CLIENT_RESET',
+        'the client was reset during the request',
+      );
+    return this.#signer;
+  }
+
+  #singleRegistration(run: () => Promise<InstanceRecord>): Promise<InstanceRecord> {
+    if (!this.#registering) {
+      this.#registering = run().finally(() => {
+        this.#registering = undefined;
+      });
+    }
+    return this.#registering;
+  }
+
+  async #recordFits(record: InstanceRecord, signer: ProofSigner): Promise<boolean> {
+    return (
+      record.gateway === this.baseUrl.href &&
+      record.platform === this.#platform &&
+      record.charter_sha256 === (await this.#charterSha256()) &&
+      record.jkt === (await jwkThumbprint(signer.jwk))
+    );
+  }
+
+  #charterSha256(): Promise<string> {
+    this.#charterHash ??= sha256(utf8(this.#charter)).then(base64url);
+    return this.#charterHash;
+  }
+
+  async #register(): Promise<InstanceRecord> {
+    this.#epoch++;
+    this.#token = undefined;
+    const url = this.#endpoint('register');
+    let nonce = (await this.#challenge()).nonce;
+    const existing = this.#keys.newKeyPerRegistration ? undefined : await this.#keys.load();
+    let signer = existing?.signer ?? (await this.#keys.create({ nonce }));
+    for (let attempt = 0; ; attempt++) {
+      const jkt = await jwkThumbprint(signer.jwk);
+      const attestation = await this.#attest(nonce, jkt);
+      const body = {
+        charter: this.#charter,
+        platform: this.#platform,
+        ...(attestation !== undefined && { attestation }),
+      };
+      const proof = await this.#proof(signer, 'POST', url, nonce);
+      const sent = await this.#post('register', url, body, proof);
+      if (attempt === 0 && isUseDpopNonce(sent.status, sent.headers, sent.text)) {
+        // The challenge nonce was spent or expired: take the one offered, else ask for a new one.
+        nonce = validNonce(sent.headers.get('dpop-nonce')) ?? (await this.#challenge()).nonce;
+        if (this.#keys.newKeyPerRegistration) signer = await this.#keys.create({ nonce });
+        continue;
+      }
+      const answer = interpretResponse('register', sent.status, sent.headers, sent.text);
+      const record: InstanceRecord = {
+        instance_id: answer.instance_id,
+        app_id: answer.app_id,
+        scopes: answer.scopes,
+        jkt,
+        gateway: this.baseUrl.href,
+        charter_sha256: await this.#charterSha256(),
+        platform: this.#platform,
+      };
+      await this.#keys.saveRecord(record);
+      this.#signer = signer;
+      this.#record = record;
+      return record;
+    }
+  }
+
+  async #attest(nonce: string, jkt: string): Promise<object | undefined> {
+    if (!this.#provider) return undefined;
+    const binding = await attestationBinding(nonce, jkt);
+    return this.#callProvider('attestation', () => this.#provider!.attest(binding, { nonce, jkt }));
+  }
+
+  async #callProvider<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      if (cause instanceof CharterError) throw cause;
+      throw new CharterError('invalid_attestation', 'ERR_CLIENT_ATTESTATION', `the platform ${what} failed`, {
+        cause,
+      });
+    }
+  }
+
+  #refresh(): Promise<AccessTokenState> {
+    if (!this.#refreshing) {
+      this.#refreshing = (async () => {
+        await this.ensureRegistered();
+        // Taken after registration (which bumps it): only a register/reset during the token call discards it.
+        const epoch = this.#epoch;
+        try {
+          const token = await this.#requestToken();
+          if (epoch === this.#epoch) this.#token = token;
+          return token;
+        } catch (e) {
+          if (e instanceof CharterError) this.#onFatal(e);
+          throw e;
+        }
+      })().finally(() => {
+        this.#refreshing = undefined;
+      });
+    }
+    return this.#refreshing;
+  }
+
+  async #requestToken(): Promise<AccessTokenState> {
+    const record = await this.ensureRegistered();
+    const signer = this.#currentSigner();
+    const url = this.#endpoint('token');
+    const assert = this.#provider?.assert?.bind(this.#provider);
+    const jkt = record.jkt;
+    // An App Attest assertion needs a fresh challenge nonce, which the proof then carries too.
+    let nonce = assert ? (await this.#challenge()).nonce : this.#dpopNonce;
+    for (let attempt = 0; ; attempt++) {
+      let assertion: string | undefined;
+      if (assert && nonce !== undefined) {
+        const binding = await attestationBinding(nonce, jkt);
+        const n = nonce;
+        assertion = await this.#callProvider('assertion', () => assert(binding, { nonce: n, jkt }));
+      }
+      const body = { instance_id: record.instance_id, ...(assertion !== undefined && { assertion }) };
+      const proof = await this.#proof(signer, 'POST', url, nonce);
+      const sentAt = this.#clock();
+      const sent = await this.#post('token', url, body, proof);
+      if (attempt === 0 && isUseDpopNonce(sent.status, sent.headers, sent.text)) {
+        const offered = validNonce(sent.headers.get('dpop-nonce'));
+        nonce = offered ?? (assert ? (await this.#challenge()).nonce : undefined);
+        if (nonce !== undefined) continue;
+      }
+      const answer = interpretResponse('token', sent.status, sent.headers, sent.text);
+      // Timed from when the request left, so a slow answer errs toward renewing early.
+      const lifetime = answer.expires_in * 1000;
+      return {
+        access_token: answer.access_token,
+        scope: answer.scope,
+        refresh_at: sentAt + lifetime * this.#refreshRatio,
+        expires_at: sentAt + lifetime,
+      };
+    }
+  }
+
+  #onFatal(error: CharterError): void {
+    // The token is worthless now; the registration stays, so the app can show why (and reset() if it wants).
+    if (INSTANCE_FATAL.has(error.code) || error.code === 'invalid_token') this.#token = undefined;
+  }
+
+  async #challenge(): Promise<{ nonce: string; expires_in: number }> {
+    const url = this.#endpoint('challenge');
+    const sent = await this.#post('challenge', url, {}, undefined);
+    return interpretResponse('challenge', sent.status, sent.headers, sent.text);
+  }
+
+  #endpoint(name: Endpoint): URL {
+    return new URL(`charter/v1/${name}`, this.baseUrl);
+  }
+
+  #proof(
+    signer: ProofSigner,
+    method: string,
+    url: string | URL,
+    nonce: string | undefined,
+    accessToken?: string,
+  ): Promise<string> {
+    return createDpopProof(signer, {
+      method,
+      url,
+      iat: Math.floor(this.#clock() / 1000),
+      ...(nonce !== undefined && { nonce }),
+      ...(accessToken !== undefined && { accessToken }),
+    });
+  }
+
+  /** Remember the gateway's latest DPoP-Nonce; returns it when this response carried a valid one. */
+  #remember(headers: Headers): string | undefined {
+    const nonce = validNonce(headers.get('dpop-nonce'));
+    if (nonce !== undefined) this.#dpopNonce = nonce;
+    return nonce;
+  }
+
+  /** The body of a possibly-Charter error response, read from a clone; undefined when not JSON or too big. */
+  async #peek(response: Response): Promise<string | undefined> {
+    if (!/json/i.test(response.headers.get('content-type') ?? '')) return undefined;
+    try {
+      return await readBodyText(response.clone(), MAX_RESPONSE_BYTES);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #post(what: Endpoint, url: URL, body: unknown, proof: string | undefined): Promise<Sent> {
+    const controller = new AbortController();
+    // setTimeout rather than AbortSignal.timeout: React Native lacks the latter.
+    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
+    try {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json',
+      };
+      if (proof !== undefined) headers.dpop = proof;
+      const response = await this.#fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: controller.signal,
+      });
+      this.#remember(response.headers);
+      const text = await readBodyText(response);
+      return { status: response.status, headers: response.headers, text };
+    } catch (cause) {
+      if (cause instanceof CharterError && !controller.signal.aborted) throw cause;
+      if (controller.signal.aborted) {
+        throw new CharterError(
+          'unavailable',
+          'ERR_CLIENT_TIMEOUT',
+          `${what} timed out after ${this.#timeoutMs} ms`,
+          { cause },
+        );
+      }
+      throw new CharterError('unavailable', 'ERR_CLIENT_NETWORK', `cannot reach the gateway for ${what}`, {
+        cause,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #resolve(input: string | URL): URL {
+    let url: URL;
+    try {
+      url = new URL(input, this.baseUrl);
+    } catch (cause) {
+      throw new CharterError('invalid_request', 'ERR_CLIENT_URL', 'the request URL is not valid', { cause });
+    }
+    this.#checkOrigin(url);
+    return url;
+  }
+
+  #checkOrigin(url: URL): void {
+    if (url.origin !== this.baseUrl.origin) {
+      throw new CharterError(
+        'invalid_request',
+        'ERR_CLIENT_CROSS_ORIGIN',
+        `refusing to send the gateway token to ${url.origin}`,
+      );
+    }
+  }
+}
+
+/** Create a {@link CharterClient}. */
+export function createCharterClient(options: CharterClientOptions): CharterClient {
+  return new CharterClient(options);
+}
