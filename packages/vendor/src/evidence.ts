@@ -142,11 +142,12 @@ export async function verifyReports(db: VendorDb, tokens: string[], now: number)
       status: 'ok',
     };
     if (chain.has(p.hash) && chain.get(p.hash)?.file !== -1) finding.status = 'duplicate';
-    chain.set(p.hash, chain.get(p.hash)?.file === -1 ? { ...p } : p);
+    chain.set(p.hash, p);
     verdict.reports.push(finding);
     if (finding.status === 'ok') {
       for (const [app, u] of Object.entries(p.claims.apps)) {
-        const t = (verdict.apps[app] ??= { admitted: 0, denied: {}, instances: 0, unattested_instances: 0 });
+        const t = verdict.apps[app] ?? { admitted: 0, denied: {}, instances: 0, unattested_instances: 0 };
+        verdict.apps[app] = t;
         t.admitted += u.admitted;
         t.instances += u.instances;
         t.unattested_instances += u.unattested_instances ?? 0;
