@@ -1,7 +1,8 @@
 /** Every command of the `charter` executable, in help order. */
 import type { CommandSpec } from './command.ts';
+import { attestVerify } from './commands/attest.ts';
 import { licenseInspect } from './commands/license.ts';
 import { vendorCommands } from './commands/vendor.ts';
 
 /** The command table main.ts searches. */
-export const commands: CommandSpec[] = [...vendorCommands, licenseInspect];
+export const commands: CommandSpec[] = [...vendorCommands, licenseInspect, attestVerify];
