@@ -1,0 +1,102 @@
+/**
+ * Admission of a protected request: `Authorization: DPoP <token>` plus a proof bound to it. The hot
+ * path does one signature check (the proof); the token's claims come from a cache after its first
+ * use, and the license checks are set lookups, so revocations bite on the very next request.
+ */
+
+import { parseAuthorization } from './authorization.ts';
+import { type AdmittedApp, type DecisionNotes, type EngineContext, policy, refusal } from './context.ts';
+import { verifyDpopProof } from './dpop.ts';
+import { sha256B64url } from './hash.ts';
+import { expectedHtu } from './htu.ts';
+import { type CharterRequest, headerOf, pathOf } from './request.ts';
+import { canonicalPath, matchRoute } from './routes.ts';
+
+/** Seconds in a rate-limit window. */
+const WINDOW_S = 60;
+
+/**
+ * Admit a protected request or throw its refusal. `notes` gains the app once token and proof are
+ * proven; policy refusals after that point are only noted in monitor mode.
+ */
+export async function admit(
+  ctx: EngineContext,
+  req: CharterRequest,
+  notes: DecisionNotes,
+): Promise<AdmittedApp> {
+  const rawPath = pathOf(req.url);
+  if (rawPath === undefined) throw refusal('invalid_request', 'ERR_PATH', 'the request target is not a path');
+  const path = canonicalPath(rawPath);
+  const license = ctx.license();
+  const now = ctx.now();
+
+  const token = parseAuthorization(headerOf(req, 'authorization', 'invalid_token'));
+  const hash = sha256B64url(token);
+  const claims = await ctx.tokens.verify(token, hash, now);
+  const htu = expectedHtu(ctx.base, rawPath);
+  if (htu === undefined) throw refusal('invalid_request', 'ERR_PATH', 'the request path cannot form a URL');
+  const proof = verifyDpopProof(headerOf(req, 'dpop', 'invalid_dpop_proof'), {
+    method: req.method.toUpperCase(),
+    htu,
+    now,
+    skewS: license.proofSkewS,
+    ath: hash,
+  });
+  if (proof.key.jkt !== claims.cnf.jkt)
+    throw refusal('invalid_dpop_proof', 'ERR_DPOP_KEY', 'the proof key is not the key the token is bound to');
+  if (
+    !(await ctx.cache.setIfAbsent(`jti:${proof.key.jkt}:${proof.claims.jti}`, 2 * license.proofSkewS + 1))
+  ) {
+    throw refusal('invalid_dpop_proof', 'ERR_DPOP_REPLAY', 'the proof has been used before');
+  }
+
+  const app: AdmittedApp = {
+    app_id: claims.app_id,
+    publisher_id: claims.publisher_id,
+    instance_id: claims.sub,
+    scopes: claims.scope === '' ? [] : claims.scope.split(' '),
+  };
+  notes.app_id = app.app_id;
+  notes.publisher_id = app.publisher_id;
+  notes.instance_id = app.instance_id;
+  notes.charter_id = claims.charter_id;
+
+  const r = license.revoked;
+  if (r.instances.has(app.instance_id))
+    policy(
+      ctx,
+      notes,
+      refusal('instance_revoked', 'ERR_INSTANCE_REVOKED', 'the license revokes this instance'),
+    );
+  else if (r.charters.has(claims.charter_id))
+    policy(ctx, notes, refusal('charter_revoked', 'ERR_CHARTER_REVOKED', 'the license revokes this charter'));
+  else if (r.apps.has(app.app_id))
+    policy(ctx, notes, refusal('charter_revoked', 'ERR_APP_REVOKED', 'the license revokes this app'));
+  const licensed = license.apps.get(app.app_id);
+  if (!licensed)
+    policy(
+      ctx,
+      notes,
+      refusal('app_not_admitted', 'ERR_APP_NOT_LICENSED', 'the license does not admit this app'),
+    );
+  const route = matchRoute(ctx.routes, req.method.toUpperCase(), path);
+  if (route && !app.scopes.includes(route.scope)) {
+    policy(ctx, notes, refusal('insufficient_scope', 'ERR_SCOPE', `the route needs scope ${route.scope}`));
+  }
+  const rate = licensed?.rate;
+  if (rate && notes.monitored.length === 0) {
+    // Counted only for requests that would be admitted, so refused ones never eat an app's quota.
+    const window = Math.floor(now / WINDOW_S);
+    if (rate.per_instance_per_min !== undefined) {
+      const n = await ctx.cache.incr(`rate:i:${app.instance_id}:${window}`, WINDOW_S + 1);
+      if (n > rate.per_instance_per_min)
+        policy(ctx, notes, refusal('rate_limited', 'ERR_RATE_INSTANCE', 'the instance exceeded its rate'));
+    }
+    if (rate.per_app_per_min !== undefined && notes.monitored.length === 0) {
+      const n = await ctx.cache.incr(`rate:a:${app.app_id}:${window}`, WINDOW_S + 1);
+      if (n > rate.per_app_per_min)
+        policy(ctx, notes, refusal('rate_limited', 'ERR_RATE_APP', 'the app exceeded its rate'));
+    }
+  }
+  return app;
+}

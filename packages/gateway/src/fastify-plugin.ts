@@ -1,0 +1,96 @@
+/**
+ * Library mode for Fastify, in the fastify-plugin idiom: the Charter endpoints are served from an
+ * encapsulated child (with its own 64 KiB body parser, so the host's parsers are untouched) and an
+ * `onRequest` hook admits every other request before its body is read, decorating `request.charter`.
+ */
+
+import { CharterError } from '@charter/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { MAX_BODY_BYTES } from './bodies.ts';
+import { type AdmittedApp, PATHS } from './context.ts';
+import type { Admission, Gateway } from './gateway.ts';
+import type { GatewayReply } from './reply.ts';
+import type { CharterRequest } from './request.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The admitted app; null on Charter endpoints and when monitor mode let an unproven request through. */
+    charter: AdmittedApp | null;
+    /** The full admission, with refusals monitor mode only noted. */
+    charterAdmission: Admission | null;
+  }
+}
+
+/** Options of {@link charterFastify}. */
+export interface CharterFastifyOptions {
+  gateway: Gateway;
+}
+
+/** Send an engine reply through Fastify. */
+export function sendReply(reply: FastifyReply, r: GatewayReply): FastifyReply {
+  return reply.code(r.status).headers(r.headers).send(r.body);
+}
+
+/** The neutral request of a Fastify request. */
+export function neutralRequest(request: FastifyRequest, body?: unknown): CharterRequest {
+  return {
+    method: request.raw.method ?? 'GET',
+    url: request.raw.url ?? '/',
+    headers: request.raw.headers,
+    body,
+    ip: request.ip,
+  };
+}
+
+/** Register the Charter endpoints (well-known, challenge, register, token) on `app` for `gateway`. */
+export async function charterEndpoints(
+  app: FastifyInstance,
+  gateway: Pick<Gateway, 'handle' | 'errorReply'>,
+): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
+  app.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
+    // Fastify's own refusals (body too large, bad media type) become catalogued codes, not its format.
+    const code = (error.statusCode ?? 500) < 500 ? 'invalid_request' : 'unavailable';
+    return sendReply(
+      reply,
+      gateway.errorReply(
+        error instanceof CharterError
+          ? error
+          : new CharterError(code, 'ERR_HTTP', 'the HTTP layer refused the request'),
+      ),
+    );
+  });
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const result = await gateway.handle(neutralRequest(request, request.body));
+    if (result.kind === 'reply') return sendReply(reply, result);
+    return sendReply(
+      reply,
+      gateway.errorReply(new CharterError('invalid_request', 'ERR_ENDPOINT', 'no such Charter endpoint')),
+    );
+  };
+  app.route({ method: ['GET', 'HEAD'], url: PATHS.wellKnown, handler });
+  app.route({ method: 'POST', url: PATHS.challenge, handler });
+  app.route({ method: 'POST', url: PATHS.register, handler });
+  app.route({ method: 'POST', url: PATHS.token, handler });
+}
+
+async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions): Promise<void> {
+  const { gateway } = options;
+  fastify.decorateRequest('charter', null);
+  fastify.decorateRequest('charterAdmission', null);
+  await fastify.register(async (child) => charterEndpoints(child, gateway));
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (gateway.isCharterPath(request.url)) return;
+    const result = await gateway.handle(neutralRequest(request));
+    if (result.kind === 'reply') return sendReply(reply, result);
+    request.charter = result.app ?? null;
+    request.charterAdmission = { app: result.app, monitored: result.monitored };
+  });
+}
+
+/** The Fastify plugin: `app.register(charterFastify, { gateway })`. */
+export const charterFastify = fp(plugin, { name: '@charter/gateway', fastify: '5.x' });

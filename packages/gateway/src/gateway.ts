@@ -1,0 +1,497 @@
+/**
+ * The admission engine: framework-neutral, shared by the proxy (server.ts), the Fastify plugin and
+ * the Node/Express middleware. It owns the license in force, the site's keys, and the per-request
+ * decision record (log line, metrics, audit entry); adapters only move bytes.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { CharterError, epochSeconds, type LicenseMode, type VendorTrust } from '@charter/core';
+import { type Logger, pino } from 'pino';
+import { TokenAuthority } from './access-token.ts';
+import { admit } from './admit.ts';
+import type { AttestationVerifier } from './attestation.ts';
+import type { EphemeralCache } from './cache.ts';
+import { type AdmittedApp, type DecisionNotes, type EngineContext, FAIL_CLOSED, PATHS } from './context.ts';
+import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
+import { INSTANCE_ALGS } from './instance-key.ts';
+import { installLicense, loadLicense, type SiteLicense } from './license.ts';
+import { MemoryCache } from './memory-cache.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { NonceIssuer } from './nonce.ts';
+import { type RegisterResult, register } from './register.ts';
+import { type GatewayReply, refusalReply } from './reply.ts';
+import { type CharterRequest, pathOf } from './request.ts';
+import { type CompiledRoute, compileRoutes, type RouteRule } from './routes.ts';
+import type { GatewayStore } from './store.ts';
+import { type TokenResult, token } from './token.ts';
+
+/** Whether the trust anchor is sealed into this build or came from a development trust file. */
+export type Integrity = 'sealed' | 'unsealed';
+
+/** Options of {@link Gateway.create}. */
+export interface GatewayOptions {
+  /** The vendor's root keys: compiled into the host (library mode) or sealed into the build. */
+  trust: VendorTrust;
+  store: GatewayStore;
+  /** In-memory by default; pass a shared one for replicas. */
+  cache?: EphemeralCache;
+  /** A license token to install at start; without it the store's highest installed license is used. */
+  license?: string;
+  /** The URL clients reach the gateway at: the base of `htu` checks and of the endpoints advertised. */
+  publicUrl: string;
+  /** A local mode may only tighten: `enforce` over a monitor license; `monitor` over an enforce license is refused. */
+  localMode?: LicenseMode;
+  routes?: readonly RouteRule[];
+  /** Epoch seconds; injectable for tests. */
+  clock?: () => number;
+  logger?: Logger;
+  attestationVerifier?: AttestationVerifier;
+  integrity?: Integrity;
+  /** Require a server nonce on token requests too (RFC 9449 §8); registration always needs one. */
+  requireTokenNonce?: boolean;
+  /** How often to look for a newer license in the store, in ms; 0 turns polling off. Default 1000. */
+  licensePollMs?: number;
+  metrics?: GatewayMetrics;
+  /** Seconds a challenge nonce lives; default 120. */
+  nonceTtlS?: number;
+}
+
+/** The public description served at `/.well-known/charter`. */
+export interface WellKnown {
+  site_id: string;
+  issuer: string;
+  license_serial: number;
+  mode: LicenseMode;
+  integrity: Integrity;
+  algs: string[];
+  endpoints: { challenge: string; register: string; token: string };
+}
+
+/** The outcome of a protected request: the app (absent when monitor mode let an unproven request through) and what was only monitored. */
+export interface Admission {
+  app: AdmittedApp | undefined;
+  monitored: CharterError[];
+}
+
+/** What {@link Gateway.handle} decided: a reply to write, or a request to pass on. */
+export type HandleResult = GatewayReply | ({ kind: 'admitted' } & Admission);
+
+type Endpoint = 'challenge' | 'register' | 'token' | 'protected';
+
+const TOKEN_KEY = 'token-key';
+const NONCE_KEY = 'nonce-key';
+
+/** The admission gateway engine. */
+export class Gateway {
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly store: GatewayStore;
+  readonly cache: EphemeralCache;
+  readonly integrity: Integrity;
+  readonly base: PublicBase;
+  readonly #ctx: EngineContext;
+  readonly #trust: VendorTrust;
+  readonly #localMode: LicenseMode | undefined;
+  readonly #ownsCache: boolean;
+  #license: SiteLicense;
+  #timer: NodeJS.Timeout | undefined;
+  #polling = false;
+
+  private constructor(
+    options: GatewayOptions,
+    parts: {
+      license: SiteLicense;
+      tokens: TokenAuthority;
+      nonces: NonceIssuer;
+      cache: EphemeralCache;
+      base: PublicBase;
+      routes: CompiledRoute[];
+    },
+  ) {
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.metrics = options.metrics ?? new GatewayMetrics();
+    this.store = options.store;
+    this.cache = parts.cache;
+    this.#ownsCache = options.cache === undefined;
+    this.integrity = options.integrity ?? 'unsealed';
+    this.base = parts.base;
+    this.#trust = options.trust;
+    this.#localMode = options.localMode;
+    this.#license = parts.license;
+    const now = options.clock ?? (() => epochSeconds());
+    this.#ctx = {
+      trust: options.trust,
+      store: options.store,
+      cache: parts.cache,
+      base: parts.base,
+      now,
+      license: () => this.#currentLicense(),
+      mode: () => this.mode,
+      routes: parts.routes,
+      nonces: parts.nonces,
+      tokens: parts.tokens,
+      attestation: options.attestationVerifier,
+      requireTokenNonce: options.requireTokenNonce ?? false,
+      htu: {
+        register: expectedHtu(parts.base, PATHS.register) as string,
+        token: expectedHtu(parts.base, PATHS.token) as string,
+      },
+    };
+    this.#showLicense();
+  }
+
+  /**
+   * Start an engine: install or load the license (refusing with `license_invalid` one that does not
+   * verify, has expired or rolls the serial back), check the local mode only tightens (else
+   * `invalid_request`), and load or create the site's token and nonce keys.
+   */
+  static async create(options: GatewayOptions): Promise<Gateway> {
+    const base = publicBaseOf(options.publicUrl);
+    const routes = compileRoutes(options.routes ?? []);
+    const now = options.clock?.() ?? epochSeconds();
+    let license: SiteLicense;
+    if (options.license !== undefined) {
+      license = (await installLicense(options.license, options.trust, options.store, now)).license;
+    } else {
+      const record = await options.store.currentLicense();
+      if (!record)
+        throw new CharterError(
+          'license_invalid',
+          'ERR_LICENSE_NONE',
+          'no license is installed; pass one with --license',
+        );
+      license = await loadLicense(record.token, options.trust, options.store, now);
+    }
+    if (options.localMode === 'monitor' && license.mode === 'enforce') {
+      throw new CharterError(
+        'invalid_request',
+        'ERR_MODE_LOOSENS',
+        'the local mode may only tighten: monitor over an enforce license is refused',
+      );
+    }
+    const tokenKey = await options.store.secret(TOKEN_KEY, () =>
+      generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }),
+    );
+    const nonceKey = await options.store.secret(NONCE_KEY, () => randomBytes(32));
+    const cache = options.cache ?? new MemoryCache();
+    const tokens = await TokenAuthority.create(tokenKey, base.href, `urn:charter:site:${license.siteId}`);
+    const nonces = new NonceIssuer(nonceKey, cache, options.nonceTtlS);
+    const gateway = new Gateway(options, { license, tokens, nonces, cache, base, routes });
+    const poll = options.licensePollMs ?? 1000;
+    if (poll > 0) {
+      gateway.#timer = setInterval(() => void gateway.reloadLicense(), poll);
+      gateway.#timer.unref();
+    }
+    return gateway;
+  }
+
+  /** The mode in force: enforce if either the license or the local setting says so. */
+  get mode(): LicenseMode {
+    return this.#license.mode === 'enforce' || this.#localMode === 'enforce' ? 'enforce' : 'monitor';
+  }
+
+  /** The license in force (whatever its validity now). */
+  get license(): SiteLicense {
+    return this.#license;
+  }
+
+  /** The `/.well-known/charter` document. */
+  wellKnown(): WellKnown {
+    const l = this.#license;
+    const href = this.base.href;
+    return {
+      site_id: l.siteId,
+      issuer: href,
+      license_serial: l.serial,
+      mode: this.mode,
+      integrity: this.integrity,
+      algs: [...INSTANCE_ALGS],
+      endpoints: {
+        challenge: href + PATHS.challenge,
+        register: href + PATHS.register,
+        token: href + PATHS.token,
+      },
+    };
+  }
+
+  /** A fresh single-use nonce. */
+  challenge(): { nonce: string; expires_in: number } {
+    return this.#ctx.nonces.issue(this.#ctx.now());
+  }
+
+  /** Register an instance, or throw the refusal. */
+  async register(req: CharterRequest): Promise<RegisterResult> {
+    return this.#run('register', req, (notes) => register(this.#ctx, req, notes));
+  }
+
+  /** Issue an access token, or throw the refusal. */
+  async token(req: CharterRequest): Promise<TokenResult> {
+    return this.#run('token', req, (notes) => token(this.#ctx, req, notes));
+  }
+
+  /**
+   * Admit a protected request, or throw the refusal. In monitor mode nothing but `license_invalid`
+   * and `unavailable` is thrown: the refusals come back in `monitored`, with the app when the token
+   * and proof were good.
+   */
+  async admit(req: CharterRequest): Promise<Admission> {
+    const notes: DecisionNotes = { monitored: [] };
+    try {
+      const app = await this.#run('protected', req, (n) => admit(this.#ctx, req, n), notes);
+      return { app, monitored: notes.monitored };
+    } catch (e) {
+      if (e instanceof CharterError && this.mode === 'monitor' && !FAIL_CLOSED.has(e.code)) {
+        return { app: undefined, monitored: [e] };
+      }
+      throw e;
+    }
+  }
+
+  /** True for the paths the engine itself answers (the well-known document and `/charter/v1/*`). */
+  isCharterPath(url: string): boolean {
+    const path = pathOf(url);
+    return path === PATHS.wellKnown || (path?.startsWith('/charter/v1/') ?? false);
+  }
+
+  /**
+   * Everything in one call, for adapters: the Charter endpoints become replies, anything else is
+   * admitted (or refused). Unexpected failures are logged and answered `unavailable`, never with a
+   * stack trace.
+   */
+  async handle(req: CharterRequest): Promise<HandleResult> {
+    const path = pathOf(req.url);
+    const method = req.method.toUpperCase();
+    try {
+      if (path === PATHS.wellKnown && (method === 'GET' || method === 'HEAD'))
+        return this.#ok(this.wellKnown(), false);
+      if (path === PATHS.challenge && method === 'POST') return this.#ok(this.challenge(), false);
+      if (path === PATHS.register && method === 'POST') return this.#ok(await this.register(req), true);
+      if (path === PATHS.token && method === 'POST') return this.#ok(await this.token(req), true);
+      if (this.isCharterPath(req.url)) {
+        throw new CharterError('invalid_request', 'ERR_ENDPOINT', 'no such Charter endpoint or method');
+      }
+      return { kind: 'admitted', ...(await this.admit(req)) };
+    } catch (e) {
+      return this.errorReply(e);
+    }
+  }
+
+  /**
+   * The reply for a refusal: `{error, error_description}` with the catalogue status; on 401 a
+   * `WWW-Authenticate: DPoP` challenge; a fresh `DPoP-Nonce` with `use_dpop_nonce`; `Retry-After`
+   * with `rate_limited`. Anything that is not a CharterError is logged and becomes `unavailable`.
+   */
+  errorReply(e: unknown): GatewayReply {
+    let error: CharterError;
+    if (e instanceof CharterError) error = e;
+    else {
+      this.logger.error({ err: e }, 'unexpected failure');
+      error = new CharterError('unavailable', 'ERR_INTERNAL', 'unexpected failure');
+    }
+    const reply = refusalReply(error);
+    if (error.code === 'use_dpop_nonce') reply.headers['dpop-nonce'] = this.challenge().nonce;
+    if (error.code === 'rate_limited') reply.headers['retry-after'] = String(60 - (this.#ctx.now() % 60));
+    return reply;
+  }
+
+  /** Headers to hand upstream for an admitted app (the same names arriving from clients must be removed first). */
+  upstreamHeaders(admission: Admission): Record<string, string> {
+    const h: Record<string, string> = {};
+    if (admission.app) {
+      h['charter-app-id'] = admission.app.app_id;
+      h['charter-publisher-id'] = admission.app.publisher_id;
+      h['charter-instance-id'] = admission.app.instance_id;
+      h['charter-scope'] = admission.app.scopes.join(' ');
+    }
+    if (admission.monitored.length > 0)
+      h['charter-monitor'] = admission.monitored.map((m) => m.code).join(' ');
+    return h;
+  }
+
+  /** Whether the gateway can decide requests now: a valid license and a reachable store. */
+  async ready(): Promise<{ ok: boolean; reason?: string }> {
+    try {
+      this.#currentLicense();
+      await this.store.currentLicense();
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: e instanceof CharterError ? e.code : 'unavailable' };
+    }
+  }
+
+  /**
+   * Pick up a newer license from the store (installed by `gateway license install`, possibly from
+   * another process). A license that fails to verify is logged and ignored; the current one stays.
+   */
+  async reloadLicense(): Promise<boolean> {
+    if (this.#polling) return false;
+    this.#polling = true;
+    try {
+      const record = await this.store.currentLicense();
+      if (!record || record.serial <= this.#license.serial) return false;
+      this.#license = await loadLicense(record.token, this.#trust, this.store, this.#ctx.now());
+      this.#showLicense();
+      this.logger.info({ license_serial: this.#license.serial, mode: this.mode }, 'license reloaded');
+      return true;
+    } catch (e) {
+      this.logger.error(
+        {
+          code: e instanceof CharterError ? e.code : undefined,
+          reason: e instanceof Error ? e.message : String(e),
+        },
+        'newer license not loaded',
+      );
+      return false;
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  /** Install a license through this engine (same checks as at start) and put it in force at once. */
+  async installLicense(tokenText: string): Promise<SiteLicense> {
+    const { license } = await installLicense(tokenText, this.#trust, this.store, this.#ctx.now());
+    if (license.serial > this.#license.serial) {
+      this.#license = license;
+      this.#showLicense();
+    }
+    return license;
+  }
+
+  /** Stop polling and release the cache the engine created (the store belongs to the caller). */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#ownsCache) await this.cache.close();
+  }
+
+  #currentLicense(): SiteLicense {
+    const l = this.#license;
+    const now = this.#ctx.now();
+    if (now >= l.exp)
+      throw new CharterError('license_invalid', 'ERR_LICENSE_EXPIRED', 'the license in force has expired');
+    if (now < l.nbf - 60)
+      throw new CharterError(
+        'license_invalid',
+        'ERR_LICENSE_NOT_YET_VALID',
+        'the license in force is not valid yet',
+      );
+    return l;
+  }
+
+  #showLicense(): void {
+    this.metrics.licenseSerial.set(this.#license.serial);
+    this.metrics.licenseExpiry.set(this.#license.exp);
+  }
+
+  #ok(body: unknown, withNonce: boolean): GatewayReply {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+    };
+    // RFC 9449 §8.2: hand the client its next nonce with the answer, saving a round trip.
+    if (withNonce) headers['dpop-nonce'] = this.challenge().nonce;
+    return { kind: 'reply', status: 200, headers, body };
+  }
+
+  async #run<T>(
+    endpoint: Endpoint,
+    req: CharterRequest,
+    op: (notes: DecisionNotes) => Promise<T>,
+    notes: DecisionNotes = { monitored: [] },
+  ): Promise<T> {
+    const started = process.hrtime.bigint();
+    let error: CharterError | undefined;
+    try {
+      return await op(notes);
+    } catch (e) {
+      error =
+        e instanceof CharterError
+          ? e
+          : new CharterError('unavailable', 'ERR_INTERNAL', 'unexpected failure', { cause: e });
+      if (!(e instanceof CharterError)) this.logger.error({ err: e, endpoint }, 'unexpected failure');
+      throw error;
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      await this.#record(endpoint, req, notes, error, seconds);
+    }
+  }
+
+  async #record(
+    endpoint: Endpoint,
+    req: CharterRequest,
+    notes: DecisionNotes,
+    error: CharterError | undefined,
+    seconds: number,
+  ): Promise<void> {
+    const monitorPass =
+      error !== undefined &&
+      this.mode === 'monitor' &&
+      endpoint === 'protected' &&
+      !FAIL_CLOSED.has(error.code);
+    const monitored = error && monitorPass ? [error] : notes.monitored;
+    const outcome = error && !monitorPass ? 'refused' : monitored.length > 0 ? 'monitored' : 'admitted';
+    const appLabel = notes.app_id ?? 'unknown';
+    this.metrics.duration.observe({ endpoint }, seconds);
+    this.metrics.admissions.inc({ app_id: appLabel, outcome });
+    if (error && !monitorPass) this.metrics.refusals.inc({ app_id: appLabel, code: error.code });
+    for (const m of monitored) this.metrics.refusals.inc({ app_id: appLabel, code: m.code });
+
+    const path = (pathOf(req.url) ?? '').slice(0, 256);
+    const ids = {
+      ...(notes.app_id ? { app_id: notes.app_id } : {}),
+      ...(notes.publisher_id ? { publisher_id: notes.publisher_id } : {}),
+      ...(notes.instance_id ? { instance_id: notes.instance_id } : {}),
+      ...(notes.charter_id ? { charter_id: notes.charter_id } : {}),
+    };
+    const line = {
+      endpoint,
+      method: req.method,
+      path,
+      outcome,
+      ms: Math.round(seconds * 1e6) / 1e3,
+      ...ids,
+      ...(error && !monitorPass ? { code: error.code, detail: error.detail, reason: error.message } : {}),
+      ...(monitored.length > 0
+        ? { monitored: monitored.map((m) => ({ code: m.code, detail: m.detail, reason: m.message })) }
+        : {}),
+    };
+    if (outcome === 'admitted') this.logger.info(line, 'admitted');
+    else this.logger.warn(line, outcome);
+
+    const at = this.#ctx.now();
+    try {
+      if (error && !monitorPass)
+        await this.store.appendAudit({
+          at,
+          kind: 'refusal',
+          endpoint,
+          code: error.code,
+          detail: error.detail,
+          ...ids,
+        });
+      for (const m of monitored)
+        await this.store.appendAudit({
+          at,
+          kind: 'monitor',
+          endpoint,
+          code: m.code,
+          detail: m.detail,
+          ...ids,
+        });
+      if (!error && endpoint === 'register')
+        await this.store.appendAudit({
+          at,
+          kind: 'register',
+          endpoint,
+          ...ids,
+          license_serial: this.#license.serial,
+        });
+    } catch (e) {
+      this.logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'audit entry not written');
+    }
+  }
+}
+
+/** Create an admission engine; see {@link Gateway.create}. */
+export function createGateway(options: GatewayOptions): Promise<Gateway> {
+  return Gateway.create(options);
+}

@@ -1,0 +1,67 @@
+/**
+ * @charter/gateway — the on-prem admission gateway of SPEC.md §3: a framework-neutral engine, its
+ * library-mode adapters (Fastify plugin, Node/Express middleware), and proxy mode.
+ * The one public entry of the package.
+ */
+export { type AccessClaims, TokenAuthority } from './access-token.ts';
+export {
+  type AssertionInput,
+  type AttestationInput,
+  type AttestationResult,
+  type AttestationVerifier,
+  attestationBinding,
+} from './attestation.ts';
+export { type AuditChainResult, auditHash, verifyAuditChain } from './audit.ts';
+export { parseAuthorization } from './authorization.ts';
+export {
+  MAX_BODY_BYTES,
+  parseJsonBody,
+  parseRegisterBody,
+  parseTokenBody,
+  type RegisterBody,
+  type TokenBody,
+} from './bodies.ts';
+export type { EphemeralCache } from './cache.ts';
+export { type AdmittedApp, PATHS } from './context.ts';
+export { type ProofClaims, type ProofExpectations, type VerifiedProof, verifyDpopProof } from './dpop.ts';
+export { type CharterFastifyOptions, charterFastify } from './fastify-plugin.ts';
+export {
+  type Admission,
+  createGateway,
+  Gateway,
+  type GatewayOptions,
+  type HandleResult,
+  type Integrity,
+  type WellKnown,
+} from './gateway.ts';
+export { expectedHtu, normaliseHtu, type PublicBase, publicBaseOf } from './htu.ts';
+export { INSTANCE_ALGS, type InstanceAlg } from './instance-key.ts';
+export { INSTALLATION_SECRET, installLicense, loadLicense, type SiteLicense } from './license.ts';
+export { createGatewayLogger } from './logger.ts';
+export { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts';
+export { GatewayMetrics } from './metrics.ts';
+export { type CharterIncomingMessage, charterMiddleware } from './middleware.ts';
+export type { RegisterResult } from './register.ts';
+export { type GatewayReply, refusalReply } from './reply.ts';
+export type { CharterHeaders, CharterRequest } from './request.ts';
+export {
+  type CompiledRoute,
+  canonicalPath,
+  compileRoutes,
+  matchRoute,
+  parseRoutes,
+  type RouteRule,
+  wildcardMatch,
+} from './routes.ts';
+export { sealedTrust } from './sealed-trust.ts';
+export { type RunningGateway, type StartGatewayOptions, startGateway } from './server.ts';
+export { SqliteStore } from './sqlite-store.ts';
+export type {
+  AuditEntry,
+  AuditEvent,
+  GatewayStore,
+  InstallOutcome,
+  InstanceRecord,
+  LicenseRecord,
+} from './store.ts';
+export type { TokenResult } from './token.ts';

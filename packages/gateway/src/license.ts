@@ -1,0 +1,122 @@
+/**
+ * The installed site license, compiled for per-request use (sets and maps instead of arrays), and
+ * its installation: verified against the trust anchor, not expired, bound to this installation if it
+ * says so, and never below the highest serial this store has installed.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  CharterError,
+  epochSeconds,
+  importPrivateKey,
+  KeyRing,
+  type LicenseClaims,
+  type LicensedApp,
+  type LicenseMode,
+  publicJwkOf,
+  type VendorTrust,
+  verifyLicense,
+} from '@charter/core';
+import type { GatewayStore, InstallOutcome } from './store.ts';
+
+/** A verified license ready for the hot path. */
+export interface SiteLicense {
+  token: string;
+  claims: LicenseClaims;
+  serial: number;
+  siteId: string;
+  mode: LicenseMode;
+  /** Key ring of the trust anchor plus the license's delegations, for verifying charters. */
+  ring: KeyRing;
+  apps: ReadonlyMap<string, LicensedApp>;
+  revoked: { charters: ReadonlySet<string>; apps: ReadonlySet<string>; instances: ReadonlySet<string> };
+  tokenTtlS: number;
+  proofSkewS: number;
+  nbf: number;
+  exp: number;
+}
+
+/** The store secret holding the installation key (PKCS#8 Ed25519) that `installation.jkt` names. */
+export const INSTALLATION_SECRET = 'installation-key';
+
+/** Verify a license token against the trust anchor at `at` and compile it. */
+export async function loadLicense(
+  token: string,
+  trust: VendorTrust,
+  store: GatewayStore,
+  at?: number,
+): Promise<SiteLicense> {
+  const ring = new KeyRing(trust);
+  const { claims } = await verifyLicense(token.trim(), ring, at === undefined ? {} : { at });
+  if (claims.installation) {
+    const key = importPrivateKey(
+      await store.secret(INSTALLATION_SECRET, () =>
+        generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }),
+      ),
+    );
+    const jkt = (await publicJwkOf(key)).kid;
+    if (jkt !== claims.installation.jkt) {
+      throw new CharterError(
+        'license_invalid',
+        'ERR_INSTALLATION',
+        'the license is bound to another installation (re-activate with the vendor)',
+      );
+    }
+  }
+  return {
+    token: token.trim(),
+    claims,
+    serial: claims.serial,
+    siteId: claims.sub,
+    mode: claims.policy.mode,
+    ring,
+    apps: new Map(claims.apps.map((a) => [a.app_id, a])),
+    revoked: {
+      charters: new Set(claims.revoked.charters ?? []),
+      apps: new Set(claims.revoked.apps ?? []),
+      instances: new Set(claims.revoked.instances ?? []),
+    },
+    tokenTtlS: claims.policy.token_ttl_s ?? 300,
+    proofSkewS: claims.policy.proof_skew_s ?? 60,
+    nbf: claims.nbf,
+    exp: claims.exp,
+  };
+}
+
+const INSTALL_REFUSALS: Record<
+  Exclude<InstallOutcome, 'installed' | 'already_installed'>,
+  [string, string]
+> = {
+  serial_below_installed: [
+    'ERR_LICENSE_ROLLBACK',
+    'the license serial is below the highest serial installed here',
+  ],
+  serial_reused: ['ERR_LICENSE_SERIAL_REUSED', 'another license with this serial is already installed here'],
+  other_site: ['ERR_LICENSE_SITE', 'the license is for another site than the one installed here'],
+};
+
+/**
+ * Verify `token` and record it in the store, refusing with `license_invalid` a license that does not
+ * verify, has expired, or whose serial is below the high-water mark. Re-installing the current
+ * license is a no-op, so `gateway start --license` with the installed file is fine.
+ */
+export async function installLicense(
+  token: string,
+  trust: VendorTrust,
+  store: GatewayStore,
+  at?: number,
+): Promise<{ license: SiteLicense; outcome: 'installed' | 'already_installed' }> {
+  const license = await loadLicense(token, trust, store, at);
+  const outcome = await store.installLicense({
+    serial: license.serial,
+    jti: license.claims.jti,
+    site_id: license.siteId,
+    exp: license.exp,
+    token: license.token,
+    installed_at: epochSeconds(at),
+  });
+  if (outcome !== 'installed' && outcome !== 'already_installed') {
+    const [detail, reason] = INSTALL_REFUSALS[outcome];
+    throw new CharterError('license_invalid', detail, reason);
+  }
+  return { license, outcome };
+}

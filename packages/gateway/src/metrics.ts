@@ -1,0 +1,55 @@
+/**
+ * Prometheus metrics, in a registry of their own (not prom-client's global one) so that several
+ * gateways in one process, as in tests or a host app, never collide. Labels carry only verified app
+ * ids and catalogued codes; anything an attacker types would otherwise grow the label set.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The gateway's metrics. */
+export class GatewayMetrics {
+  readonly registry: Registry;
+  readonly admissions: Counter<'app_id' | 'outcome'>;
+  readonly refusals: Counter<'app_id' | 'code'>;
+  readonly duration: Histogram<'endpoint'>;
+  readonly licenseSerial: Gauge;
+  readonly licenseExpiry: Gauge;
+
+  constructor(registry = new Registry()) {
+    this.registry = registry;
+    const registers = [registry];
+    this.admissions = new Counter({
+      name: 'charter_admissions_total',
+      help: 'Admission decisions by app and outcome (admitted, monitored, refused)',
+      labelNames: ['app_id', 'outcome'],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: 'charter_refusals_total',
+      help: 'Refusals by app and error code, including those only monitored',
+      labelNames: ['app_id', 'code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'charter_request_duration_seconds',
+      help: 'Time the gateway spends deciding, by endpoint (upstream time excluded)',
+      labelNames: ['endpoint'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.licenseSerial = new Gauge({
+      name: 'charter_license_serial',
+      help: 'Serial of the license in force',
+      registers,
+    });
+    this.licenseExpiry = new Gauge({
+      name: 'charter_license_expiry_seconds',
+      help: 'Expiry of the license in force, in seconds since the epoch',
+      registers,
+    });
+  }
+
+  /** The exposition text and its content type. */
+  async expose(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Library mode for Node's http server, Express and Connect: a `(req, res, next)` middleware written
+ * against node:http types only, so the package needs no Express dependency. The Charter endpoints
+ * are answered here; other requests are admitted (the app lands on `req.charter`) or refused.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MAX_BODY_BYTES } from './bodies.ts';
+import type { AdmittedApp } from './context.ts';
+import type { Admission, Gateway } from './gateway.ts';
+import { readBody } from './node-body.ts';
+import type { GatewayReply } from './reply.ts';
+
+/** A request after the middleware: `charter` is the admitted app (null only when monitor mode let an unproven request through). */
+export type CharterIncomingMessage = IncomingMessage & {
+  charter?: AdmittedApp | null;
+  charterAdmission?: Admission;
+  body?: unknown;
+};
+
+/** Write an engine reply to a node response. */
+export function writeNodeReply(res: ServerResponse, reply: GatewayReply): void {
+  const text = JSON.stringify(reply.body);
+  res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The Node/Express/Connect middleware of a gateway engine. */
+export function charterMiddleware(
+  gateway: Gateway,
+): (req: CharterIncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
+  return (req, res, next) => {
+    void (async () => {
+      const url = req.url ?? '/';
+      let body: unknown = req.body;
+      if (gateway.isCharterPath(url) && req.method === 'POST' && body === undefined) {
+        try {
+          body = await readBody(req, MAX_BODY_BYTES);
+        } catch (e) {
+          res.setHeader('connection', 'close');
+          writeNodeReply(res, gateway.errorReply(e));
+          return;
+        }
+      }
+      const result = await gateway.handle({
+        method: req.method ?? 'GET',
+        url,
+        headers: req.headers,
+        body,
+        ...(req.socket.remoteAddress ? { ip: req.socket.remoteAddress } : {}),
+      });
+      if (result.kind === 'reply') {
+        writeNodeReply(res, result);
+        return;
+      }
+      req.charter = result.app ?? null;
+      req.charterAdmission = { app: result.app, monitored: result.monitored };
+      next();
+    })().catch(next);
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Route rules (`routes.json`, SPEC.md §4): which scope a method and path need. Paths are matched in
+ * canonical, percent-decoded form so that `/%61dmin` or `/orders/../admin` cannot slip past a rule
+ * that the upstream server would then apply to `/admin`.
+ */
+import { CharterError, SCOPE } from '@charter/core';
+
+/** One rule: a method (or `*`), a path where `*` matches any run of characters, and a scope. */
+export interface RouteRule {
+  method: string;
+  path: string;
+  scope: string;
+}
+
+/** A checked rule, method upper-cased. */
+export type CompiledRoute = Readonly<RouteRule>;
+
+const METHOD = /^([A-Z]{1,20}|\*)$/;
+const MAX_RULES = 10_000;
+
+/** Check and compile a routes document (the parsed JSON of routes.json). */
+export function compileRoutes(doc: unknown): CompiledRoute[] {
+  const bad = (why: string): never => {
+    throw new CharterError('invalid_request', 'ERR_ROUTES', `the routes are not usable: ${why}`);
+  };
+  if (!Array.isArray(doc)) return bad('not a JSON array');
+  if (doc.length > MAX_RULES) return bad('too many rules');
+  return doc.map((r: unknown, i) => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) return bad(`rule ${i} is not an object`);
+    const { method, path, scope } = r as Record<string, unknown>;
+    if (typeof method !== 'string' || !METHOD.test(method.toUpperCase()))
+      return bad(`rule ${i} has no usable method`);
+    if (typeof path !== 'string' || !path.startsWith('/') || path.length > 2048)
+      return bad(`rule ${i} has no usable path`);
+    if (typeof scope !== 'string' || !SCOPE.test(scope)) return bad(`rule ${i} has no usable scope`);
+    return { method: method.toUpperCase(), path, scope };
+  });
+}
+
+/** Parse routes.json text. */
+export function parseRoutes(text: string): CompiledRoute[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new CharterError('invalid_request', 'ERR_ROUTES', 'the routes file is not JSON');
+  }
+  return compileRoutes(doc);
+}
+
+/**
+ * The canonical, percent-decoded path of a request path (no query), refusing with `invalid_request`
+ * anything an upstream server might read differently from us: encoded slashes or backslashes, dot
+ * segments (plain or encoded), empty segments, NUL and control characters, malformed escapes.
+ */
+export function canonicalPath(raw: string): string {
+  const bad = (why: string): never => {
+    throw new CharterError('invalid_request', 'ERR_PATH', `the request path ${why}`);
+  };
+  if (!raw.startsWith('/')) return bad('is not absolute');
+  if (raw.length > 8192) return bad('is too long');
+  if (/[\\\x00-\x20\x7f#]|%(2f|5c|00)/i.test(raw))
+    return bad('has a character a server may read as a separator');
+  const segments = raw.slice(1).split('/');
+  const out: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i] as string;
+    if (s === '' && i !== segments.length - 1) return bad('has an empty segment');
+    let d: string;
+    try {
+      d = decodeURIComponent(s);
+    } catch {
+      return bad('has a malformed percent escape');
+    }
+    if (d === '.' || d === '..') return bad('has a dot segment');
+    if (/[\x00-\x1f\x7f]/.test(d)) return bad('has a control character');
+    out.push(d);
+  }
+  return `/${out.join('/')}`;
+}
+
+/**
+ * `*` wildcard matching in O(pattern × path) time, with the classic backtrack-to-last-star walk. A
+ * regular expression with several `.*` can backtrack polynomially on an 8 KiB attacker-chosen path.
+ */
+export function wildcardMatch(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let mark = 0;
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = t;
+    } else if (star !== -1) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
+}
+
+/**
+ * The first rule, in file order, matching a method and canonical path; undefined means no scope is
+ * needed. HEAD also matches GET rules, since it reads the same resource.
+ */
+export function matchRoute(
+  routes: readonly CompiledRoute[],
+  method: string,
+  path: string,
+): CompiledRoute | undefined {
+  for (const r of routes) {
+    const methodOk = r.method === '*' || r.method === method || (method === 'HEAD' && r.method === 'GET');
+    if (methodOk && wildcardMatch(r.path, path)) return r;
+  }
+  return undefined;
+}

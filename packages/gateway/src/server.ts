@@ -1,0 +1,223 @@
+/**
+ * Proxy mode: a Fastify server that answers the Charter endpoints, the operations endpoints
+ * (`/charter/metrics`, `/charter/healthz`, `/charter/readyz`, under the reserved `/charter/` prefix so
+ * they never shadow an upstream path) and forwards every other admitted request to the upstream
+ * through an undici Pool, streaming bodies both ways.
+ */
+import type { Socket } from 'node:net';
+import { CharterError } from '@charter/core';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import { pino } from 'pino';
+import { Pool } from 'undici';
+import { MAX_BODY_BYTES } from './bodies.ts';
+import { charterEndpoints, neutralRequest, sendReply } from './fastify-plugin.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.ts';
+import { type Admission, Gateway, type GatewayOptions } from './gateway.ts';
+import { refusalReply } from './reply.ts';
+
+/** Options of {@link startGateway}: the engine's, plus where to listen and what to protect. */
+export interface StartGatewayOptions extends Omit<GatewayOptions, 'publicUrl'> {
+  /** The API server requests are forwarded to, e.g. `http://127.0.0.1:9000` (a path prefix is kept). */
+  upstream: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Defaults to `http://HOST:PORT` as bound. */
+  publicUrl?: string;
+  /** Upstream connections kept open; default 128. */
+  connections?: number;
+  /** Seconds to wait for upstream response headers; default 30. */
+  upstreamTimeoutS?: number;
+}
+
+/** A running gateway. */
+export interface RunningGateway {
+  /** The URL the server is bound to. */
+  url: string;
+  gateway: Gateway;
+  server: FastifyInstance;
+  /** Stop accepting, finish requests in flight, close upstream connections and the engine. */
+  close(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    charterProxy?: Admission;
+  }
+}
+
+/** The catalogue's `invalid_request` for anything node's HTTP parser refuses (huge or garbled headers). */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const body = JSON.stringify(
+    new CharterError('invalid_request', 'ERR_HTTP_PARSE', 'unparseable request').toClient(),
+  );
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Start the gateway in proxy mode. Refuses (throws the CharterError) on a license it cannot accept. */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const upstream = new URL(options.upstream);
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:')
+    throw new TypeError('the upstream must be an http(s) URL');
+  const upstreamPrefix = upstream.pathname.replace(/\/+$/, '');
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const pool = new Pool(upstream.origin, {
+    connections: options.connections ?? 128,
+    headersTimeout: (options.upstreamTimeoutS ?? 30) * 1000,
+  });
+  let gateway: Gateway | undefined;
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // The engine logs one decision line per request; Fastify's own lines would log URLs with queries.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_BODY_BYTES,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    clientErrorHandler,
+    // Fastify's own early refusals (a malformed URL, an unsupported media type) in the catalogue's words.
+    frameworkErrors: (_error, _request, reply) =>
+      sendReply(
+        reply,
+        refusalReply(new CharterError('invalid_request', 'ERR_HTTP', 'the HTTP layer refused the request')),
+      ),
+  });
+  const engine = (): Gateway => {
+    if (!gateway) throw new CharterError('unavailable', 'ERR_STARTING', 'the gateway is starting');
+    return gateway;
+  };
+
+  app.setNotFoundHandler((_request, reply) =>
+    sendReply(
+      reply,
+      engine().errorReply(new CharterError('invalid_request', 'ERR_ENDPOINT', 'no such endpoint')),
+    ),
+  );
+
+  await app.register(async (charter) => {
+    await charterEndpoints(charter, {
+      handle: (req) => engine().handle(req),
+      errorReply: (e) => engine().errorReply(e),
+    });
+    charter.get('/charter/healthz', async () => ({ status: 'ok' }));
+    charter.get('/charter/readyz', async (_request, reply) => {
+      const r = await engine().ready();
+      if (r.ok) return { status: 'ready' };
+      return reply
+        .code(503)
+        .send({ error: r.reason, error_description: 'The gateway cannot decide requests now.' });
+    });
+    charter.get('/charter/metrics', async (_request, reply) => {
+      const m = await engine().metrics.expose();
+      return reply.header('content-type', m.contentType).send(m.body);
+    });
+  });
+
+  await app.register(async (proxy) => {
+    proxy.removeAllContentTypeParsers();
+    // Leave the body unread: it is streamed to the upstream, never buffered.
+    proxy.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    proxy.addHook('onRequest', async (request, reply) => {
+      const g = engine();
+      if (request.url.startsWith('/charter/')) {
+        return sendReply(
+          reply,
+          g.errorReply(
+            new CharterError('invalid_request', 'ERR_ENDPOINT', 'the /charter/ prefix is reserved'),
+          ),
+        );
+      }
+      const result = await g.handle(neutralRequest(request));
+      if (result.kind === 'reply') return sendReply(reply, result);
+      request.charterProxy = { app: result.app, monitored: result.monitored };
+    });
+    proxy.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
+      const code = (error.statusCode ?? 500) < 500 ? 'invalid_request' : 'unavailable';
+      return sendReply(
+        reply,
+        engine().errorReply(
+          error instanceof CharterError
+            ? error
+            : new CharterError(code, 'ERR_HTTP', 'the HTTP layer refused the request'),
+        ),
+      );
+    });
+    proxy.all('*', async (request: FastifyRequest, reply) => {
+      const g = engine();
+      const admission = request.charterProxy as Admission;
+      const raw = request.raw;
+      const hasBody =
+        (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0') ||
+        raw.headers['transfer-encoding'] !== undefined;
+      const abort = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) abort.abort();
+      });
+      try {
+        const res = await pool.request({
+          method: raw.method as 'GET',
+          path: upstreamPrefix + (raw.url ?? '/'),
+          headers: upstreamRequestHeaders(raw.headers, g.upstreamHeaders(admission), request.ip),
+          body: hasBody ? raw : null,
+          signal: abort.signal,
+        });
+        return reply.code(res.statusCode).headers(clientResponseHeaders(res.headers)).send(res.body);
+      } catch (e) {
+        if (abort.signal.aborted) return reply;
+        logger.error(
+          {
+            reason: e instanceof Error ? e.message : String(e),
+            path: request.url.split('?')[0]?.slice(0, 256),
+          },
+          'upstream failed',
+        );
+        return sendReply(
+          reply,
+          g.errorReply(new CharterError('unavailable', 'ERR_UPSTREAM', 'the upstream server did not answer')),
+        );
+      }
+    });
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await app.listen({ host, port: options.port ?? 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  try {
+    gateway = await Gateway.create({ ...options, logger, publicUrl: options.publicUrl ?? url });
+  } catch (e) {
+    await app.close();
+    await pool.close();
+    throw e;
+  }
+  const running = gateway;
+  logger.info(
+    {
+      url,
+      upstream: upstream.origin,
+      site_id: running.license.siteId,
+      license_serial: running.license.serial,
+      mode: running.mode,
+    },
+    'gateway listening',
+  );
+  return {
+    url,
+    gateway: running,
+    server: app,
+    async close() {
+      await app.close();
+      await pool.close();
+      await running.close();
+    },
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * The SQLite {@link GatewayStore} (better-sqlite3): one file under the gateway home, WAL so readers
+ * never wait for the writer, schema migrations by `PRAGMA user_version`. better-sqlite3 is
+ * synchronous, so each method is one statement or one IMMEDIATE transaction: atomic across the
+ * processes sharing the file (a running gateway and `gateway license install`).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CharterError } from '@charter/core';
+import Database from 'better-sqlite3';
+import { AUDIT_GENESIS, auditHash } from './audit.ts';
+import type {
+  AuditEntry,
+  AuditEvent,
+  GatewayStore,
+  InstallOutcome,
+  InstanceRecord,
+  LicenseRecord,
+} from './store.ts';
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE instances (
+     instance_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, charter_id TEXT NOT NULL, publisher_id TEXT NOT NULL,
+     platform TEXT NOT NULL, jkt TEXT NOT NULL, scopes TEXT NOT NULL, attested INTEGER NOT NULL,
+     charter_exp INTEGER NOT NULL, created_at INTEGER NOT NULL, attestation_state TEXT);
+   CREATE INDEX instances_app ON instances(app_id);
+   CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL, created_at INTEGER NOT NULL);
+   CREATE TABLE licenses (serial INTEGER PRIMARY KEY, jti TEXT NOT NULL, site_id TEXT NOT NULL, exp INTEGER NOT NULL,
+     token TEXT NOT NULL, installed_at INTEGER NOT NULL);
+   CREATE TABLE audit (seq INTEGER PRIMARY KEY, prev TEXT NOT NULL, entry TEXT NOT NULL, hash TEXT NOT NULL);`,
+];
+
+interface InstanceRow {
+  instance_id: string;
+  app_id: string;
+  charter_id: string;
+  publisher_id: string;
+  platform: string;
+  jkt: string;
+  scopes: string;
+  attested: number;
+  charter_exp: number;
+  created_at: number;
+  attestation_state: string | null;
+}
+
+/** Run `fn`, turning a database failure into `unavailable` (fail closed; the cause goes to logs). */
+function guarded<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    if (cause instanceof CharterError) throw cause;
+    throw new CharterError('unavailable', 'ERR_STORE', `the gateway store failed to ${what}`, { cause });
+  }
+}
+
+/** A {@link GatewayStore} in one SQLite file. */
+export class SqliteStore implements GatewayStore {
+  readonly path: string;
+  readonly #db: Database.Database;
+
+  /** Open (creating and migrating if needed) the store at `path`. */
+  constructor(path: string) {
+    this.path = path;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.#db = guarded('open', () => new Database(path, { timeout: 5000 }));
+    guarded('migrate', () => {
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      this.#db.pragma('foreign_keys = ON');
+      const migrate = this.#db.transaction(() => {
+        const version = this.#db.pragma('user_version', { simple: true }) as number;
+        if (version > MIGRATIONS.length) {
+          throw new CharterError(
+            'unavailable',
+            'ERR_STORE_VERSION',
+            'the gateway store was written by a newer version',
+          );
+        }
+        for (let v = version; v < MIGRATIONS.length; v++) this.#db.exec(MIGRATIONS[v] as string);
+        this.#db.pragma(`user_version = ${MIGRATIONS.length}`);
+      });
+      migrate.immediate();
+    });
+  }
+
+  async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
+    const row = guarded(
+      'read an instance',
+      () =>
+        this.#db.prepare('SELECT * FROM instances WHERE instance_id = ?').get(instanceId) as
+          | InstanceRow
+          | undefined,
+    );
+    if (!row) return undefined;
+    const { attestation_state, ...rest } = row;
+    return {
+      ...rest,
+      platform: row.platform as InstanceRecord['platform'],
+      scopes: JSON.parse(row.scopes) as string[],
+      attested: row.attested === 1,
+      ...(attestation_state
+        ? { attestation_state: JSON.parse(attestation_state) as Record<string, unknown> }
+        : {}),
+    };
+  }
+
+  async putInstance(r: InstanceRecord): Promise<void> {
+    guarded('record an instance', () =>
+      this.#db
+        .prepare(
+          `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          r.instance_id,
+          r.app_id,
+          r.charter_id,
+          r.publisher_id,
+          r.platform,
+          r.jkt,
+          JSON.stringify(r.scopes),
+          r.attested ? 1 : 0,
+          r.charter_exp,
+          r.created_at,
+          r.attestation_state ? JSON.stringify(r.attestation_state) : null,
+        ),
+    );
+  }
+
+  async secret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
+    return guarded('read a secret', () => {
+      const read = () =>
+        this.#db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as
+          | { value: Buffer }
+          | undefined;
+      const found = read();
+      if (found) return new Uint8Array(found.value);
+      // INSERT OR IGNORE then read back: whoever wrote first wins, and everyone reads the winner.
+      this.#db
+        .prepare('INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)')
+        .run(name, Buffer.from(create()), Math.floor(Date.now() / 1000));
+      return new Uint8Array((read() as { value: Buffer }).value);
+    });
+  }
+
+  async installLicense(r: LicenseRecord): Promise<InstallOutcome> {
+    return guarded('record a license', () => {
+      const tx = this.#db.transaction((): InstallOutcome => {
+        const top = this.#db
+          .prepare('SELECT serial, jti, site_id FROM licenses ORDER BY serial DESC LIMIT 1')
+          .get() as { serial: number; jti: string; site_id: string } | undefined;
+        if (top) {
+          if (top.site_id !== r.site_id) return 'other_site';
+          if (r.serial < top.serial) return 'serial_below_installed';
+          if (r.serial === top.serial) return top.jti === r.jti ? 'already_installed' : 'serial_reused';
+        }
+        this.#db
+          .prepare(
+            'INSERT INTO licenses (serial, jti, site_id, exp, token, installed_at) VALUES (?, ?, ?, ?, ?, ?)',
+          )
+          .run(r.serial, r.jti, r.site_id, r.exp, r.token, r.installed_at);
+        return 'installed';
+      });
+      return tx.immediate();
+    });
+  }
+
+  async currentLicense(): Promise<LicenseRecord | undefined> {
+    return guarded(
+      'read the license',
+      () =>
+        this.#db.prepare('SELECT * FROM licenses ORDER BY serial DESC LIMIT 1').get() as
+          | LicenseRecord
+          | undefined,
+    );
+  }
+
+  async appendAudit(event: AuditEvent): Promise<AuditEntry> {
+    return guarded('append to the audit log', () => {
+      const tx = this.#db.transaction((): AuditEntry => {
+        const last = this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
+          | { seq: number; hash: string }
+          | undefined;
+        const seq = (last?.seq ?? 0) + 1;
+        const prev = last?.hash ?? AUDIT_GENESIS;
+        const entry = JSON.stringify({ seq, ...event });
+        const hash = auditHash(prev, entry);
+        this.#db
+          .prepare('INSERT INTO audit (seq, prev, entry, hash) VALUES (?, ?, ?, ?)')
+          .run(seq, prev, entry, hash);
+        return { seq, prev, entry, hash };
+      });
+      return tx.immediate();
+    });
+  }
+
+  async auditEntries(after = 0, limit = 10_000): Promise<AuditEntry[]> {
+    return guarded(
+      'read the audit log',
+      () =>
+        this.#db
+          .prepare('SELECT seq, prev, entry, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
+          .all(after, limit) as AuditEntry[],
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Durable gateway state behind a small async interface: registered instances, the site's secrets
+ * (token key, nonce key, later the installation key), installed licenses with their serial
+ * high-water mark, and the hash-chained audit log. SQLite implements it (sqlite-store.ts);
+ * PostgreSQL is a later issue, which is why every method is async and every write is one atomic step.
+ */
+import type { Platform } from '@charter/core';
+
+/** A registered app instance. */
+export interface InstanceRecord {
+  instance_id: string;
+  app_id: string;
+  /** The charter's `jti`. */
+  charter_id: string;
+  publisher_id: string;
+  platform: Platform;
+  /** RFC 7638 thumbprint of the instance key. */
+  jkt: string;
+  /** The scopes granted at registration. */
+  scopes: string[];
+  attested: boolean;
+  /** The charter's `exp`: tokens are never issued past it. */
+  charter_exp: number;
+  created_at: number;
+  /** What the attestation verifier asked to keep (e.g. an App Attest key id and counter). */
+  attestation_state?: Record<string, unknown>;
+}
+
+/** An installed license as the store keeps it. */
+export interface LicenseRecord {
+  serial: number;
+  jti: string;
+  site_id: string;
+  exp: number;
+  token: string;
+  installed_at: number;
+}
+
+/** Why the store refused to record a license, or that it did. */
+export type InstallOutcome =
+  | 'installed'
+  | 'already_installed'
+  | 'serial_below_installed'
+  | 'serial_reused'
+  | 'other_site';
+
+/** What an audit entry says; the store adds `seq`, `prev` and `hash`. */
+export interface AuditEvent {
+  at: number;
+  kind: 'register' | 'refusal' | 'monitor' | 'license';
+  endpoint?: string;
+  code?: string;
+  detail?: string;
+  app_id?: string;
+  publisher_id?: string;
+  instance_id?: string;
+  charter_id?: string;
+  license_serial?: number;
+}
+
+/** A stored audit entry: `hash` = base64url(SHA-256(prev || "." || entry)), `entry` the event JSON. */
+export interface AuditEntry {
+  seq: number;
+  prev: string;
+  entry: string;
+  hash: string;
+}
+
+/** The gateway's durable store. */
+export interface GatewayStore {
+  getInstance(instanceId: string): Promise<InstanceRecord | undefined>;
+  putInstance(record: InstanceRecord): Promise<void>;
+  /**
+   * The secret `name`, created from `create()` if absent, atomically: two replicas starting together
+   * both end up with the first one written.
+   */
+  secret(name: string, create: () => Uint8Array): Promise<Uint8Array>;
+  /** Record a license unless its serial is below the highest installed (or reused, or for another site). */
+  installLicense(record: LicenseRecord): Promise<InstallOutcome>;
+  /** The installed license with the highest serial. */
+  currentLicense(): Promise<LicenseRecord | undefined>;
+  /** Append an event to the audit chain. */
+  appendAudit(event: AuditEvent): Promise<AuditEntry>;
+  /** Audit entries with `seq` greater than `after`, in order, at most `limit`. */
+  auditEntries(after?: number, limit?: number): Promise<AuditEntry[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,378 @@
+/** Proxy mode end to end: real HTTP on loopback, a real SQLite file, a client written from the SPEC. */
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type RunningGateway, SqliteStore, startGateway, verifyAuditChain } from '../src/index.ts';
+import {
+  makeCharter,
+  makeInstanceKey,
+  makeLicense,
+  makeProof,
+  makeVendor,
+  rawRequest,
+  SpecClient,
+  startUpstream,
+  type TestVendor,
+  tempDir,
+} from './helpers.ts';
+
+describe('proxy mode', () => {
+  let vendor: TestVendor;
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let home: ReturnType<typeof tempDir>;
+  let store: SqliteStore;
+  let gw: RunningGateway;
+  let charter: { token: string; jti: string };
+  let client: SpecClient;
+
+  before(async () => {
+    vendor = await makeVendor();
+    upstream = await startUpstream();
+    home = tempDir();
+    store = new SqliteStore(join(home.dir, 'gateway.db'));
+    const license = await makeLicense(vendor, 1, {
+      apps: [
+        { app_id: 'app_beta', rate: { per_instance_per_min: 1000 } },
+        { app_id: 'app_narrow', scopes: ['orders:read'] },
+      ],
+    });
+    gw = await startGateway({
+      trust: vendor.trust,
+      store,
+      license,
+      upstream: upstream.url,
+      routes: [
+        { method: 'GET', path: '/orders/*', scope: 'orders:read' },
+        { method: 'POST', path: '/orders/*', scope: 'orders:write' },
+        { method: '*', path: '/admin/*', scope: 'admin' },
+      ],
+      licensePollMs: 100,
+    });
+    charter = await makeCharter(vendor, 'app_beta');
+    client = new SpecClient(gw.url, await makeInstanceKey('ES256'));
+  });
+
+  after(async () => {
+    await gw.close();
+    await store.close();
+    await upstream.close();
+    home.remove();
+  });
+
+  test('well-known describes the site', async () => {
+    const r = await fetch(`${gw.url}/.well-known/charter`);
+    assert.equal(r.status, 200);
+    const body = (await r.json()) as Record<string, unknown>;
+    assert.equal(body.site_id, 'site_a');
+    assert.equal(body.license_serial, 1);
+    assert.equal(body.mode, 'enforce');
+    assert.equal(body.integrity, 'unsealed');
+    assert.deepEqual(body.algs, ['ES256', 'EdDSA']);
+    assert.equal((body.endpoints as Record<string, string>).register, `${gw.url}/charter/v1/register`);
+  });
+
+  test('challenge, register, token and a proxied call with Charter headers', async () => {
+    const reg = await client.register(charter.token);
+    assert.equal(reg.status, 200, JSON.stringify(reg.body));
+    assert.equal(reg.body.app_id, 'app_beta');
+    assert.deepEqual(reg.body.scopes, ['orders:read', 'orders:write']);
+    assert.match(reg.body.instance_id as string, /^ins_/);
+    const tok = await client.token();
+    assert.equal(tok.status, 200, JSON.stringify(tok.body));
+    assert.equal(tok.body.token_type, 'DPoP');
+    assert.equal(tok.body.expires_in, 300);
+    assert.equal(tok.body.scope, 'orders:read orders:write');
+    const r = await client.call('POST', '/orders/1?x=1', {
+      headers: { 'charter-app-id': 'evil', 'Charter-Scope': 'admin', 'content-type': 'text/plain' },
+      body: 'hello upstream',
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.headers.get('x-upstream'), 'yes');
+    const seen = upstream.seen.at(-1);
+    assert.ok(seen);
+    assert.equal(seen.url, '/orders/1?x=1');
+    assert.equal(seen.body, 'hello upstream');
+    assert.equal(seen.headers['charter-app-id'], 'app_beta');
+    assert.equal(seen.headers['charter-publisher-id'], 'pub_beta');
+    assert.equal(seen.headers['charter-instance-id'], client.instanceId);
+    assert.equal(seen.headers['charter-scope'], 'orders:read orders:write');
+    assert.equal(seen.headers.authorization, undefined);
+    assert.equal(seen.headers.dpop, undefined);
+  });
+
+  test('a replayed proof is refused', async () => {
+    const proof = await client.proofFor('GET', '/orders/2');
+    assert.equal((await client.call('GET', '/orders/2', { proof })).status, 200);
+    const again = await client.call('GET', '/orders/2', { proof });
+    assert.equal(again.status, 401);
+    assert.equal(again.body.error, 'invalid_dpop_proof');
+    assert.equal(
+      again.headers.get('www-authenticate'),
+      'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"',
+    );
+  });
+
+  test('a proof for another URL or method is refused', async () => {
+    const wrongUrl = await client.proofFor('GET', '/orders/3');
+    assert.equal(
+      (await client.call('GET', '/orders/4', { proof: wrongUrl })).body.error,
+      'invalid_dpop_proof',
+    );
+    const wrongMethod = await client.proofFor('POST', '/orders/5');
+    assert.equal(
+      (await client.call('GET', '/orders/5', { proof: wrongMethod })).body.error,
+      'invalid_dpop_proof',
+    );
+  });
+
+  test('a stolen token used with another key is refused', async () => {
+    const thief = await makeInstanceKey('EdDSA');
+    const proof = await client.proofFor('GET', '/orders/6', client.accessToken, thief);
+    const r = await client.call('GET', '/orders/6', { proof });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, 'invalid_dpop_proof');
+  });
+
+  test('forged and edited tokens are refused', async () => {
+    const [h, p, s] = client.accessToken.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+    const edited = `${h}.${Buffer.from(JSON.stringify({ ...claims, scope: 'admin' })).toString('base64url')}.${s}`;
+    const r1 = await client.call('GET', '/admin/x', { token: edited });
+    assert.equal(r1.status, 401);
+    assert.equal(r1.body.error, 'invalid_token');
+    const r2 = await client.call('GET', '/orders/1', { token: 'abc.def.ghi' });
+    assert.equal(r2.body.error, 'invalid_token');
+    const r3 = await fetch(`${gw.url}/orders/1`, {
+      headers: { authorization: `Bearer ${client.accessToken}` },
+    });
+    assert.equal(r3.status, 401);
+    assert.equal(((await r3.json()) as Record<string, unknown>).error, 'invalid_token');
+    const r4 = await fetch(`${gw.url}/orders/1`);
+    assert.equal(r4.status, 401);
+    assert.equal(r4.headers.get('www-authenticate'), 'DPoP error="invalid_token", algs="ES256 EdDSA"');
+  });
+
+  test('a charter from a foreign vendor is refused', async () => {
+    const foreign = await makeVendor('acme');
+    const fake = await makeCharter(foreign, 'app_beta');
+    const c = new SpecClient(gw.url, await makeInstanceKey());
+    const r = await c.register(fake.token);
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error, 'invalid_charter');
+  });
+
+  test('an app the license does not admit is refused', async () => {
+    const other = await makeCharter(vendor, 'app_other');
+    const r = await new SpecClient(gw.url, await makeInstanceKey()).register(other.token);
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error, 'app_not_admitted');
+  });
+
+  test('web registrations need an approved Origin', async () => {
+    const c = new SpecClient(gw.url, await makeInstanceKey());
+    assert.equal(
+      (await c.register(charter.token, 'web', { origin: 'https://evil.example' })).body.error,
+      'platform_mismatch',
+    );
+    assert.equal((await c.register(charter.token, 'web')).body.error, 'platform_mismatch');
+    assert.equal((await c.register(charter.token, 'web', { origin: 'https://beta.example' })).status, 200);
+  });
+
+  test('a platform the charter does not name, and android without attestation, are refused', async () => {
+    const c = new SpecClient(gw.url, await makeInstanceKey());
+    assert.equal((await c.register(charter.token, 'ios')).body.error, 'platform_mismatch');
+    const android = await makeCharter(vendor, 'app_beta', {
+      platforms: { android: { package_name: 'com.beta.orders', signing_cert_sha256: ['a'.repeat(64)] } },
+    });
+    assert.equal((await c.register(android.token, 'android')).body.error, 'attestation_required');
+    const optional = await makeCharter(vendor, 'app_beta', {
+      platforms: { android: { package_name: 'com.beta.orders', signing_cert_sha256: ['a'.repeat(64)] } },
+      attestation: { android: 'optional' },
+    });
+    const r = await c.register(optional.token, 'android');
+    assert.equal(r.status, 200);
+    const instance = await store.getInstance(r.body.instance_id as string);
+    assert.equal(instance?.attested, false);
+  });
+
+  test('registration needs a fresh, unspent challenge nonce', async () => {
+    const key = await makeInstanceKey();
+    const c = new SpecClient(gw.url, key);
+    const htu = `${gw.url}/charter/v1/register`;
+    const noNonce = await c.register(charter.token, 'server', {
+      proof: await makeProof(key, { htm: 'POST', htu }),
+    });
+    assert.equal(noNonce.status, 401);
+    assert.equal(noNonce.body.error, 'use_dpop_nonce');
+    const fresh = noNonce.headers.get('dpop-nonce');
+    assert.ok(fresh);
+    const ok = await c.register(charter.token, 'server', {
+      proof: await makeProof(key, { htm: 'POST', htu, nonce: fresh }),
+    });
+    assert.equal(ok.status, 200);
+    const spent = await c.register(charter.token, 'server', {
+      proof: await makeProof(key, { htm: 'POST', htu, nonce: fresh }),
+    });
+    assert.equal(spent.body.error, 'use_dpop_nonce');
+    const forged = await c.register(charter.token, 'server', {
+      proof: await makeProof(key, { htm: 'POST', htu, nonce: 'A'.repeat(43) }),
+    });
+    assert.equal(forged.body.error, 'use_dpop_nonce');
+  });
+
+  test('a token request must be signed by the instance key', async () => {
+    const other = await makeInstanceKey();
+    const c = new SpecClient(gw.url, other);
+    c.instanceId = client.instanceId;
+    const r = await c.token();
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error, 'invalid_dpop_proof');
+  });
+
+  test('routes require their scope; narrowed licenses narrow scopes', async () => {
+    assert.equal((await client.call('GET', '/admin/users')).body.error, 'insufficient_scope');
+    assert.equal((await client.call('GET', '/admin/users')).status, 403);
+    assert.equal((await client.call('GET', '/%61dmin/users')).body.error, 'insufficient_scope');
+    assert.equal((await client.call('GET', '/public')).status, 200);
+    const narrow = new SpecClient(gw.url, await makeInstanceKey());
+    const reg = await narrow.register((await makeCharter(vendor, 'app_narrow')).token);
+    assert.deepEqual(reg.body.scopes, ['orders:read']);
+    await narrow.token();
+    assert.equal((await narrow.call('GET', '/orders/1')).status, 200);
+    assert.equal((await narrow.call('POST', '/orders/1')).body.error, 'insufficient_scope');
+  });
+
+  test('non-canonical paths are refused', async () => {
+    // fetch would normalise these paths itself; node:http sends them as written.
+    for (const path of [
+      '/orders/%2e%2e/admin',
+      '/orders/../admin',
+      '/orders/./x',
+      '/orders/%2fadmin',
+      '/orders//x',
+      '/orders/%zz',
+      '/orders/a%5cb',
+    ]) {
+      const r = await rawRequest(gw.url, 'GET', path, {
+        authorization: `DPoP ${client.accessToken}`,
+        dpop: await client.proofFor('GET', path),
+      });
+      assert.equal(r.status, 400, path);
+      assert.equal(r.body.error, 'invalid_request', path);
+    }
+  });
+
+  test('the /charter/ prefix is reserved and operations endpoints answer', async () => {
+    assert.equal((await fetch(`${gw.url}/charter/healthz`)).status, 200);
+    assert.equal((await fetch(`${gw.url}/charter/readyz`)).status, 200);
+    const m = await fetch(`${gw.url}/charter/metrics`);
+    const text = await m.text();
+    assert.match(text, /charter_admissions_total\{app_id="app_beta",outcome="admitted"\}/);
+    assert.match(text, /charter_refusals_total\{app_id="app_beta",code="insufficient_scope"\}/);
+    assert.match(text, /charter_license_serial 1/);
+    const r = await fetch(`${gw.url}/charter/other`);
+    assert.equal(r.status, 400);
+    assert.equal(((await r.json()) as Record<string, unknown>).error, 'invalid_request');
+    const g = await fetch(`${gw.url}/charter/v1/register`);
+    assert.equal(((await g.json()) as Record<string, unknown>).error, 'invalid_request');
+  });
+
+  test('bad bodies and headers get catalogued 4xx answers', async () => {
+    const post = (path: string, init: RequestInit) => fetch(`${gw.url}${path}`, { method: 'POST', ...init });
+    const cases: [string, RequestInit][] = [
+      ['/charter/v1/register', { headers: { 'content-type': 'application/json' }, body: '{not json' }],
+      ['/charter/v1/register', { headers: { 'content-type': 'text/plain' }, body: '{}' }],
+      ['/charter/v1/register', { headers: { 'content-type': 'application/json' }, body: 'x'.repeat(70_000) }],
+      ['/charter/v1/register', { headers: { 'content-type': 'application/json' }, body: '[]' }],
+      ['/charter/v1/register', {}],
+      [
+        '/charter/v1/token',
+        { headers: { 'content-type': 'application/json' }, body: '{"instance_id":{"a":1}}' },
+      ],
+      [
+        '/charter/v1/token',
+        {
+          headers: { 'content-type': 'application/json; charset=utf-8', dpop: 'x.y.z' },
+          body: '{"instance_id":"ins_x"}',
+        },
+      ],
+    ];
+    for (const [path, init] of cases) {
+      const r = await post(path, init);
+      assert.ok(r.status >= 400 && r.status < 500, `${path} ${r.status}`);
+      const body = (await r.json()) as Record<string, unknown>;
+      assert.ok(
+        ['invalid_request', 'invalid_dpop_proof'].includes(body.error as string),
+        JSON.stringify(body),
+      );
+      assert.deepEqual(Object.keys(body).sort(), ['error', 'error_description']);
+    }
+    const huge = await fetch(`${gw.url}/orders/1`, { headers: { 'x-big': 'a'.repeat(20_000) } }).catch(
+      () => undefined,
+    );
+    if (huge) assert.ok(huge.status >= 400 && huge.status < 500);
+    const dup = await fetch(`${gw.url}/orders/1`, {
+      headers: [
+        ['authorization', 'DPoP a'],
+        ['authorization', 'DPoP b'],
+      ],
+    });
+    assert.equal(dup.status, 401);
+  });
+
+  test('huge and garbled requests get a JSON invalid_request, not a crash', async () => {
+    const { port } = new URL(gw.url);
+    const send = (text: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
+        let out = '';
+        socket.on('data', (c) => {
+          out += c.toString();
+        });
+        socket.on('close', () => resolve(out));
+        socket.on('error', () => resolve(out));
+      });
+    for (const text of [
+      `GET /orders/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`,
+      'GET /orders/1 HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n',
+      '\x00\x01\x02 garbage\r\n\r\n',
+      'GET /orders/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello',
+    ]) {
+      const answer = await send(text);
+      assert.match(answer, /^HTTP\/1\.1 400 /, answer.slice(0, 80));
+      assert.match(answer, /"error":"invalid_request"/);
+    }
+    assert.equal((await fetch(`${gw.url}/.well-known/charter`)).status, 200);
+  });
+
+  test('the audit log chains registrations and refusals', async () => {
+    const entries = await store.auditEntries();
+    assert.ok(entries.length > 5);
+    assert.deepEqual(verifyAuditChain(entries).ok, true);
+    const kinds = new Set(entries.map((e) => (JSON.parse(e.entry) as { kind: string }).kind));
+    assert.ok(kinds.has('register') && kinds.has('refusal'));
+    const tampered = entries.map((e, i) =>
+      i === 2 ? { ...e, entry: e.entry.replace('"refusal"', '"register"') } : e,
+    );
+    assert.equal(verifyAuditChain(tampered).ok, false);
+  });
+
+  test('a newer license applies revocations at once, to issued tokens too; older ones are refused', async () => {
+    assert.equal((await client.call('GET', '/orders/7')).status, 200);
+    const revoking = await makeLicense(vendor, 2, {
+      apps: [{ app_id: 'app_beta' }, { app_id: 'app_narrow' }],
+      revoked: { charters: [charter.jti] },
+    });
+    await gw.gateway.installLicense(revoking);
+    const r = await client.call('GET', '/orders/7');
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error, 'charter_revoked');
+    assert.equal((await client.token()).body.error, 'charter_revoked');
+    const old = await makeLicense(vendor, 1);
+    await assert.rejects(gw.gateway.installLicense(old), {
+      code: 'license_invalid',
+      detail: 'ERR_LICENSE_ROLLBACK',
+    });
+  });
+});
