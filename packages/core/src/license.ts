@@ -38,6 +38,8 @@ export interface LicenseClaims {
     android_revoked?: string[];
     require_verified_boot?: boolean;
     min_security_level?: SecurityLevel;
+    /** Accept Apple App Attest development keys (aaguid appattestdevelop): for pilots, never production. */
+    allow_development?: boolean;
   };
 }
 
@@ -101,6 +103,7 @@ export function checkLicenseClaims(
     r.optionalStrings(att.android_revoked, 'attestation.android_revoked', /^[0-9a-f]{1,64}$/);
     r.optionalBoolean(att.require_verified_boot, 'attestation.require_verified_boot');
     r.optionalOneOf(att.min_security_level, 'attestation.min_security_level', LEVELS);
+    r.optionalBoolean(att.allow_development, 'attestation.allow_development');
   }
 }
 

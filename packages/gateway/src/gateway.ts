@@ -11,6 +11,7 @@ import { admit } from './admit.ts';
 import type { AttestationVerifier } from './attestation.ts';
 import type { EphemeralCache } from './cache.ts';
 import { type AdmittedApp, type DecisionNotes, type EngineContext, FAIL_CLOSED, PATHS } from './context.ts';
+import { createHardwareAttestationVerifier } from './hardware-attestation.ts';
 import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
 import { INSTANCE_ALGS } from './instance-key.ts';
 import { installLicense, loadLicense, type SiteLicense } from './license.ts';
@@ -44,7 +45,8 @@ export interface GatewayOptions {
   /** Epoch seconds; injectable for tests. */
   clock?: () => number;
   logger?: Logger;
-  attestationVerifier?: AttestationVerifier;
+  /** Default: Android Key Attestation and Apple App Attest with the bundled roots; null disables it. */
+  attestationVerifier?: AttestationVerifier | null;
   integrity?: Integrity;
   /** Require a server nonce on token requests too (RFC 9449 §8); registration always needs one. */
   requireTokenNonce?: boolean;
@@ -129,7 +131,11 @@ export class Gateway {
       routes: parts.routes,
       nonces: parts.nonces,
       tokens: parts.tokens,
-      attestation: options.attestationVerifier,
+      // Hardware attestation is on unless the host passes its own verifier (or null, for no verifier).
+      attestation:
+        options.attestationVerifier === null
+          ? undefined
+          : (options.attestationVerifier ?? createHardwareAttestationVerifier({ store: options.store })),
       requireTokenNonce: options.requireTokenNonce ?? false,
       htu: {
         register: expectedHtu(parts.base, PATHS.register) as string,

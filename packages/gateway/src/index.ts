@@ -34,6 +34,10 @@ export {
   type Integrity,
   type WellKnown,
 } from './gateway.ts';
+export {
+  createHardwareAttestationVerifier,
+  type HardwareAttestationOptions,
+} from './hardware-attestation.ts';
 export { expectedHtu, normaliseHtu, type PublicBase, publicBaseOf } from './htu.ts';
 export { INSTANCE_ALGS, type InstanceAlg } from './instance-key.ts';
 export { INSTALLATION_SECRET, installLicense, loadLicense, type SiteLicense } from './license.ts';

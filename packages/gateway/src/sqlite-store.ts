@@ -105,6 +105,19 @@ export class SqliteStore implements GatewayStore {
     };
   }
 
+  async advanceAttestationCounter(instanceId: string, counter: number): Promise<boolean> {
+    return guarded('advance an attestation counter', () => {
+      const changes = this.#db
+        .prepare(
+          `UPDATE instances SET attestation_state = json_set(attestation_state, '$.counter', ?)
+           WHERE instance_id = ? AND attestation_state IS NOT NULL
+             AND COALESCE(json_extract(attestation_state, '$.counter'), 0) < ?`,
+        )
+        .run(counter, instanceId, counter).changes;
+      return changes === 1;
+    });
+  }
+
   async putInstance(r: InstanceRecord): Promise<void> {
     guarded('record an instance', () =>
       this.#db

@@ -71,6 +71,11 @@ export interface GatewayStore {
   getInstance(instanceId: string): Promise<InstanceRecord | undefined>;
   putInstance(record: InstanceRecord): Promise<void>;
   /**
+   * Raise the instance's App Attest counter (`attestation_state.counter`) to `counter` if and only if
+   * it is currently lower, atomically; false when it was not (a replayed or concurrent assertion).
+   */
+  advanceAttestationCounter(instanceId: string, counter: number): Promise<boolean>;
+  /**
    * The secret `name`, created from `create()` if absent, atomically: two replicas starting together
    * both end up with the first one written.
    */
