@@ -89,6 +89,8 @@ export interface LicenseInput {
   proofSkewS?: number;
   ratePerInstancePerMin?: number;
   ratePerAppPerMin?: number;
+  /** Attestation policy and updates for the site: extra roots, revoked serials, boot and level rules. */
+  attestation?: LicenseClaims['attestation'];
   /** An activation request (`charter-activation+jwt`): bind the license to that installation. */
   activation?: string;
   /** Usage reports the site sent back; with `requireUnbrokenChain`, a broken chain refuses the renewal. */
@@ -526,6 +528,108 @@ export class Vendor {
     };
   }
 
+  /** The charter signed when a submission was approved (the compact JWS), or not_found. */
+  charterOfSubmission(submissionId: string): {
+    charter_id: string;
+    app_id: string;
+    exp: number;
+    charter: string;
+  } {
+    const sub = this.submission(submissionId);
+    const row = this.db
+      .prepare(
+        'SELECT id, app_id, exp, token FROM charters WHERE submission_id = ? ORDER BY iat DESC LIMIT 1',
+      )
+      .get(sub.id) as { id: string; app_id: string; exp: number; token: string } | undefined;
+    if (!row)
+      throw new CharterError(
+        'not_found',
+        'ERR_NO_CHARTER',
+        `submission ${sub.id} has no charter (status ${sub.status})`,
+      );
+    return { charter_id: row.id, app_id: row.app_id, exp: row.exp, charter: row.token };
+  }
+
+  /**
+   * The submission behind the app's latest charter other than this submission's own: what a reviewer
+   * diffs a new version against. Null for an app never approved before.
+   */
+  previousApproved(
+    submissionId: string,
+  ): { submission: SubmissionRecord; charter_id: string; iat: number; exp: number } | null {
+    const sub = this.submission(submissionId);
+    const row = this.db
+      .prepare(
+        'SELECT id, submission_id, iat, exp FROM charters WHERE app_id = ? AND submission_id <> ? ORDER BY iat DESC, rowid DESC LIMIT 1',
+      )
+      .get(sub.app_id, sub.id) as { id: string; submission_id: string; iat: number; exp: number } | undefined;
+    if (!row) return null;
+    return { submission: this.submission(row.submission_id), charter_id: row.id, iat: row.iat, exp: row.exp };
+  }
+
+  /** Record what an uploaded binary said about itself (never the binary), beside its submission. */
+  recordBinary(input: {
+    submissionId: string;
+    kind: string;
+    filename: string;
+    size: number;
+    sha256: string;
+    facts: Record<string, unknown>;
+  }): { binary_id: string } {
+    const sub = this.submission(input.submissionId);
+    const id = newId('bin');
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'INSERT INTO submission_binaries (id, submission_id, kind, filename, size, sha256, facts, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          id,
+          sub.id,
+          input.kind,
+          input.filename.slice(0, 200),
+          input.size,
+          input.sha256,
+          JSON.stringify(input.facts),
+          this.actor.name,
+          now(),
+        );
+      this.#event('submission.binary', sub.id, { kind: input.kind, sha256: input.sha256, size: input.size });
+    })();
+    return { binary_id: id };
+  }
+
+  /** Binaries recorded for a submission, oldest first. */
+  binariesOf(submissionId: string): {
+    id: string;
+    kind: string;
+    filename: string;
+    size: number;
+    sha256: string;
+    facts: Record<string, unknown>;
+    uploaded_by: string;
+    uploaded_at: number;
+  }[] {
+    const sub = this.submission(submissionId);
+    return (
+      this.db
+        .prepare('SELECT * FROM submission_binaries WHERE submission_id = ? ORDER BY uploaded_at, rowid')
+        .all(sub.id) as Record<string, unknown>[]
+    ).map((r) => ({ ...r, facts: JSON.parse(r.facts as string) }) as never);
+  }
+
+  /** A license as issued (the compact JWS), or not_found. */
+  licenseToken(licenseId: string): { license_id: string; site_id: string; serial: number; license: string } {
+    this.vendorId();
+    const row = this.db
+      .prepare('SELECT id, site_id, serial, token FROM licenses WHERE id = ?')
+      .get(reqId(licenseId, 'license')) as
+      | { id: string; site_id: string; serial: number; token: string }
+      | undefined;
+    if (!row) throw new CharterError('not_found', 'ERR_UNKNOWN_LICENSE', `there is no license ${licenseId}`);
+    return { license_id: row.id, site_id: row.site_id, serial: row.serial, license: row.token };
+  }
+
   /** Approve a pending submission and sign its charter. */
   async approve(input: {
     submissionId: string;
@@ -829,6 +933,9 @@ export class Vendor {
         apps,
         revoked,
         policy,
+        ...(input.attestation && Object.keys(input.attestation).length > 0
+          ? { attestation: input.attestation }
+          : {}),
       };
       const license = await signLicense(claims, key);
       try {

@@ -1,5 +1,6 @@
 /** `charter license inspect FILE`: what a license admits, and whether it verifies against a trust file. */
 import { existsSync, readFileSync } from 'node:fs';
+import { ANDROID_REVOCATION_SNAPSHOT_DATE } from '@charter/attest';
 import {
   CharterError,
   decodeJsonSegment,
@@ -56,6 +57,8 @@ export const licenseInspect: CommandSpec = {
       apps,
       revoked: claims.revoked,
       attestation: claims.attestation ?? null,
+      // What a gateway checks Android chains against besides the license's own additions.
+      bundled_revocation_snapshot: ANDROID_REVOCATION_SNAPSHOT_DATE,
       verified,
       ...(verifyError ? { error: verifyError.code, reason: verifyError.reason } : {}),
     };
@@ -73,6 +76,7 @@ export const licenseInspect: CommandSpec = {
           a.rate ? JSON.stringify(a.rate) : '',
         ]),
       ),
+      `Attestation: ${claims.attestation ? JSON.stringify({ ...claims.attestation, roots: claims.attestation.roots?.length }) : 'bundled roots and policy'}; bundled Android revocation snapshot of ${ANDROID_REVOCATION_SNAPSHOT_DATE}`,
       `Revoked: ${claims.revoked?.charters?.length ?? 0} charters, ${claims.revoked?.apps?.length ?? 0} apps, ${claims.revoked?.instances?.length ?? 0} instances`,
       verified === null
         ? 'Signature: not checked (pass --trust trust.json)'

@@ -1,6 +1,6 @@
 /** `charter vendor …`: the vendor's side of the main flow (SPEC.md §4). */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CharterError, type KeyUse, parseDuration, type SealedKey } from '@charter/core';
+import { CharterError, type KeyUse, type LicenseClaims, parseDuration, type SealedKey } from '@charter/core';
 import { type CommandSpec, type Flags, listFlag, optionalFlag, requireFlag, UsageError } from '../command.ts';
 import { iso, openVendor, passphraseOf, table } from '../context.ts';
 
@@ -22,6 +22,30 @@ function intFlag(flags: Flags, name: string, min: number, max: number): number |
   if (!Number.isSafeInteger(n) || n < min || n > max)
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
   return n;
+}
+
+/** The license's attestation claim from the `license issue` flags (SPEC §2.2). */
+function attestationPolicy(flags: Flags): LicenseClaims['attestation'] {
+  const policy: NonNullable<LicenseClaims['attestation']> = {};
+  const roots = listFlag(flags, 'attestation-root').map((f) => readFileSync(f, 'utf8').trim());
+  for (const pem of roots) {
+    if (!/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----$/.test(pem))
+      throw new UsageError('--attestation-root takes a PEM certificate file');
+  }
+  if (roots.length > 0) policy.roots = roots;
+  const revoked = listFlag(flags, 'android-revoked').map((s) => s.toLowerCase().replace(/^0+(?=.)/, ''));
+  for (const s of revoked)
+    if (!/^[0-9a-f]{1,64}$/.test(s)) throw new UsageError('--android-revoked takes a hex serial number');
+  if (revoked.length > 0) policy.android_revoked = revoked;
+  if (flags['require-verified-boot'] === true) policy.require_verified_boot = true;
+  const level = optionalFlag(flags, 'min-security-level');
+  if (level !== undefined) {
+    if (level !== 'TRUSTED_ENVIRONMENT' && level !== 'STRONG_BOX')
+      throw new UsageError('--min-security-level is TRUSTED_ENVIRONMENT or STRONG_BOX');
+    policy.min_security_level = level;
+  }
+  if (flags['allow-development-attestation'] === true) policy.allow_development = true;
+  return Object.keys(policy).length > 0 ? policy : undefined;
 }
 
 function csv(text: string): string[] {
@@ -432,6 +456,7 @@ export const licenseIssue: CommandSpec = {
       activation: activationFile === undefined ? undefined : readFileSync(activationFile, 'utf8').trim(),
       reports: reportFiles.map((f) => readFileSync(f, 'utf8')),
       requireUnbrokenChain: flags['require-unbroken-chain'] === true,
+      attestation: attestationPolicy(flags),
     });
     writeArtifact(file, r.license);
     return {

@@ -1,0 +1,281 @@
+/**
+ * `npm start`: the first run. A throwaway vendor approves its own app and a third party's, issues a
+ * site license admitting both, starts a small sample API behind the gateway, then runs the approved
+ * apps and three clones and prints who was admitted and who was refused, and why. The gateway stays up
+ * afterwards so you can try it by hand (CHARTER_DEMO_EXIT=1 stops it after the story, for tests).
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { main } from '@charter/cli';
+import { CharterError, createCharterClient, MemoryKeyStore } from '@charter/client';
+import { parseTrustFile } from '@charter/core';
+import { createGatewayLogger, SqliteStore, startGateway } from '@charter/gateway';
+
+const dir = mkdtempSync(join(tmpdir(), 'charter-first-run-'));
+const env = {
+  ...process.env,
+  CHARTER_PASSPHRASE: 'first-run passphrase (throwaway)',
+  CHARTER_ACTOR: 'first-run',
+};
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+/** Run a charter command in-process and return its JSON answer. */
+// biome-ignore lint/suspicious/noExplicitAny: each command answers with its own JSON object.
+async function charter(...args: string[]): Promise<any> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  const code = await main([...args, '--json'], {
+    stdout,
+    stderr,
+    stdin: Readable.from([]),
+    env,
+    note: () => {},
+  });
+  if (code !== 0) throw new Error(`charter ${args.join(' ')} failed: ${err}`);
+  return JSON.parse(out);
+}
+
+say('Charter — first run');
+say(`Working folder: ${dir}`);
+say();
+const V = join(dir, 'vendor');
+await charter('vendor', 'init', '--home', V, '--vendor-id', 'acme', '--name', 'Acme Health');
+await charter('vendor', 'export-trust', '--home', V, '--out', join(dir, 'trust.json'));
+const own = await charter('vendor', 'publisher', 'add', '--home', V, '--name', 'Acme Health');
+const beta = await charter('vendor', 'publisher', 'add', '--home', V, '--name', 'Beta Apps');
+const gamma = await charter('vendor', 'publisher', 'add', '--home', V, '--name', 'Gamma Labs');
+const scopes = 'orders:read,orders:write';
+const ward = await charter(
+  'vendor',
+  'app',
+  'submit',
+  '--home',
+  V,
+  '--publisher',
+  own.publisher_id,
+  '--name',
+  'Acme Ward',
+  '--scopes',
+  scopes,
+  '--web-origin',
+  'http://localhost:5173',
+  '--server',
+);
+const orders = await charter(
+  'vendor',
+  'app',
+  'submit',
+  '--home',
+  V,
+  '--publisher',
+  beta.publisher_id,
+  '--name',
+  'Beta Orders',
+  '--scopes',
+  'orders:read',
+  '--server',
+);
+const other = await charter(
+  'vendor',
+  'app',
+  'submit',
+  '--home',
+  V,
+  '--publisher',
+  gamma.publisher_id,
+  '--name',
+  'Gamma Reports',
+  '--scopes',
+  'orders:read',
+  '--server',
+);
+for (const [s, file] of [
+  [ward, 'acme-ward.charter'],
+  [orders, 'beta-orders.charter'],
+  [other, 'gamma-reports.charter'],
+] as const) {
+  await charter(
+    'vendor',
+    'app',
+    'approve',
+    '--home',
+    V,
+    s.submission_id,
+    '--ttl',
+    '180d',
+    '--out',
+    join(dir, file),
+  );
+}
+say(
+  '1. Vendor "acme" signed three charters: its own Acme Ward, Beta Apps\' Beta Orders, Gamma Labs\' Gamma Reports.',
+);
+const site = await charter('vendor', 'site', 'add', '--home', V, '--name', 'Hospital A');
+const lic = await charter(
+  'vendor',
+  'license',
+  'issue',
+  '--home',
+  V,
+  '--site',
+  site.site_id,
+  '--apps',
+  `${ward.app_id},${orders.app_id}`,
+  '--ttl',
+  '365d',
+  '--out',
+  join(dir, 'hospital-a.license'),
+);
+say(`2. Hospital A's license (serial ${lic.serial}) admits Acme Ward and Beta Orders — not Gamma Reports.`);
+
+// A clone's forged charter: same vendor id, same claims, signed by a key the real vendor never made.
+const forger = join(dir, 'forger');
+await charter('vendor', 'init', '--home', forger, '--vendor-id', 'acme', '--name', 'Not Acme');
+const fp = await charter('vendor', 'publisher', 'add', '--home', forger, '--name', 'Acme Health');
+const fs = await charter(
+  'vendor',
+  'app',
+  'submit',
+  '--home',
+  forger,
+  '--publisher',
+  fp.publisher_id,
+  '--name',
+  'Acme Ward',
+  '--scopes',
+  scopes,
+  '--server',
+);
+await charter(
+  'vendor',
+  'app',
+  'approve',
+  '--home',
+  forger,
+  fs.submission_id,
+  '--ttl',
+  '180d',
+  '--out',
+  join(dir, 'forged.charter'),
+);
+
+// The sample API: it trusts the Charter-* headers because only the gateway can reach it.
+const api = createServer((req, res) => {
+  const body = JSON.stringify({
+    orders: [{ id: 1, item: 'saline 0.9%', qty: 40 }],
+    served_to: {
+      app: req.headers['charter-app-id'],
+      instance: req.headers['charter-instance-id'],
+      scope: req.headers['charter-scope'],
+    },
+  });
+  res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+});
+await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+
+const routesFile = join(dir, 'routes.json');
+writeFileSync(
+  routesFile,
+  `${JSON.stringify(
+    [
+      { method: 'GET', path: '/orders*', scope: 'orders:read' },
+      { method: 'POST', path: '/orders*', scope: 'orders:write' },
+    ],
+    null,
+    2,
+  )}\n`,
+);
+const store = new SqliteStore(join(dir, 'gateway', 'gateway.db'));
+const trust = await parseTrustFile(readFileSync(join(dir, 'trust.json'), 'utf8'));
+const preferred = Number(process.env.CHARTER_DEMO_PORT ?? 8080);
+const options = {
+  trust,
+  store,
+  license: readFileSync(join(dir, 'hospital-a.license'), 'utf8'),
+  upstream: apiUrl,
+  host: '127.0.0.1',
+  routes: JSON.parse(readFileSync(routesFile, 'utf8')),
+  logger: createGatewayLogger({ level: process.env.CHARTER_LOG_LEVEL ?? 'silent' }),
+};
+const gw = await startGateway({ ...options, port: preferred }).catch(() =>
+  startGateway({ ...options, port: 0 }),
+);
+say(`3. The gateway protects the sample API at ${gw.url}.`);
+say();
+
+const names: Record<string, string> = {
+  [ward.app_id]: 'Acme Ward',
+  [orders.app_id]: 'Beta Orders',
+  [other.app_id]: 'Gamma Reports',
+};
+type Outcome = { who: string; result: string };
+const outcomes: Outcome[] = [];
+async function tryApp(who: string, charterFile: string | undefined): Promise<void> {
+  try {
+    if (!charterFile) {
+      const res = await fetch(`${gw.url}/orders`);
+      const body = (await res.json()) as { error: string };
+      outcomes.push({ who, result: `refused: ${res.status} ${body.error}` });
+      return;
+    }
+    const client = createCharterClient({
+      baseUrl: gw.url,
+      charter: readFileSync(join(dir, charterFile), 'utf8'),
+      platform: 'server',
+      keyStore: new MemoryKeyStore(),
+    });
+    const res = await client.fetch('/orders');
+    const body = (await res.json()) as { served_to?: { app: string }; error?: string };
+    outcomes.push({
+      who,
+      result: res.ok
+        ? `admitted: GET /orders → ${res.status}, the API saw app ${names[body.served_to?.app ?? ''] ?? body.served_to?.app}`
+        : `refused: ${res.status} ${body.error}`,
+    });
+  } catch (e) {
+    if (!(e instanceof CharterError)) throw e;
+    outcomes.push({ who, result: `refused: ${e.code} (${e.message})` });
+  }
+}
+await tryApp('Acme Ward (the vendor’s own app)', 'acme-ward.charter');
+await tryApp('Beta Orders (approved third party)', 'beta-orders.charter');
+await tryApp('Clone with no charter', undefined);
+await tryApp('Clone with a charter forged with another key', 'forged.charter');
+await tryApp('Gamma Reports (genuine charter, not admitted here)', 'gamma-reports.charter');
+const width = Math.max(...outcomes.map((o) => o.who.length));
+for (const o of outcomes) say(`   ${o.who.padEnd(width)}  ${o.result}`);
+say();
+
+const stop = async () => {
+  await gw.close();
+  await store.close();
+  api.close();
+};
+if (process.env.CHARTER_DEMO_EXIT === '1') {
+  await stop();
+} else {
+  say(`The gateway is still running at ${gw.url} (Ctrl-C stops it). Try it by hand:`);
+  say(`  curl ${gw.url}/.well-known/charter`);
+  say(`  curl -i ${gw.url}/orders                      # refused: no token`);
+  say(`  npx charter license inspect ${join(dir, 'hospital-a.license')} --trust ${join(dir, 'trust.json')}`);
+  say(`  curl ${gw.url}/charter/metrics`);
+  say(`Charters, license, trust file and routes are in ${dir}.`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stop().then(() => process.exit(0));
+    });
+  }
+}
