@@ -1,0 +1,61 @@
+/**
+ * One server of the benchmark, in its own process so its CPU can be measured alone: `upstream` (a bare
+ * node:http API), `proxy` (a bare Fastify proxy with an undici Pool: the baseline), or `gateway`
+ * (the Charter gateway in proxy mode). Prints `{ url }` on stdout; answers `cpu` messages over IPC.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseTrustFile } from '@charter/core';
+import { SqliteStore, startGateway } from '@charter/gateway';
+import Fastify from 'fastify';
+import { Pool } from 'undici';
+
+const [kind, upstream, setupFile] = process.argv.slice(2);
+let url = '';
+if (kind === 'upstream') {
+  const body = JSON.stringify({ orders: [{ id: 1, item: 'saline', qty: 40 }] });
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+} else if (kind === 'proxy') {
+  const pool = new Pool(upstream as string, { connections: 128 });
+  const app = Fastify();
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+  app.all('/*', async (req, reply) => {
+    const { authorization: _a, dpop: _d, host: _h, connection: _c, ...headers } = req.headers;
+    const res = await pool.request({
+      method: req.method as 'GET',
+      path: req.url,
+      headers,
+      body: req.method === 'GET' ? null : (req.body as never),
+    });
+    reply.code(res.statusCode).headers(res.headers as never);
+    return reply.send(res.body);
+  });
+  url = await app.listen({ host: '127.0.0.1', port: 0 });
+} else if (kind === 'gateway') {
+  const setup = JSON.parse(readFileSync(setupFile as string, 'utf8')) as { trust: string; license: string };
+  const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'charter-bench-')), 'gateway.db'));
+  const gw = await startGateway({
+    trust: await parseTrustFile(setup.trust),
+    store,
+    license: setup.license,
+    upstream: upstream as string,
+    host: '127.0.0.1',
+    port: 0,
+    routes: [{ method: 'GET', path: '/orders*', scope: 'orders:read' }],
+  });
+  url = gw.url;
+}
+process.on('message', (m) => {
+  if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  if (m === 'exit') process.exit(0);
+});
+process.stdout.write(`${JSON.stringify({ url })}\n`);
