@@ -23,6 +23,9 @@ export interface DecisionNotes {
   publisher_id?: string;
   instance_id?: string;
   charter_id?: string;
+  /** Registration only: the platform, and whether hardware attestation proved the instance. */
+  platform?: string;
+  attested?: boolean;
   /** Refusals monitor mode let through. */
   monitored: CharterError[];
 }

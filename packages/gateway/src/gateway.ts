@@ -439,6 +439,13 @@ export class Gateway {
     this.metrics.duration.observe({ endpoint }, seconds);
     this.metrics.admissions.inc({ app_id: appLabel, outcome });
     if (error && !monitorPass) this.metrics.refusals.inc({ app_id: appLabel, code: error.code });
+    if (!error && endpoint === 'register') {
+      this.metrics.registrations.inc({
+        app_id: appLabel,
+        platform: notes.platform ?? 'unknown',
+        attested: String(notes.attested === true),
+      });
+    }
     for (const m of monitored) this.metrics.refusals.inc({ app_id: appLabel, code: m.code });
 
     const path = (pathOf(req.url) ?? '').slice(0, 256);
@@ -447,6 +454,7 @@ export class Gateway {
       ...(notes.publisher_id ? { publisher_id: notes.publisher_id } : {}),
       ...(notes.instance_id ? { instance_id: notes.instance_id } : {}),
       ...(notes.charter_id ? { charter_id: notes.charter_id } : {}),
+      ...(notes.platform ? { platform: notes.platform, attested: notes.attested === true } : {}),
     };
     const line = {
       endpoint,

@@ -11,6 +11,7 @@ export class GatewayMetrics {
   readonly admissions: Counter<'app_id' | 'outcome'>;
   readonly refusals: Counter<'app_id' | 'code'>;
   readonly duration: Histogram<'endpoint'>;
+  readonly registrations: Counter<'app_id' | 'platform' | 'attested'>;
   readonly licenseSerial: Gauge;
   readonly licenseExpiry: Gauge;
 
@@ -27,6 +28,12 @@ export class GatewayMetrics {
       name: 'charter_refusals_total',
       help: 'Refusals by app and error code, including those only monitored',
       labelNames: ['app_id', 'code'],
+      registers,
+    });
+    this.registrations = new Counter({
+      name: 'charter_registrations_total',
+      help: 'Instances registered, by app, platform and whether hardware attestation proved them',
+      labelNames: ['app_id', 'platform', 'attested'],
       registers,
     });
     this.duration = new Histogram({

@@ -88,6 +88,8 @@ export async function register(
   };
   await ctx.store.putInstance(record);
   notes.instance_id = record.instance_id;
+  notes.platform = record.platform;
+  notes.attested = record.attested;
   return { instance_id: record.instance_id, app_id: record.app_id, scopes: record.scopes };
 }
 

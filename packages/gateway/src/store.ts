@@ -56,6 +56,9 @@ export interface AuditEvent {
   instance_id?: string;
   charter_id?: string;
   license_serial?: number;
+  /** Registrations: the platform and whether the instance is hardware-attested (unattested ones are marked). */
+  platform?: string;
+  attested?: boolean;
 }
 
 /** A stored audit entry: `hash` = base64url(SHA-256(prev || "." || entry)), `entry` the event JSON. */

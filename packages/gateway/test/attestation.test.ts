@@ -218,6 +218,23 @@ describe('hardware attestation through the gateway', () => {
     const r2 = await register(key, 'ios', () => undefined, optionalCharter);
     assert.equal(r2.status, 200);
     assert.equal((await store.getInstance(r2.body.instance_id as string))?.attested, false);
+    // Unattested instances are marked in the audit chain and in the metrics.
+    const entries = await store.auditEntries(0, 10_000);
+    const registered = entries
+      .map((e) => JSON.parse(e.entry))
+      .find((e) => e.instance_id === r2.body.instance_id);
+    assert.equal(registered?.kind, 'register');
+    assert.equal(registered?.attested, false);
+    assert.equal(registered?.platform, 'ios');
+    const metrics = await (await fetch(`${gw.url}/charter/metrics`)).text();
+    assert.match(
+      metrics,
+      /charter_registrations_total\{app_id="app_optional",platform="ios",attested="false"\} 1/,
+    );
+    assert.match(
+      metrics,
+      /charter_registrations_total\{app_id="app_beta",platform="android",attested="true"\} [1-9]/,
+    );
   });
 
   test('policy from the license: verified boot and a minimum security level', async () => {
