@@ -28,6 +28,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE licenses (serial INTEGER PRIMARY KEY, jti TEXT NOT NULL, site_id TEXT NOT NULL, exp INTEGER NOT NULL,
      token TEXT NOT NULL, installed_at INTEGER NOT NULL);
    CREATE TABLE audit (seq INTEGER PRIMARY KEY, prev TEXT NOT NULL, entry TEXT NOT NULL, hash TEXT NOT NULL);`,
+  `CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
+   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
 ];
 
 interface InstanceRow {
@@ -103,6 +105,56 @@ export class SqliteStore implements GatewayStore {
         ? { attestation_state: JSON.parse(attestation_state) as Record<string, unknown> }
         : {}),
     };
+  }
+
+  async getState(name: string): Promise<string | undefined> {
+    return guarded('read state', () => {
+      const row = this.#db.prepare('SELECT value FROM state WHERE name = ?').get(name) as
+        | { value: string }
+        | undefined;
+      return row?.value;
+    });
+  }
+
+  async compareAndSetState(name: string, expected: string | undefined, value: string): Promise<boolean> {
+    return guarded('write state', () => {
+      const now = Math.floor(Date.now() / 1000);
+      const changes =
+        expected === undefined
+          ? this.#db
+              .prepare(
+                'INSERT INTO state (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+              )
+              .run(name, value, now).changes
+          : this.#db
+              .prepare('UPDATE state SET value = ?, updated_at = ? WHERE name = ? AND value = ?')
+              .run(value, now, name, expected).changes;
+      return changes === 1;
+    });
+  }
+
+  async addCounters(counts: Readonly<Record<string, number>>): Promise<void> {
+    guarded('add counters', () => {
+      const add = this.#db.prepare(
+        'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value',
+      );
+      this.#db.transaction(() => {
+        for (const [name, n] of Object.entries(counts)) if (n !== 0) add.run(name, n);
+      })();
+    });
+  }
+
+  async takeCounters(): Promise<Record<string, number>> {
+    return guarded('take counters', () =>
+      this.#db.transaction(() => {
+        const rows = this.#db.prepare('SELECT name, value FROM counters').all() as {
+          name: string;
+          value: number;
+        }[];
+        this.#db.prepare('DELETE FROM counters').run();
+        return Object.fromEntries(rows.map((r) => [r.name, r.value]));
+      })(),
+    );
   }
 
   async advanceAttestationCounter(instanceId: string, counter: number): Promise<boolean> {

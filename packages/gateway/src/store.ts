@@ -87,6 +87,17 @@ export interface GatewayStore {
   installLicense(record: LicenseRecord): Promise<InstallOutcome>;
   /** The installed license with the highest serial. */
   currentLicense(): Promise<LicenseRecord | undefined>;
+  /** A small named record (JSON text): the clock high-water mark, the head of the report chain, … */
+  getState(name: string): Promise<string | undefined>;
+  /**
+   * Set `name` to `value` only if it still holds `expected` (undefined: only if absent), atomically
+   * across replicas; false when another writer changed it first.
+   */
+  compareAndSetState(name: string, expected: string | undefined, value: string): Promise<boolean>;
+  /** Add to named counters atomically (usage since the last report). */
+  addCounters(counts: Readonly<Record<string, number>>): Promise<void>;
+  /** Read every counter and reset them to zero, atomically. */
+  takeCounters(): Promise<Record<string, number>>;
   /** Append an event to the audit chain. */
   appendAudit(event: AuditEvent): Promise<AuditEntry>;
   /** Audit entries with `seq` greater than `after`, in order, at most `limit`. */
