@@ -9,8 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { main } from '@charter/cli';
+import { runCaptured } from '@charter/cli';
 import { CharterError, createCharterClient, MemoryKeyStore } from '@charter/client';
 import { parseTrustFile } from '@charter/core';
 import { createGatewayLogger, SqliteStore, startGateway } from '@charter/gateway';
@@ -26,25 +25,9 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 /** Run a charter command in-process and return its JSON answer. */
 // biome-ignore lint/suspicious/noExplicitAny: each command answers with its own JSON object.
 async function charter(...args: string[]): Promise<any> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main([...args, '--json'], {
-    stdout,
-    stderr,
-    stdin: Readable.from([]),
-    env,
-    note: () => {},
-  });
-  if (code !== 0) throw new Error(`charter ${args.join(' ')} failed: ${err}`);
-  return JSON.parse(out);
+  const r = await runCaptured([...args, '--json'], env);
+  if (r.code !== 0) throw new Error(`charter ${args.join(' ')} failed: ${r.stderr}`);
+  return r.json;
 }
 
 say('Charter — first run');

@@ -3,8 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { main } from '@charter/cli';
+import { runCaptured } from '@charter/cli';
 
 /** What one CLI run printed and returned. */
 export interface Run {
@@ -35,24 +34,7 @@ function parseJson(text: string): Record<string, unknown> {
 
 /** Run `charter …args` in this process with a non-TTY stdin. */
 export async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main(args, {
-    stdout,
-    stderr,
-    stdin: Readable.from([]),
-    env: { ...process.env, ...BASE_ENV, ...env },
-    note: () => {},
-  });
-  return { code, stdout: out, stderr: err, json: parseJson(out) };
+  return runCaptured(args, { ...process.env, ...BASE_ENV, ...env });
 }
 
 /** Run the real `charter` executable, as `npx charter` would. */

@@ -7,34 +7,20 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { main } from '@charter/cli';
+import { runCaptured } from '@charter/cli';
 import { parseTrustFile } from '@charter/core';
 import { type RunningGateway, SqliteStore, type StartGatewayOptions, startGateway } from '@charter/gateway';
 
 /** Run `charter …args --json` in-process; throws on a non-zero exit. */
 // biome-ignore lint/suspicious/noExplicitAny: each command answers with its own JSON object.
 export async function charter(...args: string[]): Promise<any> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
+  const r = await runCaptured([...args, '--json'], {
+    ...process.env,
+    CHARTER_PASSPHRASE: 'e2e passphrase',
+    CHARTER_ACTOR: 'e2e',
   });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const env = { ...process.env, CHARTER_PASSPHRASE: 'e2e passphrase', CHARTER_ACTOR: 'e2e' };
-  const code = await main([...args, '--json'], {
-    stdout,
-    stderr,
-    stdin: Readable.from([]),
-    env,
-    note: () => {},
-  });
-  if (code !== 0) throw new Error(`charter ${args.join(' ')} → ${code}: ${err}`);
-  return JSON.parse(out);
+  if (r.code !== 0) throw new Error(`charter ${args.join(' ')} → ${r.code}: ${r.stderr}`);
+  return r.json;
 }
 
 /** The world: files in `dir`, a vendor home, one site, apps by name. */
