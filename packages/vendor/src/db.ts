@@ -66,6 +66,26 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX reports_site ON reports(site_id, seq);
   `,
+  // 3: portal accounts and sessions (users.ts), and what uploaded binaries said (binaries.ts).
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, role TEXT NOT NULL CHECK (role IN ('publisher','reviewer','admin')),
+    publisher_id TEXT REFERENCES publishers(id), password TEXT NOT NULL, failed INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+    CHECK ((role = 'publisher') = (publisher_id IS NOT NULL))
+  );
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, csrf TEXT NOT NULL,
+    created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL, ip TEXT NOT NULL
+  );
+  CREATE INDEX sessions_user ON sessions(user_id);
+  CREATE TABLE submission_binaries (
+    id TEXT PRIMARY KEY, submission_id TEXT NOT NULL REFERENCES submissions(id), kind TEXT NOT NULL,
+    filename TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL, facts TEXT NOT NULL,
+    uploaded_by TEXT NOT NULL, uploaded_at INTEGER NOT NULL
+  );
+  CREATE INDEX submission_binaries_sub ON submission_binaries(submission_id);
+  `,
 ];
 
 /** Open (creating if needed) the vendor database at `path` and bring its schema up to date. */

@@ -1,6 +1,31 @@
 /** @charter/vendor — the vendor's records and signing operations, for the CLI and the portal. */
+
+export {
+  type ApkFacts,
+  type BinaryCheck,
+  type BinaryFacts,
+  compareBinary,
+  type IpaFacts,
+  inspectBinary,
+} from './binaries/inspect.ts';
 export { openVendorDb, type VendorDb } from './db.ts';
 export type { ReportFinding, ReportVerdict, TraceResult } from './evidence.ts';
+export { signBuildManifest } from './manifest.ts';
+export { type Change, diffSubmissions } from './portal/diff.ts';
+export { CONTENT_SECURITY_POLICY, type Portal, type PortalOptions, startPortal } from './portal/server.ts';
+export {
+  actorName,
+  hashPassword,
+  LOCKOUT,
+  MIN_PASSWORD,
+  type PortalSession,
+  type PortalUser,
+  ROLES,
+  type Role,
+  SESSION_TTL,
+  Users,
+  verifyPassword,
+} from './users.ts';
 export {
   type Actor,
   type AppRow,

@@ -91,6 +91,10 @@ export interface LicenseInput {
   ratePerAppPerMin?: number;
   /** Attestation policy and updates for the site: extra roots, revoked serials, boot and level rules. */
   attestation?: LicenseClaims['attestation'];
+  /** Hostile-operator policy (additive license fields): clock tolerance, rollback reaction, lapse grace. */
+  clockToleranceS?: number;
+  onClockRollback?: 'refuse' | 'warn';
+  graceS?: number;
   /** An activation request (`charter-activation+jwt`): bind the license to that installation. */
   activation?: string;
   /** Usage reports the site sent back; with `requireUnbrokenChain`, a broken chain refuses the renewal. */
@@ -905,6 +909,9 @@ export class Vendor {
     const policy: LicenseClaims['policy'] = { mode: input.mode ?? 'enforce' };
     if (input.tokenTtlS !== undefined) policy.token_ttl_s = input.tokenTtlS;
     if (input.proofSkewS !== undefined) policy.proof_skew_s = input.proofSkewS;
+    if (input.clockToleranceS !== undefined) policy.clock_tolerance_s = input.clockToleranceS;
+    if (input.onClockRollback !== undefined) policy.on_clock_rollback = input.onClockRollback;
+    if (input.graceS !== undefined) policy.grace_s = input.graceS;
     const revoked: LicenseClaims['revoked'] = {};
     for (const kind of ['charter', 'app', 'instance'] as const) {
       const list = revocations.filter((r) => r.kind === kind).map((r) => r.target);

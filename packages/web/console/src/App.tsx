@@ -1,0 +1,192 @@
+/** The console shell: session, navigation, the two live regions, and the current screen. */
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError, api, messageOf, setCsrf } from '../../portal/src/api.ts';
+import { Field, go, StatusContext, useRoute } from '../../portal/src/ui.tsx';
+import { Activity, Instances, LicenseScreen, Overview, Refusals } from './Screens.tsx';
+
+/** Where the console's API lives (the console is served under the gateway's reserved prefix). */
+export const API = '/charter/admin/api';
+
+interface SessionInfo {
+  user: { id: string; email: string };
+  csrf: string;
+  site_id: string;
+}
+
+const NAV = [
+  { path: 'overview', label: 'Overview' },
+  { path: 'refusals', label: 'Refusals' },
+  { path: 'instances', label: 'Instances' },
+  { path: 'license', label: 'License & reports' },
+  { path: 'audit', label: 'Audit log' },
+];
+
+/** The whole console. */
+export function App() {
+  const [session, setSession] = useState<SessionInfo | null | undefined>(undefined);
+  const [status, setStatus] = useState<{ text: string; kind: 'ok' | 'error'; n: number }>({
+    text: '',
+    kind: 'ok',
+    n: 0,
+  });
+  const route = useRoute();
+  const mainRef = useRef<HTMLElement>(null);
+  const announce = useCallback(
+    (text: string, kind: 'ok' | 'error' = 'ok') => setStatus((s) => ({ text, kind, n: s.n + 1 })),
+    [],
+  );
+
+  useEffect(() => {
+    api
+      .get<SessionInfo>(`${API}/session`)
+      .then((s) => {
+        setCsrf(s.csrf);
+        setSession(s);
+      })
+      .catch(() => setSession(null));
+  }, []);
+
+  // Focus the main region on navigation so keyboard and screen-reader users land on the new screen.
+  const routeKey = route.join('/');
+  useEffect(() => {
+    if (routeKey) mainRef.current?.focus();
+  }, [routeKey]);
+
+  const signOut = async () => {
+    try {
+      await api.del(`${API}/session`);
+    } finally {
+      setSession(null);
+      go('');
+      announce('Signed out.');
+    }
+  };
+
+  if (session === undefined) return <p className="loading">Loading…</p>;
+  const current = route[0] ?? 'overview';
+
+  return (
+    <StatusContext.Provider value={announce}>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <div className="brand">
+          Charter <span className="muted">gateway console{session ? ` · site ${session.site_id}` : ''}</span>
+        </div>
+        {session && (
+          <div className="who">
+            <span>
+              {session.user.email} <span className="role">(operator)</span>
+            </span>
+            <button type="button" className="link" onClick={signOut}>
+              Sign out
+            </button>
+          </div>
+        )}
+      </header>
+      {session && (
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.path}>
+                <a href={`#/${n.path}`} aria-current={current === n.path ? 'page' : undefined}>
+                  {n.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      )}
+      <div className="status status-ok" role="status" aria-live="polite">
+        {status.kind === 'ok' ? status.text : ''}
+      </div>
+      <div className="status status-error" role="alert" aria-live="assertive">
+        {status.kind === 'error' ? status.text : ''}
+      </div>
+      <main id="main" ref={mainRef} tabIndex={-1}>
+        {!session ? (
+          <SignIn
+            onSignedIn={(s) => {
+              setCsrf(s.csrf);
+              setSession(s);
+              go('overview');
+              announce(`Signed in as ${s.user.email}.`);
+            }}
+          />
+        ) : current === 'refusals' ? (
+          <Refusals />
+        ) : current === 'instances' ? (
+          <Instances />
+        ) : current === 'license' ? (
+          <LicenseScreen />
+        ) : current === 'audit' ? (
+          <Activity />
+        ) : (
+          <Overview />
+        )}
+      </main>
+    </StatusContext.Provider>
+  );
+}
+
+function SignIn(props: { onSignedIn: (s: SessionInfo) => void }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      props.onSignedIn(await api.post<SessionInfo>(`${API}/session`, { email, password }));
+    } catch (err) {
+      setError(err instanceof ApiError && err.status === 401 ? 'Wrong email or password.' : messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card narrow">
+      <h1>Sign in</h1>
+      <p className="hint">
+        Operators are added on the gateway host with <code>charter gateway user add</code>.
+      </p>
+      <form onSubmit={submit}>
+        <Field label="Email">
+          {(id) => (
+            <input
+              id={id}
+              type="email"
+              autoComplete="username"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Password">
+          {(id) => (
+            <input
+              id={id}
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          )}
+        </Field>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </section>
+  );
+}

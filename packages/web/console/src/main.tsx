@@ -1,0 +1,14 @@
+/** Entry point of the gateway admin console SPA (the portal's stylesheet, plus the console's own rules). */
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import '../../portal/src/styles.css';
+import { App } from './App.tsx';
+import './console.css';
+
+const root = document.getElementById('root');
+if (root)
+  createRoot(root).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );

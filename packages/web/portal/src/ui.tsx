@@ -1,0 +1,197 @@
+/** Small shared pieces: the status line, field wrappers, badges, the hash route and a bar chart. */
+import { createContext, type ReactNode, useContext, useEffect, useId, useState } from 'react';
+
+/** Announce a message to screen readers and show it (polite for success, assertive for errors). */
+export type Announce = (text: string, kind?: 'ok' | 'error') => void;
+
+/** The app's status announcer. */
+export const StatusContext = createContext<Announce>(() => {});
+
+/** The status announcer of the nearest provider. */
+export function useAnnounce(): Announce {
+  return useContext(StatusContext);
+}
+
+/** The current `#/…` route split into parts; updates on hashchange. */
+export function useRoute(): string[] {
+  const read = () =>
+    window.location.hash
+      .replace(/^#\/?/, '')
+      .split('/')
+      .filter((p) => p.length > 0)
+      .map(decodeURIComponent);
+  const [parts, setParts] = useState(read);
+  useEffect(() => {
+    const on = () => setParts(read());
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return parts;
+}
+
+/** Go to a route. */
+export function go(path: string): void {
+  window.location.hash = `#/${path}`;
+}
+
+/** A labelled field: the label is tied to its control by id, with an optional hint. */
+export function Field(props: {
+  label: string;
+  hint?: string;
+  children: (id: string, describedBy: string | undefined) => ReactNode;
+}) {
+  const id = useId();
+  const hintId = props.hint ? `${id}-hint` : undefined;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      {props.children(id, hintId)}
+      {props.hint && (
+        <p className="hint" id={hintId}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A submission or app status as a coloured, labelled badge. */
+export function Badge({ status }: { status: string }) {
+  return <span className={`badge badge-${status}`}>{status}</span>;
+}
+
+/** One bar group of a chart. */
+export interface Bar {
+  label: string;
+  values: { name: string; value: number }[];
+}
+
+/** A horizontal grouped bar chart in plain SVG, with a data table for screen readers. */
+export function BarChart(props: { title: string; bars: Bar[]; series: string[] }) {
+  const id = useId();
+  const max = Math.max(1, ...props.bars.flatMap((b) => b.values.map((v) => v.value)));
+  const rowH = 24;
+  const groupH = props.series.length * rowH + 14;
+  const labelW = 170;
+  const width = 600;
+  const height = props.bars.length * groupH + 30;
+  return (
+    <figure className="chart">
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        role="img"
+        aria-labelledby={`${id}-t`}
+        preserveAspectRatio="xMinYMin meet"
+      >
+        <title id={`${id}-t`}>{props.title}</title>
+        {props.bars.map((b, i) => (
+          <g key={b.label} transform={`translate(0 ${i * groupH + 6})`}>
+            <text x={0} y={rowH - 4} className="chart-label">
+              {b.label.length > 20 ? `${b.label.slice(0, 19)}…` : b.label}
+            </text>
+            {b.values.map((v, k) => {
+              const w = Math.max(1, ((width - labelW - 70) * v.value) / max);
+              return (
+                <g key={v.name} transform={`translate(${labelW} ${k * rowH})`}>
+                  <rect width={w} height={rowH - 4} className={`bar bar-${k}`} />
+                  <text x={w + 6} y={rowH - 7} className="chart-value">
+                    {v.value}
+                  </text>
+                </g>
+              );
+            })}
+          </g>
+        ))}
+      </svg>
+      <figcaption>
+        {props.title}:{' '}
+        {props.series.map((s, k) => (
+          <span key={s} className="legend">
+            <span className={`swatch bar-${k}`} aria-hidden="true" /> {s}
+          </span>
+        ))}
+      </figcaption>
+      <table className="sr-only">
+        <caption>{props.title}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            {props.series.map((s) => (
+              <th key={s} scope="col">
+                {s}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.bars.map((b) => (
+            <tr key={b.label}>
+              <th scope="row">{b.label}</th>
+              {b.values.map((v) => (
+                <td key={v.name}>{v.value}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}
+
+/** Binary facts compared with the declaration: each field flagged when they differ. */
+export function BinaryChecks(props: {
+  binary: {
+    filename: string;
+    sha256: string;
+    facts: Record<string, unknown>;
+    checks: { field: string; declared: string | null; found: string | null; match: boolean }[];
+  };
+}) {
+  const b = props.binary;
+  const mismatches = b.checks.filter((c) => !c.match).length;
+  return (
+    <section className="binary" aria-label={`What ${b.filename} says`}>
+      <h4>
+        What <code>{b.filename}</code> says ({String(b.facts.kind).toUpperCase()})
+        {mismatches > 0 ? (
+          <span className="flag flag-bad">
+            {' '}
+            {mismatches} mismatch{mismatches > 1 ? 'es' : ''}
+          </span>
+        ) : (
+          <span className="flag flag-ok"> matches the submission</span>
+        )}
+      </h4>
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Field</th>
+              <th scope="col">Declared</th>
+              <th scope="col">In the binary</th>
+              <th scope="col">Check</th>
+            </tr>
+          </thead>
+          <tbody>
+            {b.checks.map((c) => (
+              <tr key={`${c.field}-${c.found}`} className={c.match ? '' : 'row-bad'}>
+                <th scope="row">{c.field}</th>
+                <td>
+                  <code className="wrap">{c.declared ?? '—'}</code>
+                </td>
+                <td>
+                  <code className="wrap">{c.found ?? '—'}</code>
+                </td>
+                <td>{c.match ? '✓ match' : '✗ Mismatch'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p className="hint">
+        File SHA-256 <code className="wrap">{b.sha256}</code>. Read from the file, not verified: signatures
+        are checked by apksigner/codesign and, at run time, by attestation.
+      </p>
+    </section>
+  );
+}
