@@ -1,7 +1,9 @@
 /**
  * One server of the benchmark, in its own process so its CPU can be measured alone: `upstream` (a bare
  * node:http API), `proxy` (a bare Fastify proxy with an undici Pool: the baseline), or `gateway`
- * (the Charter gateway in proxy mode). Prints `{ url }` on stdout; answers `cpu` messages over IPC.
+ * (the Charter gateway in proxy mode), or `gateway-scaled` (one replica of several sharing the PostgreSQL
+ * and Redis named in the setup file, behind one public URL). Prints `{ url }` on stdout; answers `cpu`
+ * messages over IPC.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -9,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrustFile } from '@charter/core';
-import { SqliteStore, startGateway } from '@charter/gateway';
+import { openBackends, SqliteStore, startGateway } from '@charter/gateway';
 import Fastify from 'fastify';
 import { Pool } from 'undici';
 
@@ -50,6 +52,27 @@ if (kind === 'upstream') {
     upstream: upstream as string,
     host: '127.0.0.1',
     port: 0,
+    routes: [{ method: 'GET', path: '/orders*', scope: 'orders:read' }],
+  });
+  url = gw.url;
+} else if (kind === 'gateway-scaled') {
+  const setup = JSON.parse(readFileSync(setupFile as string, 'utf8')) as {
+    trust: string;
+    license: string;
+    db: string;
+    redis: string;
+    publicUrl: string;
+  };
+  const backends = await openBackends({ db: setup.db, redis: setup.redis });
+  const gw = await startGateway({
+    trust: await parseTrustFile(setup.trust),
+    store: backends.store,
+    ...(backends.cache ? { cache: backends.cache } : {}),
+    license: setup.license,
+    upstream: upstream as string,
+    host: '127.0.0.1',
+    port: 0,
+    publicUrl: setup.publicUrl,
     routes: [{ method: 'GET', path: '/orders*', scope: 'orders:read' }],
   });
   url = gw.url;

@@ -7,6 +7,9 @@
  *  2. The verification path in isolation: one admission of a protected request against one raw
  *     `crypto.verify` of an ES256 signature with a cached KeyObject.
  *  3. Median CPU time of a registration with Android hardware attestation.
+ *  4. Scale-out, when a PostgreSQL and a Redis are named (BENCH_PG and BENCH_REDIS, else
+ *     CHARTER_TEST_PG and CHARTER_TEST_REDIS): two replicas sharing them, the same connections split
+ *     between the two, against the one embedded replica of 1.
  * Each figure is the median of several runs (BENCH_RUNS, default 3). The last line is the ratio
  * gateway ÷ bare proxy. Options: BENCH_SECONDS (per run, default 5), BENCH_CONNECTIONS (default 32).
  */
@@ -36,6 +39,7 @@ import {
 } from '@charter/core';
 import { createGateway, SqliteStore } from '@charter/gateway';
 import autocannon from 'autocannon';
+import pg from 'pg';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -109,7 +113,6 @@ const jwk = (() => {
   const { kty, crv, x, y } = instance.publicKey.export({ format: 'jwk' });
   return { kty, crv, x, y };
 })();
-const jkt = await thumbprint(jwk as never);
 const header = b64u(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk }));
 function proof(htm: string, htu: string, extra: Record<string, string> = {}): string {
   const payload = b64u(JSON.stringify({ jti: randomUUID(), htm, htu, iat: now(), ...extra }));
@@ -130,8 +133,12 @@ async function json(url: string, init: RequestInit): Promise<Record<string, stri
 const dir = mkdtempSync(join(tmpdir(), 'charter-bench-'));
 const setupFile = join(dir, 'setup.json');
 writeFileSync(setupFile, JSON.stringify({ trust: JSON.stringify(trustDoc), license }));
-function start(kind: string, upstream = ''): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(join(import.meta.dirname, 'bench-server.ts'), [kind, upstream, setupFile], {
+function start(
+  kind: string,
+  upstream = '',
+  setup = setupFile,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(join(import.meta.dirname, 'bench-server.ts'), [kind, upstream, setup], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
@@ -226,6 +233,97 @@ for (let run = 0; run < RUNS; run++) {
   rows['bare upstream']?.push(await load(upstream));
   rows['bare Fastify proxy']?.push(await load(proxy));
   rows['Charter gateway']?.push(await load(gateway, true));
+}
+
+// --- Scale-out: two replicas on PostgreSQL + Redis, the same load split between them ------------------
+const BENCH_PG = process.env.BENCH_PG || process.env.CHARTER_TEST_PG;
+const BENCH_REDIS = process.env.BENCH_REDIS || process.env.CHARTER_TEST_REDIS;
+let scaled: Row | undefined;
+if (BENCH_PG && BENCH_REDIS) {
+  const schema = `charter_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const db = new URL(BENCH_PG);
+  db.searchParams.set('schema', schema);
+  // One public URL, as behind a load balancer: a proof or token is good at either replica.
+  const publicUrl = 'http://gateway.bench';
+  const scaledSetup = join(dir, 'scaled.json');
+  writeFileSync(
+    scaledSetup,
+    JSON.stringify({ trust: JSON.stringify(trustDoc), license, db: db.href, redis: BENCH_REDIS, publicUrl }),
+  );
+  const replicas = [
+    await start('gateway-scaled', upstream.url, scaledSetup),
+    await start('gateway-scaled', upstream.url, scaledSetup),
+  ];
+  const [r1, r2] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+  const { nonce: n1 } = await json(`${r1.url}/charter/v1/challenge`, { method: 'POST' });
+  const reg1 = await json(`${r1.url}/charter/v1/register`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      dpop: proof('POST', `${publicUrl}/charter/v1/register`, { nonce: n1 as string }),
+    },
+    body: JSON.stringify({ charter, platform: 'server' }),
+  });
+  const tok1 = await json(`${r2.url}/charter/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', dpop: proof('POST', `${publicUrl}/charter/v1/token`) },
+    body: JSON.stringify({ instance_id: reg1.instance_id }),
+  });
+  const scaledToken = tok1.access_token as string;
+  const scaledAth = b64u(createHash('sha256').update(scaledToken).digest());
+  const loadPair = async (): Promise<Row> => {
+    const proofs = Array.from({ length: PROOFS }, () =>
+      proof('GET', `${publicUrl}/orders`, { ath: scaledAth }),
+    );
+    let i = 0;
+    const cpu0 = (await Promise.all(replicas.map((r) => cpuOf(r.child)))).reduce((x, y) => x + y, 0);
+    const results = await Promise.all(
+      replicas.map((r) =>
+        autocannon({
+          url: `${r.url}/orders`,
+          connections: Math.max(1, Math.floor(CONNECTIONS / replicas.length)),
+          duration: SECONDS,
+          requests: [
+            {
+              method: 'GET',
+              setupRequest: (req) => ({
+                ...req,
+                headers: {
+                  ...req.headers,
+                  authorization: `DPoP ${scaledToken}`,
+                  dpop: proofs[i++ % proofs.length] as string,
+                },
+              }),
+            },
+          ],
+        }),
+      ),
+    );
+    const cpu1 = (await Promise.all(replicas.map((r) => cpuOf(r.child)))).reduce((x, y) => x + y, 0);
+    const refused = results.reduce((n, r) => n + r.non2xx + r.errors, 0);
+    if (refused > 0 || i > PROOFS) throw new Error(`scale-out: ${refused} refused or failed, ${i} proofs`);
+    const ok = results.reduce((n, r) => n + r['2xx'], 0);
+    return {
+      rps: results.reduce((n, r) => n + r['2xx'] / r.duration, 0),
+      p50: Math.max(...results.map((r) => r.latency.p50)),
+      p99: Math.max(...results.map((r) => r.latency.p99)),
+      cpuUs: (cpu1 - cpu0) / ok,
+    };
+  };
+  await loadPair(); // warm-up
+  const scaledRows: Row[] = [];
+  for (let run = 0; run < RUNS; run++) scaledRows.push(await loadPair());
+  scaled = {
+    rps: median(scaledRows.map((r) => r.rps)),
+    p50: median(scaledRows.map((r) => r.p50)),
+    p99: median(scaledRows.map((r) => r.p99)),
+    cpuUs: median(scaledRows.map((r) => r.cpuUs)),
+  };
+  for (const r of replicas) r.child.send('exit');
+  const client = new pg.Client({ connectionString: BENCH_PG });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
 }
 for (const p of [upstream, proxy, gateway]) p.child.send('exit');
 
@@ -351,6 +449,11 @@ for (const [name, rs] of Object.entries(rows)) {
     `${name.padEnd(22)}${fmt(m.rps)}${fmt(m.p50, 1)}${fmt(m.p99, 1)}${fmt(m.cpuUs, 0).padStart(12)}`,
   );
 }
+if (scaled) {
+  console.log(
+    `${'2 replicas, PG + Redis'.padEnd(22)}${fmt(scaled.rps)}${fmt(scaled.p50, 1)}${fmt(scaled.p99, 1)}${fmt(scaled.cpuUs, 0).padStart(12)}`,
+  );
+}
 const admitUs = median(admitTimes);
 const verifyUs = median(verifyTimes);
 console.log(
@@ -362,5 +465,10 @@ console.log(
 const g = med['Charter gateway'] as Row;
 const p = med['bare Fastify proxy'] as Row;
 console.log(`gateway CPU per request ÷ bare proxy: ${(g.cpuUs / p.cpuUs).toFixed(2)}`);
+console.log(
+  scaled
+    ? `2 replicas on PostgreSQL + Redis ÷ 1 replica embedded (requests per second, same ${CONNECTIONS} connections split): ${(scaled.rps / g.rps).toFixed(2)}`
+    : 'scale-out row skipped: set BENCH_PG and BENCH_REDIS (or CHARTER_TEST_PG and CHARTER_TEST_REDIS) to measure two replicas on PostgreSQL + Redis',
+);
 console.log(`gateway ÷ bare proxy (requests per second): ${(g.rps / p.rps).toFixed(2)}`);
 process.exit(0);

@@ -64,7 +64,8 @@ export async function passphraseOf(io: Io, purpose: string, confirm = false): Pr
   return first;
 }
 
-async function promptHidden(io: Io, question: string): Promise<string> {
+/** Ask a question at the terminal without echoing the answer (passphrases, passwords). */
+export async function promptHidden(io: Io, question: string): Promise<string> {
   io.stderr.write(question);
   const stdin = io.stdin as NodeJS.ReadStream;
   stdin.setRawMode?.(true);

@@ -13,6 +13,7 @@ export const ARTIFACT_TYP = {
   key: 'charter-key+jwt',
   charter: 'charter+jwt',
   license: 'charter-license+jwt',
+  manifest: 'charter-manifest+jwt',
 } as const;
 
 /** The kind of a vendor artifact. */
@@ -26,6 +27,8 @@ export const ARTIFACT_CODES: Record<ArtifactKind, { invalid: ErrorCode; expired:
   key: { invalid: 'invalid_charter', expired: 'invalid_charter' },
   charter: { invalid: 'invalid_charter', expired: 'charter_expired' },
   license: { invalid: 'license_invalid', expired: 'license_invalid' },
+  // A sealed gateway reads its own manifest; a failure only makes it report `unsealed`.
+  manifest: { invalid: 'invalid_request', expired: 'invalid_request' },
 };
 
 /** The largest artifact any verifier reads; anything longer is refused before it is parsed. */

@@ -33,6 +33,8 @@ export const TOOL_ERRORS = {
   key_unavailable: { status: 409, description: 'The key needed for this operation is not available.' },
   passphrase_required: { status: 400, description: 'A passphrase is needed (CHARTER_PASSPHRASE).' },
   wrong_passphrase: { status: 400, description: 'The passphrase does not open this key.' },
+  unauthorized: { status: 401, description: 'Sign-in is required.' },
+  forbidden: { status: 403, description: 'This account may not do this.' },
 } as const;
 
 export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;

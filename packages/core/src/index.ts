@@ -64,15 +64,18 @@ export {
 export { decodeJsonSegment, isCanonicalB64, normaliseTyp } from './jws.ts';
 export { type KeyDelegation, KeyRing, verifyKeyDelegation } from './keyring.ts';
 export {
+  type ClockRollbackPolicy,
   checkLicenseClaims,
   type LicenseClaims,
   type LicensedApp,
   type LicenseMode,
+  type LicensePolicy,
   type SecurityLevel,
   signLicense,
   type VerifiedLicense,
   verifyLicense,
 } from './license.ts';
+export { type ManifestClaims, signManifest, verifyManifest } from './manifest.ts';
 export { openSealedKey, type SealedKey, sealPrivateKey } from './sealedKey.ts';
 export { epochSeconds, type Instant, isoOf, parseDuration } from './time.ts';
 export { parseTrustFile, type TrustDocument, trustFromDocument, type VendorTrust } from './trust.ts';

@@ -18,6 +18,24 @@ export interface LicensedApp {
 /** Android hardware security levels, weakest first. */
 export type SecurityLevel = 'TRUSTED_ENVIRONMENT' | 'STRONG_BOX';
 
+/** What the gateway does when its clock goes back past the tolerance: refuse, or warn and count. */
+export type ClockRollbackPolicy = 'refuse' | 'warn';
+
+/**
+ * The license's policy. `clock_tolerance_s`, `on_clock_rollback` and `grace_s` are additive fields
+ * (README, Differences from the SPEC): absent, the gateway uses 3600 s, `warn` and no grace.
+ */
+export interface LicensePolicy {
+  mode: LicenseMode;
+  token_ttl_s?: number;
+  proof_skew_s?: number;
+  /** How far the clock may fall behind the time high-water mark before it counts as rolled back. */
+  clock_tolerance_s?: number;
+  on_clock_rollback?: ClockRollbackPolicy;
+  /** Seconds after `exp` the site keeps working (with warnings) before the gateway refuses. */
+  grace_s?: number;
+}
+
 /** The claims of a site license. */
 export interface LicenseClaims {
   iss: string;
@@ -32,7 +50,7 @@ export interface LicenseClaims {
   keys: string[];
   apps: LicensedApp[];
   revoked: { charters?: string[]; apps?: string[]; instances?: string[] };
-  policy: { mode: LicenseMode; token_ttl_s?: number; proof_skew_s?: number };
+  policy: LicensePolicy;
   attestation?: {
     roots?: string[];
     android_revoked?: string[];
@@ -49,6 +67,7 @@ export interface VerifiedLicense extends VerifiedArtifact {
 }
 
 const MODES: readonly LicenseMode[] = ['enforce', 'monitor'];
+const ROLLBACK: readonly ClockRollbackPolicy[] = ['refuse', 'warn'];
 const LEVELS: readonly SecurityLevel[] = ['TRUSTED_ENVIRONMENT', 'STRONG_BOX'];
 
 /** Check the shape of license claims (step 11), refusing with `license_invalid`. */
@@ -93,6 +112,9 @@ export function checkLicenseClaims(
   r.oneOf(policy.mode, 'policy.mode', MODES);
   r.optionalInteger(policy.token_ttl_s, 'policy.token_ttl_s', 10, 86400);
   r.optionalInteger(policy.proof_skew_s, 'policy.proof_skew_s', 0, 600);
+  r.optionalInteger(policy.clock_tolerance_s, 'policy.clock_tolerance_s', 60, 30 * 86400);
+  r.optionalOneOf(policy.on_clock_rollback, 'policy.on_clock_rollback', ROLLBACK);
+  r.optionalInteger(policy.grace_s, 'policy.grace_s', 0, 90 * 86400);
   const att = r.optionalObject(p.attestation, 'attestation');
   if (att) {
     r.optionalStrings(

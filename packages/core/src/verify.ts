@@ -53,7 +53,13 @@ export interface ResolvedKey {
   root: boolean;
 }
 
-const USE_OF: Record<ArtifactKind, KeyUse | 'root'> = { key: 'root', charter: 'charter', license: 'license' };
+// A build manifest is signed with the license key: both are statements the vendor makes to gateways.
+const USE_OF: Record<ArtifactKind, KeyUse | 'root'> = {
+  key: 'root',
+  charter: 'charter',
+  license: 'license',
+  manifest: 'license',
+};
 
 /**
  * Verify a vendor artifact of `kind` against a key ring, in the documented order. Claim validation

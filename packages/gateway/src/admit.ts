@@ -49,6 +49,7 @@ export async function admit(
   ) {
     throw refusal('invalid_dpop_proof', 'ERR_DPOP_REPLAY', 'the proof has been used before');
   }
+  notes.proof_iat = proof.claims.iat;
 
   const app: AdmittedApp = {
     app_id: claims.app_id,

@@ -1,7 +1,7 @@
 /**
  * Short-lived shared state: used nonces, proof `jti`s and rate counters. Every operation is one
  * atomic step (set-if-absent, increment), never a read followed by a write, so that replicas sharing
- * a Redis (a later issue) cannot both accept the same proof or both slip under a rate limit.
+ * a Redis (redis-cache.ts) cannot both accept the same proof or both slip under a rate limit.
  */
 
 /** The ephemeral cache the gateway needs; implementations must make each call atomic. */
@@ -10,6 +10,8 @@ export interface EphemeralCache {
   setIfAbsent(key: string, ttlS: number): Promise<boolean>;
   /** Increment the counter `key`, created with a lifetime of `windowS` seconds; returns the new count. */
   incr(key: string, windowS: number): Promise<number>;
+  /** Fail (with `unavailable`) unless the cache can be used now; absent for in-process caches. */
+  ping?(): Promise<void>;
   /** Release resources. */
   close(): Promise<void>;
 }

@@ -26,6 +26,8 @@ export interface DecisionNotes {
   /** Registration only: the platform, and whether hardware attestation proved the instance. */
   platform?: string;
   attested?: boolean;
+  /** The `iat` of the request's DPoP proof once it verified: a vote for the time high-water mark. */
+  proof_iat?: number;
   /** Refusals monitor mode let through. */
   monitored: CharterError[];
 }

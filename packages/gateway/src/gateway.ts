@@ -9,12 +9,16 @@ import { type Logger, pino } from 'pino';
 import { TokenAuthority } from './access-token.ts';
 import { admit } from './admit.ts';
 import type { AttestationVerifier } from './attestation.ts';
+import { backendStatusOf } from './backend-status.ts';
 import type { EphemeralCache } from './cache.ts';
+import { TimeGuard } from './clock.ts';
 import { type AdmittedApp, type DecisionNotes, type EngineContext, FAIL_CLOSED, PATHS } from './context.ts';
+import type { DecisionListener } from './decisions.ts';
 import { createHardwareAttestationVerifier } from './hardware-attestation.ts';
 import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
 import { INSTANCE_ALGS } from './instance-key.ts';
 import { installLicense, loadLicense, type SiteLicense } from './license.ts';
+import { LocalRevocations } from './local-revocations.ts';
 import { MemoryCache } from './memory-cache.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { NonceIssuer } from './nonce.ts';
@@ -24,6 +28,7 @@ import { type CharterRequest, pathOf } from './request.ts';
 import { type CompiledRoute, compileRoutes, type RouteRule } from './routes.ts';
 import type { GatewayStore } from './store.ts';
 import { type TokenResult, token } from './token.ts';
+import { COUNTER, UsageCounters } from './usage.ts';
 
 /** Whether the trust anchor is sealed into this build or came from a development trust file. */
 export type Integrity = 'sealed' | 'unsealed';
@@ -55,6 +60,8 @@ export interface GatewayOptions {
   metrics?: GatewayMetrics;
   /** Seconds a challenge nonce lives; default 120. */
   nonceTtlS?: number;
+  /** How often usage counters and the time high-water mark go to the store, in ms; default 5000. */
+  usageFlushMs?: number;
 }
 
 /** The public description served at `/.well-known/charter`. */
@@ -79,6 +86,7 @@ export type HandleResult = GatewayReply | ({ kind: 'admitted' } & Admission);
 
 type Endpoint = 'challenge' | 'register' | 'token' | 'protected';
 
+const DAY = 86400;
 const TOKEN_KEY = 'token-key';
 const NONCE_KEY = 'nonce-key';
 
@@ -96,7 +104,18 @@ export class Gateway {
   readonly #ownsCache: boolean;
   #license: SiteLicense;
   #timer: NodeJS.Timeout | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
   #polling = false;
+  readonly #wall: () => number;
+  readonly #guard: TimeGuard;
+  readonly #usage = new UsageCounters();
+  /** Inside a clock rollback episode: the event is recorded once per episode, not per request. */
+  #rolledBack = false;
+  #lapseWarnedDay = -1;
+  #pendingAudit: Promise<unknown> = Promise.resolve();
+  /** Instances the operator revoked locally (admin console): refused on top of the license's revocations. */
+  readonly localRevocations = new LocalRevocations();
+  readonly #decisionListeners = new Set<DecisionListener>();
 
   private constructor(
     options: GatewayOptions,
@@ -107,6 +126,7 @@ export class Gateway {
       cache: EphemeralCache;
       base: PublicBase;
       routes: CompiledRoute[];
+      guard: TimeGuard;
     },
   ) {
     this.logger = options.logger ?? pino({ level: 'silent' });
@@ -119,7 +139,11 @@ export class Gateway {
     this.#trust = options.trust;
     this.#localMode = options.localMode;
     this.#license = parts.license;
-    const now = options.clock ?? (() => epochSeconds());
+    this.#wall = options.clock ?? (() => epochSeconds());
+    this.#guard = parts.guard;
+    // The engine's time is never earlier than the high-water mark: setting the clock back cannot
+    // make an expired license, charter or token valid again.
+    const now = () => Math.max(this.#wall(), this.#guard.highWater());
     this.#ctx = {
       trust: options.trust,
       store: options.store,
@@ -142,7 +166,13 @@ export class Gateway {
         token: expectedHtu(parts.base, PATHS.token) as string,
       },
     };
+    this.metrics.integrity.set({ integrity: this.integrity }, 1);
+    this.metrics.clockHighWater.set(this.#guard.highWater());
     this.#showLicense();
+    for (const part of [options.store, parts.cache]) {
+      const status = backendStatusOf(part);
+      if (status) this.metrics.watchBackend(status);
+    }
   }
 
   /**
@@ -153,7 +183,8 @@ export class Gateway {
   static async create(options: GatewayOptions): Promise<Gateway> {
     const base = publicBaseOf(options.publicUrl);
     const routes = compileRoutes(options.routes ?? []);
-    const now = options.clock?.() ?? epochSeconds();
+    const guard = await TimeGuard.load(options.store);
+    const now = Math.max(options.clock?.() ?? epochSeconds(), guard.highWater());
     let license: SiteLicense;
     if (options.license !== undefined) {
       license = (await installLicense(options.license, options.trust, options.store, now)).license;
@@ -167,6 +198,7 @@ export class Gateway {
         );
       license = await loadLicense(record.token, options.trust, options.store, now);
     }
+    guard.raise(license.claims.iat);
     if (options.localMode === 'monitor' && license.mode === 'enforce') {
       throw new CharterError(
         'invalid_request',
@@ -181,7 +213,20 @@ export class Gateway {
     const cache = options.cache ?? new MemoryCache();
     const tokens = await TokenAuthority.create(tokenKey, base.href, `urn:charter:site:${license.siteId}`);
     const nonces = new NonceIssuer(nonceKey, cache, options.nonceTtlS);
-    const gateway = new Gateway(options, { license, tokens, nonces, cache, base, routes });
+    const gateway = new Gateway(options, { license, tokens, nonces, cache, base, routes, guard });
+    try {
+      gateway.#checkClock();
+    } catch (e) {
+      // Refused at start: the event still reaches the audit chain, the counters and the store.
+      await gateway.close();
+      throw e;
+    }
+    if (gateway.integrity === 'unsealed') gateway.#usage.add(COUNTER.unsealedStart);
+    await gateway.localRevocations.refresh(options.store);
+    gateway.#lapseTick();
+    const flush = options.usageFlushMs ?? 5000;
+    gateway.#flushTimer = setInterval(() => void gateway.#tick(), flush);
+    gateway.#flushTimer.unref();
     const poll = options.licensePollMs ?? 1000;
     if (poll > 0) {
       gateway.#timer = setInterval(() => void gateway.reloadLicense(), poll);
@@ -193,6 +238,12 @@ export class Gateway {
   /** The mode in force: enforce if either the license or the local setting says so. */
   get mode(): LicenseMode {
     return this.#license.mode === 'enforce' || this.#localMode === 'enforce' ? 'enforce' : 'monitor';
+  }
+
+  /** Observe every decision (the admin console's traffic chart); returns the unsubscribe function. */
+  onDecision(listener: DecisionListener): () => void {
+    this.#decisionListeners.add(listener);
+    return () => this.#decisionListeners.delete(listener);
   }
 
   /** The license in force (whatever its validity now). */
@@ -313,11 +364,12 @@ export class Gateway {
     return h;
   }
 
-  /** Whether the gateway can decide requests now: a valid license and a reachable store. */
+  /** Whether the gateway can decide requests now: a valid license, a reachable store and cache. */
   async ready(): Promise<{ ok: boolean; reason?: string }> {
     try {
       this.#currentLicense();
       await this.store.currentLicense();
+      await this.cache.ping?.();
       return { ok: true };
     } catch (e) {
       return { ok: false, reason: e instanceof CharterError ? e.code : 'unavailable' };
@@ -332,9 +384,11 @@ export class Gateway {
     if (this.#polling) return false;
     this.#polling = true;
     try {
+      await this.localRevocations.refresh(this.store);
       const record = await this.store.currentLicense();
       if (!record || record.serial <= this.#license.serial) return false;
       this.#license = await loadLicense(record.token, this.#trust, this.store, this.#ctx.now());
+      this.#guard.raise(this.#license.claims.iat);
       this.#showLicense();
       this.logger.info({ license_serial: this.#license.serial, mode: this.mode }, 'license reloaded');
       return true;
@@ -355,6 +409,7 @@ export class Gateway {
   /** Install a license through this engine (same checks as at start) and put it in force at once. */
   async installLicense(tokenText: string): Promise<SiteLicense> {
     const { license } = await installLicense(tokenText, this.#trust, this.store, this.#ctx.now());
+    this.#guard.raise(license.claims.iat);
     if (license.serial > this.#license.serial) {
       this.#license = license;
       this.#showLicense();
@@ -362,25 +417,139 @@ export class Gateway {
     return license;
   }
 
-  /** Stop polling and release the cache the engine created (the store belongs to the caller). */
+  /**
+   * Stop polling, write the last usage counts and the time high-water mark to the store, and release
+   * the cache the engine created (the store belongs to the caller).
+   */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#flushTimer) clearInterval(this.#flushTimer);
     this.#timer = undefined;
+    this.#flushTimer = undefined;
+    await this.#tick();
     if (this.#ownsCache) await this.cache.close();
   }
 
-  #currentLicense(): SiteLicense {
+  /** Move usage counts and the time high-water mark to the store now (they go every few seconds, and at close). */
+  async flushUsage(): Promise<void> {
+    await this.#pendingAudit;
+    await this.#usage.flush(this.store);
+    await this.#guard.persist();
+  }
+
+  /** The time high-water mark, in epoch seconds. */
+  get highWater(): number {
+    return this.#guard.highWater();
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      await this.flushUsage();
+      this.metrics.clockHighWater.set(this.#guard.highWater());
+    } catch (e) {
+      this.logger.error(
+        { reason: e instanceof Error ? e.message : String(e) },
+        'usage counts not written (kept for the next try)',
+      );
+    }
+    this.#lapseTick();
+  }
+
+  /**
+   * Lapse warnings: once a day from 14 days before the license expires, and every day of a grace
+   * period, so a running site is never stopped by surprise; the days-left gauge always.
+   */
+  #lapseTick(): void {
     const l = this.#license;
     const now = this.#ctx.now();
-    if (now >= l.exp)
-      throw new CharterError('license_invalid', 'ERR_LICENSE_EXPIRED', 'the license in force has expired');
+    const left = l.exp - now;
+    this.metrics.licenseDaysLeft.set(Math.floor((left / DAY) * 10) / 10);
+    const day = Math.floor(now / DAY);
+    if (left > 14 * DAY || day === this.#lapseWarnedDay) return;
+    this.#lapseWarnedDay = day;
+    const info = { license_serial: l.serial, exp: l.exp, grace_s: l.graceS };
+    if (left > 0) {
+      const days = Math.ceil(left / DAY);
+      this.logger.warn(
+        info,
+        days <= 1
+          ? 'the license expires within a day: install the renewal (charter gateway license install)'
+          : `the license expires in ${days} days: ask the vendor for the renewal`,
+      );
+    } else if (now < l.exp + l.graceS) {
+      this.logger.warn(
+        info,
+        `the license has expired; its grace period ends in ${Math.ceil((l.exp + l.graceS - now) / DAY)} day(s), then requests are refused`,
+      );
+    } else this.logger.error(info, 'the license has expired: requests are refused (license_invalid)');
+  }
+
+  /**
+   * The clock against the high-water mark: behind by more than the license tolerates is a rollback,
+   * recorded once per episode (log, metric, usage counter, audit chain); under `on_clock_rollback:
+   * refuse` every decision is `license_invalid` until the clock is fixed.
+   */
+  #checkClock(): void {
+    const l = this.#license;
+    const wall = this.#wall();
+    const behind = this.#guard.behind(wall);
+    if (behind <= l.clockToleranceS) {
+      this.#rolledBack = false;
+      return;
+    }
+    if (!this.#rolledBack) {
+      this.#rolledBack = true;
+      const highWater = this.#guard.highWater();
+      this.metrics.clockRollbacks.inc();
+      this.#usage.add(COUNTER.rollback);
+      this.logger.warn(
+        { clock: wall, high_water: highWater, behind_s: behind, policy: l.onClockRollback },
+        'the clock is behind the time this gateway has already seen',
+      );
+      this.#pendingAudit = this.store
+        .appendAudit({
+          at: highWater,
+          kind: 'clock',
+          detail: 'ERR_CLOCK_ROLLBACK',
+          ...(l.onClockRollback === 'refuse' ? { code: 'license_invalid' } : {}),
+          clock: wall,
+          high_water: highWater,
+          license_serial: l.serial,
+        })
+        .catch((e: unknown) =>
+          this.logger.error(
+            { reason: e instanceof Error ? e.message : String(e) },
+            'audit entry not written',
+          ),
+        );
+    }
+    if (l.onClockRollback === 'refuse')
+      throw new CharterError(
+        'license_invalid',
+        'ERR_CLOCK_ROLLBACK',
+        `the clock is ${behind} s behind the latest time this gateway has seen; the license refuses service until the clock is set right`,
+      );
+  }
+
+  #currentLicense(): SiteLicense {
+    this.#checkClock();
+    const l = this.#license;
+    const now = this.#ctx.now();
+    if (now >= l.exp + l.graceS)
+      throw new CharterError(
+        'license_invalid',
+        'ERR_LICENSE_EXPIRED',
+        l.graceS > 0
+          ? 'the license in force has expired and its grace period has ended'
+          : 'the license in force has expired',
+      );
     if (now < l.nbf - 60)
       throw new CharterError(
         'license_invalid',
         'ERR_LICENSE_NOT_YET_VALID',
         'the license in force is not valid yet',
       );
-    return l;
+    return this.localRevocations.apply(l);
   }
 
   #showLicense(): void {
@@ -421,6 +590,27 @@ export class Gateway {
     }
   }
 
+  /** Usage for reports: synchronous map updates only, flushed to the store by the timer. */
+  #count(
+    endpoint: Endpoint,
+    notes: DecisionNotes,
+    refused: CharterError | undefined,
+    monitored: readonly CharterError[],
+    outcome: string,
+  ): void {
+    const app = notes.app_id;
+    const u = this.#usage;
+    if (endpoint === 'protected' && outcome !== 'refused' && app) u.add(COUNTER.admitted(app));
+    for (const e of refused ? [refused, ...monitored] : monitored)
+      u.add(app ? COUNTER.denied(app, e.code) : COUNTER.unknown(e.code));
+    if (!refused && endpoint === 'register' && app && notes.instance_id) {
+      u.add(COUNTER.instances(app));
+      if (notes.attested !== true) u.add(COUNTER.unattested(app));
+      if (notes.charter_id) u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
+    }
+    if (!refused && notes.proof_iat !== undefined) this.#guard.vote(notes.proof_iat);
+  }
+
   async #record(
     endpoint: Endpoint,
     req: CharterRequest,
@@ -447,6 +637,18 @@ export class Gateway {
       });
     }
     for (const m of monitored) this.metrics.refusals.inc({ app_id: appLabel, code: m.code });
+    if (this.#decisionListeners.size > 0) {
+      const event = {
+        at: this.#ctx.now(),
+        endpoint,
+        app_id: notes.app_id,
+        instance_id: notes.instance_id,
+        outcome: outcome as 'admitted' | 'monitored' | 'refused',
+        codes: [...(error && !monitorPass ? [error.code] : []), ...monitored.map((m) => m.code)],
+      };
+      for (const listener of this.#decisionListeners) listener(event);
+    }
+    this.#count(endpoint, notes, error && !monitorPass ? error : undefined, monitored, outcome);
 
     const path = (pathOf(req.url) ?? '').slice(0, 256);
     const ids = {

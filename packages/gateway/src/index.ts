@@ -4,6 +4,7 @@
  * The one public entry of the package.
  */
 export { type AccessClaims, TokenAuthority } from './access-token.ts';
+export { ACTIVATION_TTL_S, createActivation, INSTALLATION_SECRET, installationKey } from './activation.ts';
 export {
   type AssertionInput,
   type AttestationInput,
@@ -14,6 +15,13 @@ export {
 export { type AuditChainResult, auditHash, verifyAuditChain } from './audit.ts';
 export { parseAuthorization } from './authorization.ts';
 export {
+  type BackendName,
+  BackendStatus,
+  backendStatusOf,
+  type HasBackendStatus,
+} from './backend-status.ts';
+export { type BackendOptions, type Backends, isDbUrl, isRedisUrl, openBackends } from './backends.ts';
+export {
   MAX_BODY_BYTES,
   parseJsonBody,
   parseRegisterBody,
@@ -22,7 +30,9 @@ export {
   type TokenBody,
 } from './bodies.ts';
 export type { EphemeralCache } from './cache.ts';
+export { CLOCK_STATE, DEFAULT_CLOCK_TOLERANCE_S, TimeGuard } from './clock.ts';
 export { type AdmittedApp, PATHS } from './context.ts';
+export type { DecisionEvent, DecisionListener } from './decisions.ts';
 export { type ProofClaims, type ProofExpectations, type VerifiedProof, verifyDpopProof } from './dpop.ts';
 export { type CharterFastifyOptions, charterFastify } from './fastify-plugin.ts';
 export {
@@ -40,13 +50,24 @@ export {
 } from './hardware-attestation.ts';
 export { expectedHtu, normaliseHtu, type PublicBase, publicBaseOf } from './htu.ts';
 export { INSTANCE_ALGS, type InstanceAlg } from './instance-key.ts';
-export { INSTALLATION_SECRET, installLicense, loadLicense, type SiteLicense } from './license.ts';
+export { installLicense, loadLicense, type SiteLicense } from './license.ts';
+export {
+  addLocalRevocation,
+  LOCAL_REVOCATIONS_STATE,
+  type LocalRevocation,
+  LocalRevocations,
+  readLocalRevocations,
+} from './local-revocations.ts';
 export { createGatewayLogger } from './logger.ts';
 export { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts';
 export { GatewayMetrics } from './metrics.ts';
 export { type CharterIncomingMessage, charterMiddleware } from './middleware.ts';
+export { PG_MIGRATIONS } from './pg-schema.ts';
+export { PgStore, type PgStoreOptions } from './pg-store.ts';
+export { RedisCache, type RedisCacheOptions } from './redis-cache.ts';
 export type { RegisterResult } from './register.ts';
 export { type GatewayReply, refusalReply } from './reply.ts';
+export { type ExportedReport, exportReport, REPORT_CHAIN_STATE } from './report.ts';
 export type { CharterHeaders, CharterRequest } from './request.ts';
 export {
   type CompiledRoute,
@@ -57,8 +78,22 @@ export {
   type RouteRule,
   wildcardMatch,
 } from './routes.ts';
-export { sealedTrust } from './sealed-trust.ts';
-export { type RunningGateway, type StartGatewayOptions, startGateway } from './server.ts';
+export {
+  BUILD_FOLDERS,
+  checkBuild,
+  hashFile,
+  listBuildFiles,
+  MANIFEST_FILE,
+  type SealedBuild,
+  sealedBuild,
+  sealedTrust,
+} from './sealed-trust.ts';
+export {
+  type GatewayPlugin,
+  type RunningGateway,
+  type StartGatewayOptions,
+  startGateway,
+} from './server.ts';
 export { SqliteStore } from './sqlite-store.ts';
 export type {
   AuditEntry,
@@ -69,3 +104,5 @@ export type {
   LicenseRecord,
 } from './store.ts';
 export type { TokenResult } from './token.ts';
+export { COUNTER, UsageCounters, usageOf } from './usage.ts';
+export { GATEWAY_VERSION } from './version.ts';

@@ -3,11 +3,11 @@
  * its installation: verified against the trust anchor, not expired, bound to this installation if it
  * says so, and never below the highest serial this store has installed.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import {
   CharterError,
+  type ClockRollbackPolicy,
+  decodeJsonSegment,
   epochSeconds,
-  importPrivateKey,
   KeyRing,
   type LicenseClaims,
   type LicensedApp,
@@ -16,6 +16,8 @@ import {
   type VendorTrust,
   verifyLicense,
 } from '@charter/core';
+import { installationKey } from './activation.ts';
+import { DEFAULT_CLOCK_TOLERANCE_S } from './clock.ts';
 import type { GatewayStore, InstallOutcome } from './store.ts';
 
 /** A verified license ready for the hot path. */
@@ -33,10 +35,24 @@ export interface SiteLicense {
   proofSkewS: number;
   nbf: number;
   exp: number;
+  /** Seconds after `exp` the vendor lets the site keep working (with warnings). */
+  graceS: number;
+  clockToleranceS: number;
+  onClockRollback: ClockRollbackPolicy;
 }
 
-/** The store secret holding the installation key (PKCS#8 Ed25519) that `installation.jkt` names. */
-export const INSTALLATION_SECRET = 'installation-key';
+/**
+ * The instant to verify at: `at`, or just before `exp` when `at` falls in the grace period the
+ * license itself grants (read unverified here; the signature then covers it, and loadLicense checks
+ * the verified claims again).
+ */
+function verificationInstant(token: string, at: number): number {
+  const p = decodeJsonSegment(token.split('.')[1] ?? '');
+  const exp = p?.exp;
+  const grace = (p?.policy as { grace_s?: unknown } | undefined)?.grace_s;
+  if (typeof exp !== 'number' || typeof grace !== 'number' || grace <= 0) return at;
+  return at >= exp && at < exp + grace ? exp - 1 : at;
+}
 
 /** Verify a license token against the trust anchor at `at` and compile it. */
 export async function loadLicense(
@@ -46,19 +62,16 @@ export async function loadLicense(
   at?: number,
 ): Promise<SiteLicense> {
   const ring = new KeyRing(trust);
-  const { claims } = await verifyLicense(token.trim(), ring, at === undefined ? {} : { at });
+  const t = epochSeconds(at);
+  const { claims } = await verifyLicense(token.trim(), ring, { at: verificationInstant(token.trim(), t) });
+  const graceS = claims.policy.grace_s ?? 0;
   if (claims.installation) {
-    const key = importPrivateKey(
-      await store.secret(INSTALLATION_SECRET, () =>
-        generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }),
-      ),
-    );
-    const jkt = (await publicJwkOf(key)).kid;
+    const jkt = (await publicJwkOf(await installationKey(store))).kid;
     if (jkt !== claims.installation.jkt) {
       throw new CharterError(
         'license_invalid',
         'ERR_INSTALLATION',
-        'the license is bound to another installation (re-activate with the vendor)',
+        'the license is bound to another installation: this gateway state was wiped or is not the one the vendor activated; run `charter gateway activate` and ask the vendor to re-activate (issue a license bound to the new request)',
       );
     }
   }
@@ -79,6 +92,9 @@ export async function loadLicense(
     proofSkewS: claims.policy.proof_skew_s ?? 60,
     nbf: claims.nbf,
     exp: claims.exp,
+    graceS,
+    clockToleranceS: claims.policy.clock_tolerance_s ?? DEFAULT_CLOCK_TOLERANCE_S,
+    onClockRollback: claims.policy.on_clock_rollback ?? 'warn',
   };
 }
 

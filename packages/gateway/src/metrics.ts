@@ -4,6 +4,7 @@
  * ids and catalogued codes; anything an attacker types would otherwise grow the label set.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BackendStatus } from './backend-status.ts';
 
 /** The gateway's metrics. */
 export class GatewayMetrics {
@@ -14,6 +15,12 @@ export class GatewayMetrics {
   readonly registrations: Counter<'app_id' | 'platform' | 'attested'>;
   readonly licenseSerial: Gauge;
   readonly licenseExpiry: Gauge;
+  readonly licenseDaysLeft: Gauge;
+  readonly integrity: Gauge<'integrity'>;
+  readonly clockRollbacks: Counter;
+  readonly clockHighWater: Gauge;
+  readonly backendUp: Gauge<'backend'>;
+  readonly #backends = new Set<BackendStatus>();
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -53,6 +60,42 @@ export class GatewayMetrics {
       help: 'Expiry of the license in force, in seconds since the epoch',
       registers,
     });
+    this.licenseDaysLeft = new Gauge({
+      name: 'charter_license_days_left',
+      help: 'Days until the license in force expires (negative inside its grace period)',
+      registers,
+    });
+    this.integrity = new Gauge({
+      name: 'charter_integrity',
+      help: 'Build integrity: 1 on the label in force (sealed or unsealed)',
+      labelNames: ['integrity'],
+      registers,
+    });
+    this.clockRollbacks = new Counter({
+      name: 'charter_clock_rollback_events_total',
+      help: 'Times the clock was found behind the time high-water mark by more than the license tolerates',
+      registers,
+    });
+    this.clockHighWater = new Gauge({
+      name: 'charter_clock_high_water_seconds',
+      help: 'The time high-water mark, in seconds since the epoch',
+      registers,
+    });
+    const backends = this.#backends;
+    this.backendUp = new Gauge({
+      name: 'charter_backend_up',
+      help: 'Whether a backing service (postgres, redis) answered the last time it was used: 1 up, 0 down',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        for (const b of backends) this.set({ backend: b.backend }, b.up ? 1 : 0);
+      },
+    });
+  }
+
+  /** Report `status` as `charter_backend_up{backend}`, read at each scrape. */
+  watchBackend(status: BackendStatus): void {
+    this.#backends.add(status);
   }
 
   /** The exposition text and its content type. */

@@ -20,6 +20,13 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers
 import { type Admission, Gateway, type GatewayOptions } from './gateway.ts';
 import { refusalReply } from './reply.ts';
 
+/**
+ * A Fastify plugin served by the proxy next to the Charter endpoints (e.g. the admin console at
+ * /charter/admin). It is registered before listening, when the engine does not exist yet (the engine
+ * needs the bound URL), so it receives a promise of the engine, resolved once it started.
+ */
+export type GatewayPlugin = (app: FastifyInstance, gateway: Promise<Gateway>) => Promise<void>;
+
 /** Options of {@link startGateway}: the engine's, plus where to listen and what to protect. */
 export interface StartGatewayOptions extends Omit<GatewayOptions, 'publicUrl'> {
   /** The API server requests are forwarded to, e.g. `http://127.0.0.1:9000` (a path prefix is kept). */
@@ -33,6 +40,8 @@ export interface StartGatewayOptions extends Omit<GatewayOptions, 'publicUrl'> {
   connections?: number;
   /** Seconds to wait for upstream response headers; default 30. */
   upstreamTimeoutS?: number;
+  /** Extra routes on the gateway's listener, under the reserved /charter/ prefix (the admin console). */
+  plugins?: GatewayPlugin[];
 }
 
 /** A running gateway. */
@@ -121,6 +130,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     });
   });
 
+  let engineStarted: (g: Gateway) => void = () => {};
+  const started = new Promise<Gateway>((done) => {
+    engineStarted = done;
+  });
+  for (const plugin of options.plugins ?? []) await app.register(async (scope) => plugin(scope, started));
+
   await app.register(async (proxy) => {
     proxy.removeAllContentTypeParsers();
     // Leave the body unread: it is streamed to the upstream, never buffered.
@@ -200,6 +215,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     throw e;
   }
   const running = gateway;
+  engineStarted(running);
   logger.info(
     {
       url,

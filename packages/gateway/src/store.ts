@@ -47,7 +47,7 @@ export type InstallOutcome =
 /** What an audit entry says; the store adds `seq`, `prev` and `hash`. */
 export interface AuditEvent {
   at: number;
-  kind: 'register' | 'refusal' | 'monitor' | 'license';
+  kind: 'register' | 'refusal' | 'monitor' | 'license' | 'clock' | 'admin';
   endpoint?: string;
   code?: string;
   detail?: string;
@@ -59,6 +59,12 @@ export interface AuditEvent {
   /** Registrations: the platform and whether the instance is hardware-attested (unattested ones are marked). */
   platform?: string;
   attested?: boolean;
+  /** Clock events: the clock seen and the high-water mark it fell behind. */
+  clock?: number;
+  high_water?: number;
+  /** Admin console events: who (the operator's email, or `… (sign-in)` for failures) and what (`auth.signin`, `instance.revoke`, …). */
+  actor?: string;
+  action?: string;
 }
 
 /** A stored audit entry: `hash` = base64url(SHA-256(prev || "." || entry)), `entry` the event JSON. */

@@ -51,6 +51,7 @@ export async function token(
     throw refusal('invalid_request', 'ERR_INSTANCE_UNKNOWN', 'no such instance is registered here');
   if (instance.jkt !== proof.key.jkt)
     throw refusal('invalid_dpop_proof', 'ERR_DPOP_KEY', 'the proof is not signed by the instance key');
+  notes.proof_iat = proof.claims.iat;
   notes.app_id = instance.app_id;
   notes.publisher_id = instance.publisher_id;
   notes.instance_id = instance.instance_id;

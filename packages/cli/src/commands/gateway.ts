@@ -3,19 +3,26 @@
  * proxy mode, and installing a newer site license into a gateway home (running gateways on the same
  * home pick it up within a second).
  */
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { isoOf, type LicenseMode, parseTrustFile, type VendorTrust } from '@charter/core';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { epochSeconds, isoOf, type LicenseMode, parseTrustFile, type VendorTrust } from '@charter/core';
 import {
+  type Backends,
+  createActivation,
   createGatewayLogger,
+  exportReport,
   installLicense,
+  isDbUrl,
+  isRedisUrl,
+  openBackends,
   parseRoutes,
   type RouteRule,
-  SqliteStore,
-  sealedTrust,
+  sealedBuild,
   startGateway,
 } from '@charter/gateway';
+
 import { type CommandSpec, type Flags, type Io, optionalFlag, requireFlag, UsageError } from '../command.ts';
+import { terminalQr } from '../qr.ts';
+import { ADMIN_LISTEN_FLAG, type AdminConsole, adminConsole } from './console.ts';
 
 async function readText(path: string, what: string): Promise<string> {
   try {
@@ -26,25 +33,40 @@ async function readText(path: string, what: string): Promise<string> {
 }
 
 /** The trust anchor: sealed into this build, or a development trust file (reported as unsealed). */
-async function trustOf(flags: Flags): Promise<{ trust: VendorTrust; integrity: 'sealed' | 'unsealed' }> {
+async function trustOf(
+  flags: Flags,
+): Promise<{ trust: VendorTrust; integrity: 'sealed' | 'unsealed'; reason?: string }> {
   const file = optionalFlag(flags, 'trust');
-  if (file) return { trust: await parseTrustFile(await readText(file, 'trust')), integrity: 'unsealed' };
-  const sealed = await sealedTrust();
-  if (sealed) return { trust: sealed, integrity: 'sealed' };
+  if (file)
+    return {
+      trust: await parseTrustFile(await readText(file, 'trust')),
+      integrity: 'unsealed',
+      reason: 'the trust anchor came from --trust',
+    };
+  const sealed = await sealedBuild();
+  if (sealed) return sealed;
   throw new UsageError(
     'this gateway build has no sealed trust anchor; pass --trust trust.json (from `charter vendor export-trust`)',
   );
 }
 
-/** The store: `--db sqlite:PATH`, else `HOME/gateway.db`. PostgreSQL is not supported yet. */
-function storeOf(flags: Flags): SqliteStore {
+/** This process's integrity, for what it signs: a sealed build that checks out, else unsealed. */
+async function integrityOf(): Promise<'sealed' | 'unsealed'> {
+  return (await sealedBuild())?.integrity ?? 'unsealed';
+}
+
+/**
+ * The store and cache: `--db sqlite:PATH | postgres://…` (else `HOME/gateway.db`) and `--redis URL`
+ * (else in-process). Construction lives in @charter/gateway's backends.ts.
+ */
+async function backendsOf(flags: Flags, logger?: ReturnType<typeof createGatewayLogger>): Promise<Backends> {
   const db = optionalFlag(flags, 'db');
-  if (db !== undefined) {
-    if (!db.startsWith('sqlite:'))
-      throw new UsageError(`--db ${db.split(':')[0]}: is not yet supported (use sqlite:PATH or --home)`);
-    return new SqliteStore(resolve(db.slice('sqlite:'.length)));
-  }
-  return new SqliteStore(join(resolve(requireFlag(flags, 'home')), 'gateway.db'));
+  const redis = optionalFlag(flags, 'redis');
+  if (db !== undefined && !isDbUrl(db)) throw new UsageError('--db takes sqlite:PATH or postgres://…');
+  if (redis !== undefined && !isRedisUrl(redis))
+    throw new UsageError('--redis takes redis://… or rediss://…');
+  if (db === undefined) requireFlag(flags, 'home');
+  return openBackends({ db, redis, home: optionalFlag(flags, 'home'), logger });
 }
 
 function listenOf(text: string): { host: string; port: number } {
@@ -109,8 +131,13 @@ export const gatewayStart: CommandSpec = {
       description: 'enforce, to tighten a monitor license (monitor can never loosen)',
       value: 'MODE',
     },
-    db: { type: 'string', description: 'sqlite:PATH (postgres:// is not yet supported)', value: 'URL' },
-    redis: { type: 'string', description: 'Shared cache for replicas (not yet supported)', value: 'URL' },
+    db: {
+      type: 'string',
+      description: 'sqlite:PATH, or postgres://… shared by replicas (?schema=NAME)',
+      value: 'URL',
+    },
+    redis: { type: 'string', description: 'redis://…: the cache shared by replicas', value: 'URL' },
+    ...ADMIN_LISTEN_FLAG,
   },
   help:
     'Serves /.well-known/charter and /charter/v1/{challenge,register,token}; operations endpoints are\n' +
@@ -118,12 +145,11 @@ export const gatewayStart: CommandSpec = {
     'Refuses to start (exit 1, code on stderr) on a license it cannot verify, an expired one, or one\n' +
     'whose serial is below the highest installed here; --mode monitor over an enforce license is invalid_request.',
   async run({ flags, io }) {
-    if (optionalFlag(flags, 'redis') !== undefined) throw new UsageError('--redis is not yet supported');
     const licenseFile = requireFlag(flags, 'license');
     const upstream = requireFlag(flags, 'upstream');
     const { host, port } = listenOf(requireFlag(flags, 'listen'));
     const localMode = modeOf(flags);
-    const { trust, integrity } = await trustOf(flags);
+    const { trust, integrity, reason: unsealedBecause } = await trustOf(flags);
     const routesFile = optionalFlag(flags, 'routes');
     const routes: RouteRule[] = routesFile ? parseRoutes(await readText(routesFile, 'routes')) : [];
     const license = await readText(licenseFile, 'license');
@@ -134,14 +160,19 @@ export const gatewayStart: CommandSpec = {
     } catch {
       throw new UsageError('--upstream and --public-url must be URLs');
     }
-    const store = storeOf(flags);
     const logger = createGatewayLogger({ level: io.env.CHARTER_LOG_LEVEL ?? 'info', to: 'stderr' });
+    if (unsealedBecause) logger.warn({ integrity, reason: unsealedBecause }, 'this gateway runs unsealed');
+    const backends = await backendsOf(flags, logger);
     let running: Awaited<ReturnType<typeof startGateway>>;
+    let admin: AdminConsole;
     try {
+      admin = await adminConsole(flags, backends.store, logger, listenOf);
       running = await startGateway({
+        plugins: admin.plugins,
         trust,
         integrity,
-        store,
+        store: backends.store,
+        ...(backends.cache ? { cache: backends.cache } : {}),
         license,
         upstream,
         host,
@@ -152,10 +183,13 @@ export const gatewayStart: CommandSpec = {
         ...(localMode ? { localMode } : {}),
       });
     } catch (e) {
-      await store.close();
+      await backends.close();
       throw e;
     }
     const { gateway } = running;
+    const { admin_url } = await admin.started(gateway);
+    // A license installed by another replica or `gateway license install` is in force at once here.
+    backends.watchLicenses(() => void gateway.reloadLicense());
     const info = {
       url: running.url,
       public_url: gateway.base.href,
@@ -163,17 +197,21 @@ export const gatewayStart: CommandSpec = {
       license_serial: gateway.license.serial,
       mode: gateway.mode,
       integrity,
+      admin_url,
     };
+    // Listen for signals before announcing, so a supervisor that stops us right away is heard.
+    const stopped = untilSignal();
     announce(
       io,
       flags,
       info,
       `charter gateway listening on ${running.url} (site ${info.site_id}, license #${info.license_serial}, ${info.mode})`,
     );
-    const signal = await untilSignal();
+    const signal = await stopped;
     logger.info({ signal }, 'shutting down');
+    await admin.close();
     await running.close();
-    await store.close();
+    await backends.close();
     return { json: { ...info, stopped: signal }, text: `charter gateway stopped (${signal})` };
   },
 };
@@ -185,16 +223,20 @@ export const licenseInstall: CommandSpec = {
   positionals: [{ name: 'FILE', required: true, description: 'The .license file' }],
   flags: {
     trust: { type: 'string', description: 'Development trust file (vendor root keys)', value: 'FILE' },
-    db: { type: 'string', description: 'sqlite:PATH instead of HOME/gateway.db', value: 'URL' },
+    db: {
+      type: 'string',
+      description: 'sqlite:PATH or postgres://… instead of HOME/gateway.db',
+      value: 'URL',
+    },
   },
   async run({ flags, positionals }) {
     const file = positionals[0];
     if (!file) throw new UsageError('the license FILE is required');
     const { trust } = await trustOf(flags);
     const token = await readText(file, 'license');
-    const store = storeOf(flags);
+    const backends = await backendsOf(flags);
     try {
-      const { license, outcome } = await installLicense(token, trust, store);
+      const { license, outcome } = await installLicense(token, trust, backends.store);
       const json = {
         license_id: license.claims.jti,
         site_id: license.siteId,
@@ -209,7 +251,91 @@ export const licenseInstall: CommandSpec = {
           : `license #${license.serial} is already installed`;
       return { json, text };
     } finally {
-      await store.close();
+      await backends.close();
+    }
+  },
+};
+
+/** `charter gateway activate --site SITE --out request.jwt` (SPEC.md §4). */
+export const gatewayActivate: CommandSpec = {
+  path: ['gateway', 'activate'],
+  summary: 'Write an activation request that asks the vendor to bind the site license to this installation',
+  flags: {
+    site: { type: 'string', description: 'The site id the vendor gave you', value: 'SITE_ID' },
+    out: {
+      type: 'string',
+      description: 'Where to write the request (charter-activation+jwt)',
+      value: 'FILE',
+    },
+    db: {
+      type: 'string',
+      description: 'sqlite:PATH or postgres://… instead of HOME/gateway.db',
+      value: 'URL',
+    },
+  },
+  help:
+    'Creates the installation key in the gateway state on first use (it never leaves it). Send the file\n' +
+    'to the vendor, who issues a license bound to it (`vendor license issue --activation FILE`). A bound\n' +
+    'license runs only on this state: a wiped or different state must be activated again.',
+  async run({ flags, io }) {
+    const siteId = requireFlag(flags, 'site');
+    const out = requireFlag(flags, 'out');
+    const integrity = await integrityOf();
+    const backends = await backendsOf(flags);
+    try {
+      const r = await createActivation(backends.store, { siteId, integrity, now: epochSeconds() });
+      await writeFile(out, r.token, { mode: 0o644 });
+      // The terminal's width when it is one; 120 columns otherwise (a file or a pipe).
+      const qr = terminalQr(r.token, (io.stdout as { columns?: number }).columns ?? 120);
+      const text = [
+        `Activation request for site ${siteId} (installation ${r.jkt}, ${integrity}) written to ${out};`,
+        `it is valid until ${isoOf(r.exp)}. Send it to the vendor.`,
+        qr.ok
+          ? `\nThe same request as a QR code (${qr.chars} characters):\n${qr.text}`
+          : `(No QR code: ${qr.reason}; send the file.)`,
+      ].join('\n');
+      return { json: { jkt: r.jkt, site_id: siteId, exp: r.exp, integrity, file: out }, text };
+    } finally {
+      await backends.close();
+    }
+  },
+};
+
+/** `charter gateway report export --out FILE` (SPEC.md §2.3, §4). */
+export const reportExport: CommandSpec = {
+  path: ['gateway', 'report', 'export'],
+  summary: 'Write the next hash-chained usage report (charter-report+jwt) for the vendor',
+  flags: {
+    out: { type: 'string', description: 'Where to write the report', value: 'FILE' },
+    db: {
+      type: 'string',
+      description: 'sqlite:PATH or postgres://… instead of HOME/gateway.db',
+      value: 'URL',
+    },
+  },
+  help:
+    'Takes the usage counted since the last report (running gateways flush their counts every 5 s) and\n' +
+    'links the report to the previous one. Send every report to the vendor, in any order.',
+  async run({ flags }) {
+    const out = requireFlag(flags, 'out');
+    const integrity = await integrityOf();
+    const backends = await backendsOf(flags);
+    let written = false;
+    try {
+      const r = await exportReport(backends.store, { integrity, now: epochSeconds() }, async (report) => {
+        await writeFile(out, report.token, { mode: 0o644 });
+        written = true;
+      });
+      const c = r.claims;
+      return {
+        json: { seq: r.seq, site_id: c.site, period: c.period, integrity: c.integrity, file: out },
+        text: `Usage report ${r.seq} for site ${c.site} (${isoOf(c.period.from)} to ${isoOf(c.period.to)}, ${c.integrity}) written to ${out}.`,
+      };
+    } catch (e) {
+      if (written) await rm(out, { force: true });
+      throw e;
+    } finally {
+      await backends.close();
     }
   },
 };

@@ -414,6 +414,21 @@ export const licenseIssue: CommandSpec = {
       value: 'DURATION',
     },
     'proof-skew': { type: 'string', description: 'DPoP proof iat window (default 60s)', value: 'DURATION' },
+    'clock-tolerance': {
+      type: 'string',
+      description: 'how far the site clock may fall behind its time high-water mark (default 1h)',
+      value: 'DURATION',
+    },
+    'on-clock-rollback': {
+      type: 'string',
+      description: 'refuse (license_invalid) or warn (default) when it falls further',
+      value: 'POLICY',
+    },
+    grace: {
+      type: 'string',
+      description: 'the site keeps working this long after expiry (default 0)',
+      value: 'DURATION',
+    },
     'rate-per-instance': { type: 'string', description: 'requests per minute per instance', value: 'N' },
     'rate-per-app': { type: 'string', description: 'requests per minute per app', value: 'N' },
     activation: {
@@ -444,6 +459,16 @@ export const licenseIssue: CommandSpec = {
     if (tokenTtl !== undefined && (tokenTtl < 10 || tokenTtl > 86400))
       throw new UsageError('--token-ttl must be from 10s to 1d');
     if (proofSkew !== undefined && proofSkew > 600) throw new UsageError('--proof-skew must be at most 600s');
+    const clockTolerance = optionalFlag(flags, 'clock-tolerance')
+      ? ttlFlag(flags, 'clock-tolerance')
+      : undefined;
+    if (clockTolerance !== undefined && (clockTolerance < 60 || clockTolerance > 30 * 86400))
+      throw new UsageError('--clock-tolerance must be from 60s to 30d');
+    const onRollback = optionalFlag(flags, 'on-clock-rollback');
+    if (onRollback !== undefined && onRollback !== 'refuse' && onRollback !== 'warn')
+      throw new UsageError('--on-clock-rollback is refuse or warn');
+    const grace = optionalFlag(flags, 'grace') ? ttlFlag(flags, 'grace') : undefined;
+    if (grace !== undefined && grace > 90 * 86400) throw new UsageError('--grace must be at most 90d');
     const r = await openVendor(flags, io).issueLicense({
       siteId: requireFlag(flags, 'site'),
       appIds: csv(requireFlag(flags, 'apps')),
@@ -457,6 +482,9 @@ export const licenseIssue: CommandSpec = {
       reports: reportFiles.map((f) => readFileSync(f, 'utf8')),
       requireUnbrokenChain: flags['require-unbroken-chain'] === true,
       attestation: attestationPolicy(flags),
+      clockToleranceS: clockTolerance,
+      onClockRollback: onRollback,
+      graceS: grace,
     });
     writeArtifact(file, r.license);
     return {

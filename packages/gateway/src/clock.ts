@@ -1,0 +1,100 @@
+/**
+ * The time high-water mark: the latest instant this gateway has good reason to believe has already
+ * happened, kept so that setting the clock back cannot resurrect an expired license or charter and
+ * is seen (SPEC.md §1, "customer rolls back").
+ *
+ * Sources, each a lower bound of the true time: the `iat` of every license verified here (the
+ * vendor's clock), the median of the last accepted DPoP proof `iat`s (the clients' clocks, by
+ * majority: one skewed client cannot move a median), and the high-water mark persisted by earlier
+ * runs. Between those, the mark advances by the *monotonic* time the process has lived through, not
+ * by the wall clock: a wall clock set forward by mistake and then corrected must not leave a mark in
+ * the future that would refuse the site until the future arrives.
+ */
+import type { GatewayStore } from './store.ts';
+
+/** The store state holding `{ high_water }` (epoch seconds), shared by replicas and restarts. */
+export const CLOCK_STATE = 'clock';
+
+/** How far the clock may lag the mark when the license does not say: an hour. */
+export const DEFAULT_CLOCK_TOLERANCE_S = 3600;
+
+const VOTES_KEPT = 15;
+const VOTES_NEEDED = 5;
+
+function monotonicS(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n) / 1000;
+}
+
+function parse(text: string | undefined): number {
+  if (text === undefined) return 0;
+  try {
+    const v = (JSON.parse(text) as { high_water?: unknown }).high_water;
+    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The time high-water mark of one gateway process. */
+export class TimeGuard {
+  readonly #store: GatewayStore;
+  #mark: number;
+  #markedAt: number;
+  readonly #votes: number[] = [];
+
+  private constructor(store: GatewayStore, mark: number) {
+    this.#store = store;
+    this.#mark = mark;
+    this.#markedAt = monotonicS();
+  }
+
+  /** Load the persisted mark (0 on a fresh store). */
+  static async load(store: GatewayStore): Promise<TimeGuard> {
+    return new TimeGuard(store, parse(await store.getState(CLOCK_STATE)));
+  }
+
+  /** The mark now, in epoch seconds: the last trusted time plus the monotonic time since. */
+  highWater(): number {
+    return Math.floor(this.#mark + (monotonicS() - this.#markedAt));
+  }
+
+  /** Raise the mark to a trusted time `t` (never lowers it). */
+  raise(t: number): void {
+    if (t > this.#mark + (monotonicS() - this.#markedAt)) {
+      this.#mark = t;
+      this.#markedAt = monotonicS();
+    }
+  }
+
+  /** Count an accepted proof's `iat`; with enough recent votes their median raises the mark. */
+  vote(iat: number): void {
+    this.#votes.push(iat);
+    if (this.#votes.length > VOTES_KEPT) this.#votes.shift();
+    if (this.#votes.length < VOTES_NEEDED) return;
+    const sorted = [...this.#votes].sort((a, b) => a - b);
+    this.raise(sorted[Math.floor(sorted.length / 2)] as number);
+  }
+
+  /** Seconds the wall clock `wall` is behind the mark (0 or less when it is not). */
+  behind(wall: number): number {
+    return this.highWater() - wall;
+  }
+
+  /**
+   * Store the mark, merging with what other replicas stored (the highest wins, by compare-and-set);
+   * a higher stored mark raises this one.
+   */
+  async persist(): Promise<void> {
+    const mine = this.highWater();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const text = await this.#store.getState(CLOCK_STATE);
+      const stored = parse(text);
+      if (stored >= mine) {
+        this.raise(stored);
+        return;
+      }
+      if (await this.#store.compareAndSetState(CLOCK_STATE, text, JSON.stringify({ high_water: mine })))
+        return;
+    }
+  }
+}

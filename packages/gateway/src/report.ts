@@ -1,0 +1,95 @@
+/**
+ * Usage reports (`gateway report export`, SPEC.md §2.3): the counters since the last report, signed
+ * by the installation key and hash-chained to the previous report. The head of the chain lives in the
+ * store and moves by compare-and-set, so two exports (or two replicas) can never both write the same
+ * `seq`: the loser gives its counters back and is refused. A store restored from a copy restarts the
+ * chain from an old head, which the vendor sees as a fork (two reports with one `seq`).
+ */
+import {
+  artifactHash,
+  CharterError,
+  type Integrity,
+  installationJkt,
+  newId,
+  type ReportClaims,
+  signInstallationArtifact,
+} from '@charter/core';
+import { installationKey } from './activation.ts';
+import { TimeGuard } from './clock.ts';
+import type { GatewayStore } from './store.ts';
+import { COUNTER, usageOf } from './usage.ts';
+
+/** The store state holding the head of the report chain. */
+export const REPORT_CHAIN_STATE = 'report-chain';
+
+/** The head of the chain: the last report's seq, hash, end of period, and the report itself. */
+interface ChainHead {
+  seq: number;
+  hash: string;
+  to: number;
+  token: string;
+}
+
+/** A report made by {@link exportReport}. */
+export interface ExportedReport {
+  token: string;
+  seq: number;
+  claims: ReportClaims;
+}
+
+/**
+ * Make the next report. `write` receives it before the chain head moves (so a report is never
+ * committed without having been written out); if the head moved meanwhile, the counters are given
+ * back and the export is refused with `conflict`, and the caller should discard what it wrote.
+ */
+export async function exportReport(
+  store: GatewayStore,
+  input: { integrity: Integrity; now: number },
+  write: (report: ExportedReport) => Promise<void>,
+): Promise<ExportedReport> {
+  const license = await store.currentLicense();
+  if (!license)
+    throw new CharterError(
+      'license_invalid',
+      'ERR_LICENSE_NONE',
+      'no license is installed here, so there is nothing to report for',
+    );
+  const key = await installationKey(store);
+  const jkt = await installationJkt(key);
+  const headText = await store.getState(REPORT_CHAIN_STATE);
+  const head = headText === undefined ? undefined : (JSON.parse(headText) as ChainHead);
+  // A clock set back must not make a period end before the time the gateway has already seen.
+  const now = Math.max(input.now, (await TimeGuard.load(store)).highWater());
+  const counters = await store.takeCounters();
+  try {
+    const from = head?.to ?? Math.min(license.installed_at, now);
+    const seq = (head?.seq ?? 0) + 1;
+    const claims: ReportClaims = {
+      iss: jkt,
+      jti: newId('rep'),
+      iat: now,
+      site: license.site_id,
+      seq,
+      ...(head ? { prev: head.hash } : {}),
+      period: { from, to: Math.max(now, from) },
+      license_serial: license.serial,
+      integrity: input.integrity === 'sealed' && !counters[COUNTER.unsealedStart] ? 'sealed' : 'unsealed',
+      ...usageOf(counters),
+    };
+    const token = await signInstallationArtifact('report', claims, key);
+    const report = { token, seq, claims };
+    await write(report);
+    const next: ChainHead = { seq, hash: artifactHash(token), to: claims.period.to, token };
+    if (!(await store.compareAndSetState(REPORT_CHAIN_STATE, headText, JSON.stringify(next)))) {
+      throw new CharterError(
+        'conflict',
+        'ERR_REPORT_RACE',
+        'another report export ran at the same time; run this one again',
+      );
+    }
+    return report;
+  } catch (e) {
+    await store.addCounters(counters);
+    throw e;
+  }
+}
