@@ -414,6 +414,31 @@ export const licenseIssue: CommandSpec = {
       value: 'DURATION',
     },
     'proof-skew': { type: 'string', description: 'DPoP proof iat window (default 60s)', value: 'DURATION' },
+    'attestation-root': {
+      type: 'string',
+      multiple: true,
+      description: 'PEM file of an extra attestation root the site trusts (repeatable)',
+      value: 'FILE',
+    },
+    'android-revoked': {
+      type: 'string',
+      multiple: true,
+      description: 'a revoked Android attestation certificate serial, hex (repeatable)',
+      value: 'HEX',
+    },
+    'require-verified-boot': {
+      type: 'boolean',
+      description: 'Android: require verified boot and a locked bootloader',
+    },
+    'min-security-level': {
+      type: 'string',
+      description: 'Android: TRUSTED_ENVIRONMENT or STRONG_BOX',
+      value: 'LEVEL',
+    },
+    'allow-development-attestation': {
+      type: 'boolean',
+      description: 'iOS: accept App Attest development keys',
+    },
     'clock-tolerance': {
       type: 'string',
       description: 'how far the site clock may fall behind its time high-water mark (default 1h)',
