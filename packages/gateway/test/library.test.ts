@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import express from 'express';
 import Fastify from 'fastify';
 import {
   type CharterIncomingMessage,
@@ -138,6 +139,45 @@ describe('library mode', () => {
         body: '\u0000\u0001',
       });
       assert.equal(garbled.status, 400);
+    } finally {
+      server.close();
+      await gateway.close();
+      await store.close();
+    }
+  });
+
+  test('the middleware works in an Express app, before the app’s own JSON parser', async () => {
+    const app = express();
+    let middleware: ReturnType<typeof charterMiddleware> | undefined;
+    app.use((req, res, next) => (middleware as ReturnType<typeof charterMiddleware>)(req, res, next));
+    app.use(express.json());
+    app.get('/orders/:id', (req, res) => {
+      res.json({ charter: (req as CharterIncomingMessage).charter, id: req.params.id });
+    });
+    app.post('/orders', (req, res) => {
+      res.json({ charter: (req as CharterIncomingMessage).charter, body: req.body });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((r) => server.once('listening', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { gateway, store } = await engine('express', base);
+    middleware = charterMiddleware(gateway);
+    try {
+      const c = new SpecClient(base, await makeInstanceKey('ES256'));
+      assert.equal((await c.register(charter)).status, 200);
+      assert.equal((await c.token()).status, 200);
+      const r = await c.call('GET', '/orders/7');
+      assert.equal(r.status, 200);
+      assert.equal((r.body.charter as Record<string, unknown>).app_id, 'app_beta');
+      assert.equal(r.body.id, '7');
+      const posted = await c.call('POST', '/orders', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item: 'gauze' }),
+      });
+      assert.deepEqual(posted.body.body, { item: 'gauze' }, 'the host app still reads the body');
+      const anonymous = await fetch(`${base}/orders/7`);
+      assert.equal(anonymous.status, 401);
+      assert.equal(((await anonymous.json()) as { error: string }).error, 'invalid_token');
     } finally {
       server.close();
       await gateway.close();
