@@ -1,7 +1,7 @@
 /** The console shell: session, navigation, the two live regions, and the current screen. */
-import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, api, messageOf, setCsrf } from '../../portal/src/api.ts';
-import { Field, go, StatusContext, useRoute } from '../../portal/src/ui.tsx';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, setCsrf } from '../../portal/src/api.ts';
+import { go, SignInForm, StatusContext, useRoute } from '../../portal/src/ui.tsx';
 import { Activity, Instances, LicenseScreen, Overview, Refusals } from './Screens.tsx';
 
 /** Where the console's API lives (the console is served under the gateway's reserved prefix). */
@@ -131,62 +131,15 @@ export function App() {
 }
 
 function SignIn(props: { onSignedIn: (s: SessionInfo) => void }) {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError('');
-    try {
-      props.onSignedIn(await api.post<SessionInfo>(`${API}/session`, { email, password }));
-    } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? 'Wrong email or password.' : messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <section className="card narrow">
-      <h1>Sign in</h1>
-      <p className="hint">
-        Operators are added on the gateway host with <code>charter gateway user add</code>.
-      </p>
-      <form onSubmit={submit}>
-        <Field label="Email">
-          {(id) => (
-            <input
-              id={id}
-              type="email"
-              autoComplete="username"
-              required
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Password">
-          {(id) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          )}
-        </Field>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
-        </button>
-      </form>
-    </section>
+    <SignInForm<SessionInfo>
+      endpoint={`${API}/session`}
+      hint={
+        <>
+          Operators are added on the gateway host with <code>charter gateway user add</code>.
+        </>
+      }
+      onSignedIn={props.onSignedIn}
+    />
   );
 }

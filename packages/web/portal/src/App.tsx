@@ -1,10 +1,10 @@
 /** The portal shell: session, navigation by role, the status line, and the current screen. */
-import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Admin } from './Admin.tsx';
-import { ApiError, api, messageOf, setCsrf, type User } from './api.ts';
+import { api, setCsrf, type User } from './api.ts';
 import { Publisher } from './Publisher.tsx';
 import { Reviewer } from './Reviewer.tsx';
-import { Field, go, StatusContext, useRoute } from './ui.tsx';
+import { go, SignInForm, StatusContext, useRoute } from './ui.tsx';
 
 interface SessionInfo {
   user: User;
@@ -136,59 +136,5 @@ export function App() {
 }
 
 function SignIn(props: { onSignedIn: (s: SessionInfo) => void }) {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [error, setError] = useState('');
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError('');
-    try {
-      props.onSignedIn(await api.post<SessionInfo>('/api/session', { email, password }));
-    } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? 'Wrong email or password.' : messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <section className="card narrow">
-      <h1>Sign in</h1>
-      <form onSubmit={submit}>
-        <Field label="Email">
-          {(id) => (
-            <input
-              id={id}
-              type="email"
-              autoComplete="username"
-              required
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Password">
-          {(id) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          )}
-        </Field>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
-        </button>
-      </form>
-    </section>
-  );
+  return <SignInForm<SessionInfo> endpoint="/api/session" onSignedIn={props.onSignedIn} />;
 }

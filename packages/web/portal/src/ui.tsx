@@ -1,5 +1,6 @@
 /** Small shared pieces: the status line, field wrappers, badges, the hash route and a bar chart. */
-import { createContext, type ReactNode, useContext, useEffect, useId, useState } from 'react';
+import { createContext, type FormEvent, type ReactNode, useContext, useEffect, useId, useState } from 'react';
+import { ApiError, api, messageOf } from './api.ts';
 
 /** Announce a message to screen readers and show it (polite for success, assertive for errors). */
 export type Announce = (text: string, kind?: 'ok' | 'error') => void;
@@ -192,6 +193,66 @@ export function BinaryChecks(props: {
         File SHA-256 <code className="wrap">{b.sha256}</code>. Read from the file, not verified: signatures
         are checked by apksigner/codesign and, at run time, by attestation.
       </p>
+    </section>
+  );
+}
+
+/** The sign-in form both apps show: posts email and password to `endpoint`, reports wrong credentials plainly. */
+export function SignInForm<S>(props: { endpoint: string; hint?: ReactNode; onSignedIn: (s: S) => void }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      props.onSignedIn(await api.post<S>(props.endpoint, { email, password }));
+    } catch (err) {
+      setError(err instanceof ApiError && err.status === 401 ? 'Wrong email or password.' : messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card narrow">
+      <h1>Sign in</h1>
+      {props.hint && <p className="hint">{props.hint}</p>}
+      <form onSubmit={submit}>
+        <Field label="Email">
+          {(id) => (
+            <input
+              id={id}
+              type="email"
+              autoComplete="username"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Password">
+          {(id) => (
+            <input
+              id={id}
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          )}
+        </Field>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
     </section>
   );
 }
