@@ -14,9 +14,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { main } from '@charter/cli';
+import { runCaptured } from '@charter/cli';
 import { createCharterClient, MemoryKeyStore } from '@charter/client';
 import { type Portal, startPortal } from '@charter/vendor';
 import { ensureBuilt } from '@charter/web';
@@ -30,25 +29,14 @@ const PASSWORD = 'correct horse battery staple';
 const OPERATOR = 'ops@hospital-a.example';
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
+  const r = await runCaptured([...args, '--json'], {
+    ...process.env,
+    CHARTER_PASSPHRASE: 'browser test passphrase',
+    CHARTER_ACTOR: 'setup',
+    ...env,
   });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main([...args, '--json'], {
-    stdout,
-    stderr,
-    stdin: Readable.from([]),
-    env: { ...process.env, CHARTER_PASSPHRASE: 'browser test passphrase', CHARTER_ACTOR: 'setup', ...env },
-    note: () => {},
-  });
-  assert.equal(code, 0, `charter ${args.join(' ')} → ${code}: ${err}`);
-  return JSON.parse(out.trim().split('\n').pop() as string);
+  assert.equal(r.code, 0, `charter ${args.join(' ')} → ${r.code}: ${r.stderr}`);
+  return r.json;
 }
 
 let dir: string;
