@@ -144,6 +144,8 @@ describe('portal API', () => {
       ['POST', '/api/admin/reports', { reports: ['x'] }, ['admin']],
       ['GET', '/api/admin/events', undefined, ['admin']],
       ['GET', '/api/admin/licenses/lic_x/download', undefined, ['admin']],
+      ['POST', '/api/admin/publishers', { name: 'X' }, ['admin']],
+      ['POST', '/api/admin/users', { email: 'x@x.example', role: 'reviewer', password: PASSWORD }, ['admin']],
     ];
     for (const [method, path, body, allowed] of routes) {
       for (const [role, c] of [
@@ -162,6 +164,66 @@ describe('portal API', () => {
         (e) => e.actor === 'pub@beta.example (publisher)' && e.subject === 'GET /api/review/queue',
       ),
     );
+  });
+
+  test('the admin adds publishers and accounts; the new publisher signs in and submits', async () => {
+    const adm = new Client(url);
+    await adm.signIn('admin@acme.example');
+    const pubRes = await adm.req('POST', '/api/admin/publishers', { name: 'Delta Health' });
+    assert.equal(pubRes.status, 200);
+    const publisherId = pubRes.json.publisher_id as string;
+    const made = await adm.req('POST', '/api/admin/users', {
+      email: 'dev@delta.example',
+      role: 'publisher',
+      publisherId,
+      password: PASSWORD,
+    });
+    assert.equal(made.status, 200);
+    assert.equal(made.json.role, 'publisher');
+    const overview = await adm.req('GET', '/api/admin/overview');
+    assert.ok((overview.json.publishers as { id: string }[]).some((p) => p.id === publisherId));
+    const dev = new Client(url);
+    await dev.signIn('dev@delta.example');
+    const sub = await dev.req('POST', '/api/publisher/submissions', { ...submission, name: 'Delta Orders' });
+    assert.equal(sub.status, 200);
+    assert.equal(v.vendor.submission(sub.json.submission_id as string).publisher_id, publisherId);
+    // Refusals are the engine's: a short password, a duplicate, a publisher account without a publisher.
+    refused(
+      await adm.req('POST', '/api/admin/users', {
+        email: 'a@b.example',
+        role: 'reviewer',
+        password: 'short',
+      }),
+      409,
+      'conflict',
+    );
+    refused(
+      await adm.req('POST', '/api/admin/users', {
+        email: 'dev@delta.example',
+        role: 'reviewer',
+        password: PASSWORD,
+      }),
+      409,
+      'conflict',
+    );
+    refused(
+      await adm.req('POST', '/api/admin/users', {
+        email: 'c@d.example',
+        role: 'publisher',
+        password: PASSWORD,
+      }),
+      409,
+      'conflict',
+    );
+    refused(
+      await adm.req('POST', '/api/admin/users', { email: 'c@d.example', role: 'root', password: PASSWORD }),
+      400,
+      'invalid_request',
+    );
+    const added = v.vendor
+      .listEvents()
+      .filter((e) => e.action === 'user.add' && e.actor === 'admin@acme.example (admin)');
+    assert.equal(added.length, 1);
   });
 
   test('a publisher sees only its own submissions; a reviewer decides, recorded with email and role', async () => {

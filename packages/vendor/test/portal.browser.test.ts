@@ -404,6 +404,32 @@ test('the portal end to end in Chromium', async () => {
   await Promise.all([pub.context.close(), rev.context.close(), adm.context.close()]);
 });
 
+test('the admin adds a publisher and its account in the browser; that publisher signs in', async () => {
+  const { context, page } = await newPage();
+  await signIn(page, 'admin@acme.example');
+  await page.getByRole('link', { name: 'People' }).click();
+  await page.getByLabel('Publisher name').fill('Epsilon Care');
+  await page.getByRole('button', { name: 'Add publisher' }).click();
+  await page.getByText(/Publisher Epsilon Care added/).waitFor();
+  await page.getByLabel('Email').fill('dev@epsilon.example');
+  await page.getByLabel('Role').selectOption('publisher');
+  await page.getByLabel('Publisher', { exact: true }).selectOption({ label: 'Epsilon Care' });
+  await page.getByLabel(/Initial password/).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Add account' }).click();
+  await page.getByText(/Account dev@epsilon.example \(publisher\) added/).waitFor();
+  await page.getByRole('cell', { name: 'dev@epsilon.example' }).waitFor();
+  await assertLabelled(page);
+  await shot(page, 'admin-people');
+  await context.close();
+  const second = await newPage();
+  await signIn(second.page, 'dev@epsilon.example');
+  await second.page
+    .getByRole('navigation', { name: 'Main' })
+    .getByRole('link', { name: 'Submit an app' })
+    .waitFor();
+  await second.context.close();
+});
+
 test('six wrong passwords lock the account, even against the right one', async () => {
   const { context, page } = await newPage();
   for (let i = 0; i < 6; i++) {

@@ -305,8 +305,48 @@ export function registerApi(app: FastifyInstance, db: VendorDb, auth: ApiAuth): 
       licenses: reader.listLicenses(),
       revocations: reader.listRevocations(),
       users: auth.users.list(),
+      publishers: reader.listPublishers(),
     };
   });
+
+  // People: after the first admin (made on the command line) everyone else is added here.
+  app.post<{ Body: { name: string } }>(
+    '/api/admin/publishers',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name: str(200, 1) },
+        },
+      },
+    },
+    async (req) => vendorFor(auth.require(req, ['admin'])).addPublisher({ name: req.body.name }),
+  );
+
+  app.post<{ Body: { email: string; role: Role; password: string; publisherId?: string } }>(
+    '/api/admin/users',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['email', 'role', 'password'],
+          properties: {
+            email: str(254, 3),
+            role: { type: 'string', enum: ['publisher', 'reviewer', 'admin'] },
+            password: str(1024, 1),
+            publisherId: str(128, 1),
+          },
+        },
+      },
+    },
+    async (req) => {
+      const s = auth.require(req, ['admin']);
+      return auth.users.add({ ...req.body, actor: actorName(s.user) });
+    },
+  );
 
   app.post<{ Body: { name: string } }>(
     '/api/admin/sites',

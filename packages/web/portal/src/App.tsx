@@ -21,6 +21,7 @@ const NAV: Record<User['role'], { path: string; label: string }[]> = {
   admin: [
     { path: 'sites', label: 'Sites & licenses' },
     { path: 'reports', label: 'Usage reports' },
+    { path: 'people', label: 'People' },
     { path: 'record', label: 'Record' },
   ],
 };
