@@ -30,7 +30,7 @@ type Format = (typeof FORMATS)[number];
 /** `charter attest verify`. */
 export const attestVerify: CommandSpec = {
   path: ['attest', 'verify'],
-  summary: 'Verify an Android key attestation or an Apple App Attest attestation or assertion, offline',
+  summary: 'verify an Android key attestation or an Apple App Attest attestation or assertion, offline',
   flags: {
     format: {
       type: 'string',

@@ -19,7 +19,7 @@ import { passwordOf } from './password.ts';
 /** `charter gateway user add --home G --email E`. */
 export const gatewayUserAdd: CommandSpec = {
   path: ['gateway', 'user', 'add'],
-  summary: 'Add an operator of the gateway admin console (/charter/admin)',
+  summary: 'add an operator of the gateway admin console (/charter/admin)',
   flags: {
     email: { type: 'string', description: 'The operator’s email (its sign-in name)', value: 'E' },
     db: {

@@ -106,7 +106,7 @@ function announce(io: Io, flags: Flags, info: Record<string, unknown>, text: str
 /** `charter gateway start`. */
 export const gatewayStart: CommandSpec = {
   path: ['gateway', 'start'],
-  summary: 'Run the admission gateway in front of an API server',
+  summary: 'run the admission gateway in front of an API server',
   flags: {
     license: { type: 'string', description: 'The site license file to install and enforce', value: 'FILE' },
     upstream: {
@@ -219,7 +219,7 @@ export const gatewayStart: CommandSpec = {
 /** `charter gateway license install FILE`. */
 export const licenseInstall: CommandSpec = {
   path: ['gateway', 'license', 'install'],
-  summary: 'Install a newer site license into a gateway home (running gateways pick it up)',
+  summary: 'install a newer site license into a gateway home (running gateways pick it up)',
   positionals: [{ name: 'FILE', required: true, description: 'The .license file' }],
   flags: {
     trust: { type: 'string', description: 'Development trust file (vendor root keys)', value: 'FILE' },
@@ -259,7 +259,7 @@ export const licenseInstall: CommandSpec = {
 /** `charter gateway activate --site SITE --out request.jwt` (SPEC.md §4). */
 export const gatewayActivate: CommandSpec = {
   path: ['gateway', 'activate'],
-  summary: 'Write an activation request that asks the vendor to bind the site license to this installation',
+  summary: 'write an activation request that asks the vendor to bind the site license to this installation',
   flags: {
     site: { type: 'string', description: 'The site id the vendor gave you', value: 'SITE_ID' },
     out: {
@@ -304,7 +304,7 @@ export const gatewayActivate: CommandSpec = {
 /** `charter gateway report export --out FILE` (SPEC.md §2.3, §4). */
 export const reportExport: CommandSpec = {
   path: ['gateway', 'report', 'export'],
-  summary: 'Write the next hash-chained usage report (charter-report+jwt) for the vendor',
+  summary: 'write the next hash-chained usage report (charter-report+jwt) for the vendor',
   flags: {
     out: { type: 'string', description: 'Where to write the report', value: 'FILE' },
     db: {
