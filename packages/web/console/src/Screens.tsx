@@ -1,7 +1,7 @@
 /** The console's screens: overview (license, traffic), refusals, instances, license & reports, audit log. */
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api, messageOf, when } from '../../portal/src/api.ts';
-import { BarChart, Field, useAnnounce } from '../../portal/src/ui.tsx';
+import { BarChart, Field, Table, useAnnounce } from '../../portal/src/ui.tsx';
 import { API } from './App.tsx';
 import { TrafficChart, type TrafficWindow } from './TrafficChart.tsx';
 
@@ -134,48 +134,40 @@ export function Overview() {
         </div>
         <Countdown exp={o.exp} grace={o.grace_s} offset={offset} />
         <h3>Admitted apps</h3>
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">App</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Rate limit</th>
-              </tr>
-            </thead>
-            <tbody>
-              {o.apps.map((a) => (
-                <tr key={a.app_id}>
-                  <th scope="row">
-                    <code className="wrap">{a.app_id}</code>
-                    {o.revoked.apps.includes(a.app_id) && <span className="flag flag-bad">revoked</span>}
-                  </th>
-                  <td>
-                    {a.scopes.length === 0
-                      ? 'as chartered'
-                      : a.scopes.map((s) => (
-                          <span key={s} className="chip">
-                            {s}
-                          </span>
-                        ))}
-                  </td>
-                  <td>
-                    {a.rate
-                      ? [
-                          a.rate.per_instance_per_min !== undefined
-                            ? `${a.rate.per_instance_per_min}/min per instance`
-                            : '',
-                          a.rate.per_app_per_min !== undefined ? `${a.rate.per_app_per_min}/min per app` : '',
-                        ]
-                          .filter(Boolean)
-                          .join(', ')
-                      : 'none'}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          head={['App', 'Scopes', 'Rate limit']}
+          rows={o.apps}
+          rowKey={(a) => a.app_id}
+          row={(a) => (
+            <>
+              <th scope="row">
+                <code className="wrap">{a.app_id}</code>
+                {o.revoked.apps.includes(a.app_id) && <span className="flag flag-bad">revoked</span>}
+              </th>
+              <td>
+                {a.scopes.length === 0
+                  ? 'as chartered'
+                  : a.scopes.map((s) => (
+                      <span key={s} className="chip">
+                        {s}
+                      </span>
+                    ))}
+              </td>
+              <td>
+                {a.rate
+                  ? [
+                      a.rate.per_instance_per_min !== undefined
+                        ? `${a.rate.per_instance_per_min}/min per instance`
+                        : '',
+                      a.rate.per_app_per_min !== undefined ? `${a.rate.per_app_per_min}/min per app` : '',
+                    ]
+                      .filter(Boolean)
+                      .join(', ')
+                  : 'none'}
+              </td>
+            </>
+          )}
+        />
         <p className="hint">
           License <code className="wrap">{o.license_id}</code>, issued {when(o.iat)}. Revoked by the license:{' '}
           {o.revoked.instances.length} instance(s), {o.revoked.charters.length} charter(s),{' '}
@@ -233,41 +225,30 @@ export function Refusals() {
         />
       )}
       <h2>Latest refused requests</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Code</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Endpoint</th>
-              <th scope="col">App</th>
-              <th scope="col">Instance</th>
-            </tr>
-          </thead>
-          <tbody>
-            {r.latest.map((x) => (
-              <tr key={x.seq}>
-                <td>{when(x.at)}</td>
-                <td>
-                  <code>{x.code}</code>
-                  {x.kind === 'monitor' && <span className="block muted">monitored</span>}
-                </td>
-                <td>
-                  <code className="wrap">{x.detail ?? '—'}</code>
-                </td>
-                <td>{x.endpoint ?? '—'}</td>
-                <td>
-                  <code className="wrap">{x.app_id ?? '—'}</code>
-                </td>
-                <td>
-                  <code className="wrap">{x.instance_id ?? '—'}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        head={['When', 'Code', 'Reason', 'Endpoint', 'App', 'Instance']}
+        rows={r.latest}
+        rowKey={(x) => x.seq}
+        row={(x) => (
+          <>
+            <td>{when(x.at)}</td>
+            <td>
+              <code>{x.code}</code>
+              {x.kind === 'monitor' && <span className="block muted">monitored</span>}
+            </td>
+            <td>
+              <code className="wrap">{x.detail ?? '—'}</code>
+            </td>
+            <td>{x.endpoint ?? '—'}</td>
+            <td>
+              <code className="wrap">{x.app_id ?? '—'}</code>
+            </td>
+            <td>
+              <code className="wrap">{x.instance_id ?? '—'}</code>
+            </td>
+          </>
+        )}
+      />
     </>
   );
 }
@@ -586,40 +567,26 @@ export function Activity() {
       {!data ? (
         <p className="loading">Loading…</p>
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">When</th>
-                <th scope="col">Operator</th>
-                <th scope="col">Action</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.admin.map((a) => (
-                <tr key={a.seq}>
-                  <td>{a.seq}</td>
-                  <td>{when(a.at)}</td>
-                  <td>{a.actor ?? '—'}</td>
-                  <td>
-                    <code>{a.action ?? '—'}</code>
-                  </td>
-                  <td className="detail">
-                    {[
-                      a.instance_id,
-                      a.license_serial !== undefined ? `serial ${a.license_serial}` : '',
-                      a.detail,
-                    ]
-                      .filter(Boolean)
-                      .join(' · ')}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          head={['#', 'When', 'Operator', 'Action', 'Detail']}
+          rows={data.admin}
+          rowKey={(a) => a.seq}
+          row={(a) => (
+            <>
+              <td>{a.seq}</td>
+              <td>{when(a.at)}</td>
+              <td>{a.actor ?? '—'}</td>
+              <td>
+                <code>{a.action ?? '—'}</code>
+              </td>
+              <td className="detail">
+                {[a.instance_id, a.license_serial !== undefined ? `serial ${a.license_serial}` : '', a.detail]
+                  .filter(Boolean)
+                  .join(' · ')}
+              </td>
+            </>
+          )}
+        />
       )}
     </>
   );

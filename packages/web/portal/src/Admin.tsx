@@ -1,7 +1,7 @@
 /** The vendor admin's screens: sites and licenses, revocations, usage reports with charts, the record. */
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api, messageOf, when } from './api.ts';
-import { BarChart, Field, useAnnounce } from './ui.tsx';
+import { BarChart, Field, Table, useAnnounce } from './ui.tsx';
 
 interface Overview {
   sites: {
@@ -233,63 +233,42 @@ function Sites({ data, reload }: { data: Overview; reload: () => void }) {
         </form>
       </div>
       <h2>Sites</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Site</th>
-              <th scope="col">Id</th>
-              <th scope="col">Licenses</th>
-              <th scope="col">Latest serial</th>
-              <th scope="col">Expires</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.sites.map((s) => (
-              <tr key={s.site_id}>
-                <td>{s.name}</td>
-                <td>
-                  <code>{s.site_id}</code>
-                </td>
-                <td>{s.licenses}</td>
-                <td>{s.latest_serial ?? '—'}</td>
-                <td>{when(s.latest_exp)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        head={['Site', 'Id', 'Licenses', 'Latest serial', 'Expires']}
+        rows={data.sites}
+        rowKey={(s) => s.site_id}
+        row={(s) => (
+          <>
+            <td>{s.name}</td>
+            <td>
+              <code>{s.site_id}</code>
+            </td>
+            <td>{s.licenses}</td>
+            <td>{s.latest_serial ?? '—'}</td>
+            <td>{when(s.latest_exp)}</td>
+          </>
+        )}
+      />
       <h2>Licenses</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Site</th>
-              <th scope="col">Serial</th>
-              <th scope="col">Mode</th>
-              <th scope="col">Apps</th>
-              <th scope="col">Expires</th>
-              <th scope="col">File</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.licenses.map((l) => (
-              <tr key={l.license_id}>
-                <td>{data.sites.find((s) => s.site_id === l.site_id)?.name ?? l.site_id}</td>
-                <td>{l.serial}</td>
-                <td>{l.mode}</td>
-                <td>{l.apps.map((a) => names.get(a) ?? a).join(', ')}</td>
-                <td>{when(l.exp)}</td>
-                <td>
-                  <a href={`/api/admin/licenses/${encodeURIComponent(l.license_id)}/download`} download>
-                    Download <span className="sr-only">license serial {l.serial}</span>
-                  </a>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        head={['Site', 'Serial', 'Mode', 'Apps', 'Expires', 'File']}
+        rows={data.licenses}
+        rowKey={(l) => l.license_id}
+        row={(l) => (
+          <>
+            <td>{data.sites.find((s) => s.site_id === l.site_id)?.name ?? l.site_id}</td>
+            <td>{l.serial}</td>
+            <td>{l.mode}</td>
+            <td>{l.apps.map((a) => names.get(a) ?? a).join(', ')}</td>
+            <td>{when(l.exp)}</td>
+            <td>
+              <a href={`/api/admin/licenses/${encodeURIComponent(l.license_id)}/download`} download>
+                Download <span className="sr-only">license serial {l.serial}</span>
+              </a>
+            </td>
+          </>
+        )}
+      />
       <form
         className="card"
         aria-labelledby="rev-h"
@@ -479,24 +458,18 @@ function People({ data, reload }: { data: Overview; reload: () => void }) {
         </form>
       </div>
       <h2>Accounts</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Email</th>
-            <th scope="col">Role</th>
-            <th scope="col">Publisher</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.users.map((u) => (
-            <tr key={u.id}>
-              <td>{u.email}</td>
-              <td>{u.role}</td>
-              <td>{u.publisher_name ?? '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Table
+        head={['Email', 'Role', 'Publisher']}
+        rows={data.users}
+        rowKey={(u) => u.id}
+        row={(u) => (
+          <>
+            <td>{u.email}</td>
+            <td>{u.role}</td>
+            <td>{u.publisher_name ?? '—'}</td>
+          </>
+        )}
+      />
     </section>
   );
 }
@@ -629,32 +602,22 @@ function Record() {
     <section>
       <h1>Record</h1>
       <p className="muted">Every decision and sign-in, newest first.</p>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Subject</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((e) => (
-              <tr key={e.seq}>
-                <td>{e.seq}</td>
-                <td>{when(e.at)}</td>
-                <td>{e.actor}</td>
-                <td>{e.action}</td>
-                <td>
-                  <code className="wrap">{e.subject}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        head={['#', 'When', 'Who', 'Action', 'Subject']}
+        rows={events}
+        rowKey={(e) => e.seq}
+        row={(e) => (
+          <>
+            <td>{e.seq}</td>
+            <td>{when(e.at)}</td>
+            <td>{e.actor}</td>
+            <td>{e.action}</td>
+            <td>
+              <code className="wrap">{e.subject}</code>
+            </td>
+          </>
+        )}
+      />
     </section>
   );
 }

@@ -2,7 +2,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api, messageOf, when } from './api.ts';
 import type { BinaryView, Submission } from './Publisher.tsx';
-import { Badge, BinaryChecks, Field, go, useAnnounce } from './ui.tsx';
+import { Badge, BinaryChecks, Field, go, Table, useAnnounce } from './ui.tsx';
 
 interface Detail {
   submission: Submission;
@@ -77,32 +77,22 @@ function Queue() {
         </div>
       )}
       <h2>Recently decided</h2>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">App</th>
-              <th scope="col">Version</th>
-              <th scope="col">Status</th>
-              <th scope="col">By</th>
-              <th scope="col">Reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.decided.map((s) => (
-              <tr key={s.id}>
-                <td>{s.name}</td>
-                <td>{s.version}</td>
-                <td>
-                  <Badge status={s.status} />
-                </td>
-                <td>{s.decided_by}</td>
-                <td>{s.reason ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        head={['App', 'Version', 'Status', 'By', 'Reason']}
+        rows={data.decided}
+        rowKey={(s) => s.id}
+        row={(s) => (
+          <>
+            <td>{s.name}</td>
+            <td>{s.version}</td>
+            <td>
+              <Badge status={s.status} />
+            </td>
+            <td>{s.decided_by}</td>
+            <td>{s.reason ?? ''}</td>
+          </>
+        )}
+      />
     </section>
   );
 }

@@ -197,6 +197,38 @@ export function BinaryChecks(props: {
   );
 }
 
+/** A scrollable table with a header row: the markup every list in both apps shares. */
+export function Table<T>(props: {
+  head: readonly string[];
+  rows: readonly T[];
+  rowKey: (row: T) => string | number;
+  row: (row: T) => ReactNode;
+  rowClass?: (row: T) => string;
+}) {
+  return (
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            {props.head.map((h) => (
+              <th scope="col" key={h}>
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((r) => (
+            <tr key={props.rowKey(r)} className={props.rowClass?.(r)}>
+              {props.row(r)}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 /** The sign-in form both apps show: posts email and password to `endpoint`, reports wrong credentials plainly. */
 export function SignInForm<S>(props: { endpoint: string; hint?: ReactNode; onSignedIn: (s: S) => void }) {
   const [email, setEmail] = useState('');
