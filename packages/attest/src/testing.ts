@@ -3,7 +3,13 @@
  * (gateway registration, CLI) can exercise the real verifiers through the `trustedRoots` override.
  * Nothing here is trusted by default: the roots are generated per authority and never bundled.
  */
-import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import {
+  createHash,
+  generateKeyPairSync,
+  type KeyObject,
+  type KeyPairKeyObjectResult,
+  sign,
+} from 'node:crypto';
 import {
   AttestationApplicationId,
   AttestationPackageInfo,
@@ -97,6 +103,35 @@ export interface TestAttestationAuthority {
   attest(options: TestAndroidAttestationOptions): TestAndroidAttestation;
 }
 
+/** A self-signed test root and an intermediate it signs: the top of both test PKIs. */
+function rootAndIntermediate(
+  root: { name: Parameters<typeof buildCertificate>[0]['subject']; keys: KeyPairKeyObjectResult },
+  intermediate: {
+    name: Parameters<typeof buildCertificate>[0]['subject'];
+    keys: KeyPairKeyObjectResult;
+    ca: NonNullable<Parameters<typeof buildCertificate>[0]['ca']>;
+  },
+  notBefore: Date,
+  notAfter: Date,
+): { rootCertificate: Uint8Array; intermediateCertificate: Uint8Array } {
+  const keyUsage = KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign;
+  const common = { issuer: root.name, signingKey: root.keys.privateKey, notBefore, notAfter, keyUsage };
+  return {
+    rootCertificate: buildCertificate({
+      ...common,
+      subject: root.name,
+      publicKey: root.keys.publicKey,
+      ca: {},
+    }),
+    intermediateCertificate: buildCertificate({
+      ...common,
+      subject: intermediate.name,
+      publicKey: intermediate.keys.publicKey,
+      ca: intermediate.ca,
+    }),
+  };
+}
+
 /** Create an Android attestation authority for tests (see the module comment). */
 export function createTestAttestationAuthority(
   options: TestAttestationAuthorityOptions = {},
@@ -118,27 +153,12 @@ export function createTestAttestationAuthority(
     [OID.serialNumber, 'charter-test-batch'],
     [OID.title, 'TEE'],
   ] as const;
-  const caUsage = KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign;
-  const rootCertificate = buildCertificate({
-    subject: rootName,
-    issuer: rootName,
-    publicKey: root.publicKey,
-    signingKey: root.privateKey,
+  const { rootCertificate, intermediateCertificate } = rootAndIntermediate(
+    { name: rootName, keys: root },
+    { name: intermediateName, keys: intermediate, ca: {} },
     notBefore,
     notAfter,
-    ca: {},
-    keyUsage: caUsage,
-  });
-  const intermediateCertificate = buildCertificate({
-    subject: intermediateName,
-    issuer: rootName,
-    publicKey: intermediate.publicKey,
-    signingKey: root.privateKey,
-    notBefore,
-    notAfter,
-    ca: {},
-    keyUsage: caUsage,
-  });
+  );
   const batchCertificate = buildCertificate({
     subject: batchName,
     issuer: intermediateName,
@@ -307,27 +327,12 @@ export function createTestAppAttestAuthority(
     [OID.commonName, 'Charter Test App Attestation CA 1'],
     [OID.organization, 'Charter Test'],
   ] as const;
-  const caUsage = KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign;
-  const rootCertificate = buildCertificate({
-    subject: rootName,
-    issuer: rootName,
-    publicKey: root.publicKey,
-    signingKey: root.privateKey,
+  const { rootCertificate, intermediateCertificate } = rootAndIntermediate(
+    { name: rootName, keys: root },
+    { name: intermediateName, keys: intermediate, ca: { pathLen: 0 } },
     notBefore,
     notAfter,
-    ca: {},
-    keyUsage: caUsage,
-  });
-  const intermediateCertificate = buildCertificate({
-    subject: intermediateName,
-    issuer: rootName,
-    publicKey: intermediate.publicKey,
-    signingKey: root.privateKey,
-    notBefore,
-    notAfter,
-    ca: { pathLen: 0 },
-    keyUsage: caUsage,
-  });
+  );
   const rootPem = pemOf([rootCertificate]);
   return {
     rootPem,
