@@ -62,7 +62,16 @@ class Browser {
     }
     return { status: res.status, json, headers: res.headers };
   }
+  /** Sign in and keep the session; fails the test unless the sign-in succeeded. */
   async signIn(email: string, password = PASSWORD) {
+    const r = await this.trySignIn(email, password);
+    if (r.status !== 200 || typeof r.json.csrf !== 'string') {
+      throw new Error(`sign-in as ${email} failed: ${r.status} ${JSON.stringify(r.json)}`);
+    }
+    return r;
+  }
+  /** Attempt a sign-in that may be refused; returns the response as it came. */
+  async trySignIn(email: string, password = PASSWORD) {
     const r = await this.req('POST', `${ADMIN}/api/session`, { email, password });
     if (r.status === 200) this.csrf = r.json.csrf as string;
     return r;
@@ -179,10 +188,10 @@ describe('console API', () => {
   test('lockout: 5 failures lock the account, even against the right password; audited', async () => {
     const b = new Browser(gw.url);
     for (let i = 0; i < 5; i++) {
-      const r = await b.signIn('locked@hospital.example', `wrong password ${i}`);
+      const r = await b.trySignIn('locked@hospital.example', `wrong password ${i}`);
       assert.deepEqual([r.status, r.json.error], [401, 'unauthorized']);
     }
-    const r = await b.signIn('locked@hospital.example');
+    const r = await b.trySignIn('locked@hospital.example');
     assert.deepEqual([r.status, r.json.error], [429, 'rate_limited']);
     const entries = (await store.auditEntries(0, 100_000)).map((e) => JSON.parse(e.entry));
     assert.ok(entries.some((e) => e.kind === 'admin' && e.action === 'auth.lockout'));

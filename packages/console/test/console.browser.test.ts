@@ -163,18 +163,27 @@ async function newPage(
   return { context, page };
 }
 
+// Both wait for the signed-in shell: a sign-in that silently failed would let later asserts pass
+// for the wrong reason. `expectRefusal` is for the attempts meant to fail.
 async function portalSignIn(page: Page, email: string): Promise<void> {
   await page.goto(portal.url);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 10_000 });
 }
 
-async function consoleSignIn(page: Page, email: string, password = PASSWORD): Promise<void> {
+async function consoleSignIn(
+  page: Page,
+  email: string,
+  password = PASSWORD,
+  expectRefusal = false,
+): Promise<void> {
   await page.goto((gateway as NonNullable<typeof gateway>).adminUrl);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  if (!expectRefusal) await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 10_000 });
 }
 
 async function text(locator: Locator): Promise<string> {
@@ -403,10 +412,10 @@ test('the whole story: portal → license → gateway → client → console', a
 test('console: six wrong passwords lock the operator, even against the right one', async () => {
   const { context, page } = await newPage();
   for (let i = 0; i < 6; i++) {
-    await consoleSignIn(page, 'night@hospital-a.example', `not the password ${i}`);
+    await consoleSignIn(page, 'night@hospital-a.example', `not the password ${i}`, true);
     await page.locator('form [role=alert]').filter({ hasText: /.+/ }).waitFor();
   }
-  await consoleSignIn(page, 'night@hospital-a.example');
+  await consoleSignIn(page, 'night@hospital-a.example', PASSWORD, true);
   const alert = page.locator('form [role=alert]');
   await alert.filter({ hasText: /locked/ }).waitFor();
   assert.match(await text(alert), /too many failed sign-ins/);

@@ -89,6 +89,8 @@ test('oauth4webapi protected-resource requests with its DPoP handle reach the AP
     undefined,
     capture,
   );
+  // Nothing captured would make the replay below a request without a proof, refused for another reason.
+  assert.match(captured, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'the proof the library sent was captured');
   const replay = await fetch(new URL('/orders', gw.url), {
     headers: { authorization: `DPoP ${access_token}`, dpop: captured },
   });

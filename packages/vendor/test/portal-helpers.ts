@@ -100,8 +100,17 @@ export class Client {
     return { status: r.status, headers: r.headers, json, text };
   }
 
-  /** Sign in and keep the session; returns the response. */
+  /** Sign in and keep the session; fails the test unless the sign-in succeeded. */
   async signIn(email: string, password = PASSWORD): Promise<Res> {
+    const r = await this.trySignIn(email, password);
+    if (r.status !== 200 || typeof r.json.csrf !== 'string') {
+      throw new Error(`sign-in as ${email} failed: ${r.status} ${r.text}`);
+    }
+    return r;
+  }
+
+  /** Attempt a sign-in that may be refused; returns the response as it came. */
+  async trySignIn(email: string, password = PASSWORD): Promise<Res> {
     const r = await this.req('POST', '/api/session', { email, password });
     if (r.status === 200) this.csrf = r.json.csrf as string;
     return r;

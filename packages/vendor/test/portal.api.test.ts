@@ -79,8 +79,8 @@ describe('portal API', () => {
   });
 
   test('wrong password and unknown email get the same 401', async () => {
-    const a = await new Client(url).signIn('reviewer@acme.example', 'not the password!');
-    const b = await new Client(url).signIn('nobody@acme.example', 'not the password!');
+    const a = await new Client(url).trySignIn('reviewer@acme.example', 'not the password!');
+    const b = await new Client(url).trySignIn('nobody@acme.example', 'not the password!');
     refused(a, 401, 'unauthorized');
     refused(b, 401, 'unauthorized');
     assert.equal(a.json.error_description, b.json.error_description);
@@ -115,7 +115,7 @@ describe('portal API', () => {
     noOrigin.csrf = c.csrf;
     refused(await noOrigin.req('POST', '/api/publisher/submissions', submission), 403, 'forbidden');
     // Sign-in itself is refused from another origin (login CSRF).
-    refused(await new Client(url, 'http://evil.example').signIn('pub@beta.example'), 403, 'forbidden');
+    refused(await new Client(url, 'http://evil.example').trySignIn('pub@beta.example'), 403, 'forbidden');
     assert.equal(v.vendor.listSubmissions().length, 0, 'nothing was submitted');
     const ok = await c.req('POST', '/api/publisher/submissions', submission);
     assert.equal(ok.status, 200, ok.text);
@@ -472,9 +472,13 @@ describe('lockout', () => {
     const p = await portalFor(v);
     try {
       for (let i = 0; i < 5; i++)
-        refused(await new Client(p.url).signIn('reviewer@acme.example', `wrong ${i}`), 401, 'unauthorized');
-      refused(await new Client(p.url).signIn('reviewer@acme.example', 'wrong again'), 429, 'rate_limited');
-      const locked = await new Client(p.url).signIn('reviewer@acme.example', PASSWORD);
+        refused(
+          await new Client(p.url).trySignIn('reviewer@acme.example', `wrong ${i}`),
+          401,
+          'unauthorized',
+        );
+      refused(await new Client(p.url).trySignIn('reviewer@acme.example', 'wrong again'), 429, 'rate_limited');
+      const locked = await new Client(p.url).trySignIn('reviewer@acme.example', PASSWORD);
       refused(locked, 429, 'rate_limited');
       assert.match(locked.json.error_description as string, /locked/);
       // Other accounts are unaffected.
@@ -487,8 +491,8 @@ describe('lockout', () => {
       assert.ok(row.locked_until - Date.now() / 1000 > 14 * 60);
       assert.ok(v.vendor.listEvents().some((e) => e.action === 'auth.lockout'));
       // An unknown email locks the same way, so lockout says nothing about which accounts exist.
-      for (let i = 0; i < 5; i++) await new Client(p.url).signIn('ghost@acme.example', 'nope nope nope');
-      refused(await new Client(p.url).signIn('ghost@acme.example', 'nope nope nope'), 429, 'rate_limited');
+      for (let i = 0; i < 5; i++) await new Client(p.url).trySignIn('ghost@acme.example', 'nope nope nope');
+      refused(await new Client(p.url).trySignIn('ghost@acme.example', 'nope nope nope'), 429, 'rate_limited');
     } finally {
       await p.close();
     }
@@ -498,8 +502,9 @@ describe('lockout', () => {
     const v = await vendorWithAccounts();
     const p = await portalFor(v);
     try {
-      for (let i = 0; i < 20; i++) await new Client(p.url).signIn(`user${i}@acme.example`, 'wrong password!');
-      refused(await new Client(p.url).signIn('admin@acme.example'), 429, 'rate_limited');
+      for (let i = 0; i < 20; i++)
+        await new Client(p.url).trySignIn(`user${i}@acme.example`, 'wrong password!');
+      refused(await new Client(p.url).trySignIn('admin@acme.example'), 429, 'rate_limited');
     } finally {
       await p.close();
     }
@@ -519,7 +524,7 @@ describe('behind TLS', () => {
         /^__Host-charter_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/,
       );
       assert.match(r.headers.get('strict-transport-security') ?? '', /max-age=/);
-      refused(await new Client(p.localUrl, p.localUrl).signIn('admin@acme.example'), 403, 'forbidden');
+      refused(await new Client(p.localUrl, p.localUrl).trySignIn('admin@acme.example'), 403, 'forbidden');
     } finally {
       await p.close();
     }

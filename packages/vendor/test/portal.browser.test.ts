@@ -137,11 +137,14 @@ async function newPage(
 }
 const cspErrors: string[] = [];
 
-async function signIn(page: Page, email: string, password = PASSWORD): Promise<void> {
+/** Sign in through the form; unless `expectRefusal`, wait until the page shows the signed-in shell. */
+async function signIn(page: Page, email: string, password = PASSWORD, expectRefusal = false): Promise<void> {
   await page.goto(portal.url);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // A sign-in that silently failed would let later asserts pass for the wrong reason.
+  if (!expectRefusal) await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 10_000 });
 }
 
 /** The rendered text of everything a locator matches. */
@@ -433,10 +436,10 @@ test('the admin adds a publisher and its account in the browser; that publisher 
 test('six wrong passwords lock the account, even against the right one', async () => {
   const { context, page } = await newPage();
   for (let i = 0; i < 6; i++) {
-    await signIn(page, 'locked@acme.example', `not the password ${i}`);
+    await signIn(page, 'locked@acme.example', `not the password ${i}`, true);
     await page.getByRole('alert').filter({ hasText: /.+/ }).first().waitFor();
   }
-  await signIn(page, 'locked@acme.example');
+  await signIn(page, 'locked@acme.example', PASSWORD, true);
   const alert = page.locator('form [role=alert]');
   await alert.filter({ hasText: /locked/ }).waitFor();
   assert.match(await text(alert), /too many failed sign-ins/);
