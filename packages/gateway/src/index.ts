@@ -75,7 +75,9 @@ export {
   compileRoutes,
   matchRoute,
   parseRoutes,
+  pathReadings,
   type RouteRule,
+  scopesFor,
   wildcardMatch,
 } from './routes.ts';
 export {
