@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import { type AdmittedApp, PATHS } from './context.ts';
+import { stripCharterHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
 import type { CharterRequest } from './request.ts';
@@ -100,6 +101,8 @@ async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions):
   fastify.decorateRequest('charterAdmission', null);
   await fastify.register(async (child) => charterEndpoints(child, gateway));
   fastify.addHook('onRequest', async (request, reply) => {
+    // A client's `Charter_Scope` (any spelling that folds to a Charter header) never reaches the host.
+    stripCharterHeaders(request.raw);
     // Skipped only where the router matched a Charter endpoint route (its handler admits itself).
     if (isCharterEndpointRoute(request)) return;
     const result = await gateway.handle(neutralRequest(request));
