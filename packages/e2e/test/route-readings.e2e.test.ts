@@ -66,6 +66,8 @@ const AMBIGUOUS: [string, string][] = [
   ['GET', '/orders%5c..%5cadmin'],
   ['GET', '/orders/%252e%252e/admin'],
   ['GET', '/admin%3bx'],
+  ['GET', '/admin%3F'],
+  ['GET', '/admin%23x'],
 ];
 
 /** Every guarded spelling is refused insufficient_scope (or invalid_request) and no guarded handler ran. */

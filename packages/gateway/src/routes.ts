@@ -53,8 +53,9 @@ export function parseRoutes(text: string): CompiledRoute[] {
 
 /**
  * The canonical, percent-decoded path of a request path (no query), refusing with `invalid_request`
- * anything an upstream server might read differently from us: encoded slashes or backslashes, dot
- * segments (plain or encoded), empty segments, NUL and control characters, malformed escapes.
+ * anything an upstream server might read differently from us: encoded slashes or backslashes,
+ * encoded `;`, `?` and `#` (a decoder would turn them into delimiters), dot segments (plain or
+ * encoded), empty segments, NUL and control characters, malformed escapes, double encodings.
  */
 export function canonicalPath(raw: string): string {
   const bad = (why: string): never => {
@@ -62,7 +63,7 @@ export function canonicalPath(raw: string): string {
   };
   if (!raw.startsWith('/')) return bad('is not absolute');
   if (raw.length > 8192) return bad('is too long');
-  if (/[\\\x00-\x20\x7f#]|%(2f|5c|00|3b)/i.test(raw))
+  if (/[\\\x00-\x20\x7f#?]|%(2f|5c|00|3b|3f|23)/i.test(raw))
     return bad('has a character a server may read as a separator');
   const segments = raw.slice(1).split('/');
   const out: string[] = [];
