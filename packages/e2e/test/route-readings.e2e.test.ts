@@ -46,12 +46,14 @@ const GUARDED: [string, string][] = [
   ['GET', '/%41DMIN/'],
 ];
 
-/** Spellings other common servers route to the guarded handlers (Tomcat/Spring `;`, Unicode folds). */
+/** Spellings other common servers route to the guarded handlers (`;`, Unicode folds, format suffixes). */
 const OTHER_READINGS: [string, string][] = [
   ['GET', '/admin;jsessionid=1'],
   ['GET', '/ADMIN;a=b/'],
   ['POST', '/orders;v=2/1'],
   ['GET', '/adm%C4%B1n'], // dotless ı upper-cases to I
+  ['GET', '/admin.json'], // Rails: format json
+  ['GET', '/ADMIN.a.json'], // Spring suffix patterns, Rails
 ];
 
 /** Spellings that are ambiguous between servers: refused outright. */

@@ -162,7 +162,8 @@ export function matchRoute(
 }
 
 /**
- * The canonical readings of a raw request path: as it is; with `;` path parameters dropped from each
+ * The canonical readings of a raw request path: as it is; without a format suffix on its last
+ * segment (`/admin.json`); with `;` path parameters dropped from each
  * segment before decoding (Tomcat, Jetty and Spring route `/admin;x=1/` to `/admin/`); and cut at
  * the first `;` (find-my-way's semicolon delimiter reads `/admin;/x` as `/admin`). An encoded `;`
  * is refused by {@link canonicalPath}, as Jetty does, so decoding never makes a new delimiter. Refuses
@@ -170,8 +171,14 @@ export function matchRoute(
  */
 export function pathReadings(raw: string): string[] {
   const full = canonicalPath(raw);
-  if (!raw.includes(';')) return [full];
   const readings = new Set([full]);
+  // A format suffix on the last segment: Rails routes `/admin.json` to `/admin` (format json) and
+  // Spring's suffix patterns route `/admin.x.y` there too, so both cuts are readings.
+  const slash = full.lastIndexOf('/');
+  const last = full.slice(slash + 1);
+  for (const dot of [last.indexOf('.'), last.lastIndexOf('.')])
+    if (dot > 0) readings.add(full.slice(0, slash + 1 + dot));
+  if (!raw.includes(';')) return [...readings];
   readings.add(
     canonicalPath(
       raw
