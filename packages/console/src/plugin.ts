@@ -66,7 +66,19 @@ declare module 'fastify' {
   }
 }
 
-const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Methods that change nothing (RFC 9110 §9.2.1); every other method on a console route needs CSRF proof. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Route config of the sign-in route: its requests need the Origin check only (there is no session,
+ * hence no token, yet). Every other route needs both, decided on the route the router matched.
+ */
+const SIGN_IN = { consoleCsrf: 'origin-only' } as const;
+
+/** The matched route's pattern (with the /charter/admin prefix), or undefined when nothing matched. */
+function routeOf(req: FastifyRequest): string | undefined {
+  return req.is404 ? undefined : req.routeOptions.url;
+}
 const ID = /^[A-Za-z0-9._:~-]{1,128}$/;
 
 /** Refuse with a catalogued code and a reason for the operator. */
@@ -172,7 +184,9 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
     const cookieName = sessionCookieName(cookieBase, secure);
     const s = await accounts.session(cookieValue(req.headers.cookie, cookieName));
     if (s) req.consoleSession = { user: s.user, csrf: s.csrf, expiresAt: s.expiresAt };
-    if (!path.startsWith(`${CONSOLE_PREFIX}/api/`) || !STATE_CHANGING.has(req.method)) return;
+    // Decided on the route the router matched, never on the URL as sent: `/charter/admin/%61pi/…`
+    // is routed to `/charter/admin/api/…` and gets the same checks. Every route, not only /api/.
+    if (SAFE.has(req.method) || routeOf(req) === undefined) return;
     // CSRF, layer 1: the request must come from the console's own origin.
     const bad = originRefusal({
       origin: req.headers.origin,
@@ -183,7 +197,8 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
     });
     if (bad) refuse('forbidden', bad);
     // CSRF, layer 2: the session's synchronizer token in a header only the SPA can set.
-    if (path === `${CONSOLE_PREFIX}/api/session` && req.method === 'POST') return;
+    const config = req.routeOptions.config as { consoleCsrf?: string } | undefined;
+    if (config?.consoleCsrf === SIGN_IN.consoleCsrf) return;
     if (!req.consoleSession) refuse('unauthorized', 'sign in first');
     const token = req.headers['x-csrf-token'];
     if (typeof token !== 'string' || !sameText(token, req.consoleSession.csrf))
@@ -191,7 +206,14 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
   });
 
   app.addHook('onSend', async (req, reply) => {
-    reply.headers(securityHeaders({ secure: secureOf(), api: req.url.startsWith(`${CONSOLE_PREFIX}/api/`) }));
+    // `no-store` on API answers by the matched route (an encoded path must not make them cacheable).
+    const route = routeOf(req);
+    reply.headers(
+      securityHeaders({
+        secure: secureOf(),
+        api: route === undefined || route.startsWith(`${CONSOLE_PREFIX}/api/`),
+      }),
+    );
   });
 
   app.setErrorHandler(async (err: unknown, req, reply) => {
@@ -248,7 +270,7 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
   // ---- session ----
   app.get('/api/session', async (req) => sessionInfo(operator(req)));
 
-  app.post('/api/session', jsonOnly, async (req, reply) => {
+  app.post('/api/session', { ...jsonOnly, config: SIGN_IN }, async (req, reply) => {
     const body = fields(req.body, { email: 254, password: 1024 });
     const s = await parts().accounts.signIn({ email: body.email, password: body.password, ip: req.ip });
     setCookie(reply, s.sessionId, SESSION_TTL.absoluteS);

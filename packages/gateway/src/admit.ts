@@ -10,7 +10,7 @@ import { verifyDpopProof } from './dpop.ts';
 import { sha256B64url } from './hash.ts';
 import { expectedHtu } from './htu.ts';
 import { type CharterRequest, headerOf, pathOf } from './request.ts';
-import { canonicalPath, matchRoute } from './routes.ts';
+import { scopesFor } from './routes.ts';
 
 /** Seconds in a rate-limit window. */
 const WINDOW_S = 60;
@@ -26,7 +26,8 @@ export async function admit(
 ): Promise<AdmittedApp> {
   const rawPath = pathOf(req.url);
   if (rawPath === undefined) throw refusal('invalid_request', 'ERR_PATH', 'the request target is not a path');
-  const path = canonicalPath(rawPath);
+  // Every reading of the path an upstream might route on, and the scopes their rules need.
+  const needed = scopesFor(ctx.routes, req.method.toUpperCase(), rawPath);
   const license = ctx.license();
   const now = ctx.now();
 
@@ -80,9 +81,13 @@ export async function admit(
       notes,
       refusal('app_not_admitted', 'ERR_APP_NOT_LICENSED', 'the license does not admit this app'),
     );
-  const route = matchRoute(ctx.routes, req.method.toUpperCase(), path);
-  if (route && !app.scopes.includes(route.scope)) {
-    policy(ctx, notes, refusal('insufficient_scope', 'ERR_SCOPE', `the route needs scope ${route.scope}`));
+  const missing = needed.filter((scope) => !app.scopes.includes(scope));
+  if (missing.length > 0) {
+    policy(
+      ctx,
+      notes,
+      refusal('insufficient_scope', 'ERR_SCOPE', `the route needs scope ${missing.join(' ')}`),
+    );
   }
   const rate = licensed?.rate;
   if (rate && notes.monitored.length === 0) {

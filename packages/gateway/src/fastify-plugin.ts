@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import { type AdmittedApp, PATHS } from './context.ts';
+import { stripCharterHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
 import type { CharterRequest } from './request.ts';
@@ -43,6 +44,18 @@ export function neutralRequest(request: FastifyRequest, body?: unknown): Charter
   };
 }
 
+/**
+ * Marks the routes of {@link charterEndpoints} in their route config: the admission hook skips a
+ * request only when the router matched one of them, never by looking at the URL.
+ */
+const CHARTER_ENDPOINT = Symbol('charter endpoint');
+
+/** Whether Fastify routed `request` to one of the Charter endpoints. */
+export function isCharterEndpointRoute(request: FastifyRequest): boolean {
+  const config = request.routeOptions.config as unknown as Record<symbol, unknown> | undefined;
+  return config?.[CHARTER_ENDPOINT] === true;
+}
+
 /** Register the Charter endpoints (well-known, challenge, register, token) on `app` for `gateway`. */
 export async function charterEndpoints(
   app: FastifyInstance,
@@ -72,10 +85,14 @@ export async function charterEndpoints(
       gateway.errorReply(new CharterError('invalid_request', 'ERR_ENDPOINT', 'no such Charter endpoint')),
     );
   };
-  app.route({ method: ['GET', 'HEAD'], url: PATHS.wellKnown, handler });
-  app.route({ method: 'POST', url: PATHS.challenge, handler });
-  app.route({ method: 'POST', url: PATHS.register, handler });
-  app.route({ method: 'POST', url: PATHS.token, handler });
+  // The handler still hands the raw request to `gateway.handle`, which answers only the exact paths:
+  // a spelling a lenient host router sends here (`/CHARTER/V1/TOKEN`, `/charter/v1/token/`) is
+  // admitted like any protected request, so it cannot skip admission by landing on these routes.
+  const config = { [CHARTER_ENDPOINT]: true };
+  app.route({ method: ['GET', 'HEAD'], url: PATHS.wellKnown, handler, config });
+  app.route({ method: 'POST', url: PATHS.challenge, handler, config });
+  app.route({ method: 'POST', url: PATHS.register, handler, config });
+  app.route({ method: 'POST', url: PATHS.token, handler, config });
 }
 
 async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions): Promise<void> {
@@ -84,7 +101,10 @@ async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions):
   fastify.decorateRequest('charterAdmission', null);
   await fastify.register(async (child) => charterEndpoints(child, gateway));
   fastify.addHook('onRequest', async (request, reply) => {
-    if (gateway.isCharterPath(request.url)) return;
+    // A client's `Charter_Scope` (any spelling that folds to a Charter header) never reaches the host.
+    stripCharterHeaders(request.raw);
+    // Skipped only where the router matched a Charter endpoint route (its handler admits itself).
+    if (isCharterEndpointRoute(request)) return;
     const result = await gateway.handle(neutralRequest(request));
     if (result.kind === 'reply') return sendReply(reply, result);
     request.charter = result.app ?? null;

@@ -17,20 +17,54 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Names a `Connection` header lists, which are hop-by-hop for this hop too. */
+/**
+ * A header name as servers that fold names read it: lower case, and every character but letters and
+ * digits as `-`. CGI and WSGI turn `Charter-Scope` and `Charter_Scope` into the same
+ * `HTTP_CHARTER_SCOPE` (RFC 3875 §4.1.18), and some frameworks fold `.` the same way, so a decision
+ * about a name is made on this form, never on the name as sent.
+ */
+export function foldHeaderName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '-');
+}
+
+/** True for a name that folds to a Charter header (`Charter-Scope`, `charter_scope`, `CHARTER.APP.ID`…). */
+export function isCharterHeaderName(name: string): boolean {
+  return foldHeaderName(name).startsWith('charter-');
+}
+
+/**
+ * Remove every header whose name folds to a Charter header from a node request, from both
+ * `headers` and `rawHeaders`: in library mode the host (or a server it forwards to) must never read
+ * a client's `Charter_Scope` as the gateway's word.
+ */
+export function stripCharterHeaders(req: { headers: IncomingHttpHeaders; rawHeaders?: string[] }): void {
+  for (const name of Object.keys(req.headers)) if (isCharterHeaderName(name)) delete req.headers[name];
+  const raw = req.rawHeaders;
+  if (!raw) return;
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (isCharterHeaderName(raw[i] as string)) raw.splice(i, 2);
+  }
+}
+
+/** Names a `Connection` header lists (folded), which are hop-by-hop for this hop too. */
 function connectionListed(value: string | string[] | undefined): Set<string> {
   const text = Array.isArray(value) ? value.join(',') : (value ?? '');
   return new Set(
     text
       .split(',')
-      .map((s) => s.trim().toLowerCase())
+      .map((s) => foldHeaderName(s.trim()))
       .filter(Boolean),
   );
 }
 
+/** Names the gateway sets upstream itself (besides `Charter-*`): a client's spelling of them is dropped. */
+const GATEWAY_SET = new Set(['x-forwarded-for']);
+
 /**
  * Headers for the upstream request: the client's, minus hop-by-hop, `Host`, `Expect`,
- * `Authorization`, `DPoP` and every `Charter-*`, plus `added` (the gateway's Charter headers).
+ * `Authorization`, `DPoP` and every `Charter-*`, each matched on the folded name (so
+ * `Charter_Scope` and `Transfer_Encoding` go too), minus any spelling of a header the gateway sets
+ * other than the exact one (`X_Forwarded_For`), plus `added` (the gateway's Charter headers).
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
@@ -42,14 +76,16 @@ export function upstreamRequestHeaders(
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined) continue;
     const n = name.toLowerCase();
+    const f = foldHeaderName(n);
     if (
-      HOP_BY_HOP.has(n) ||
-      listed.has(n) ||
-      n === 'host' ||
-      n === 'expect' ||
-      n === 'authorization' ||
-      n === 'dpop' ||
-      n.startsWith('charter-')
+      HOP_BY_HOP.has(f) ||
+      listed.has(f) ||
+      f === 'host' ||
+      f === 'expect' ||
+      f === 'authorization' ||
+      f === 'dpop' ||
+      f.startsWith('charter-') ||
+      (GATEWAY_SET.has(f) && n !== f)
     )
       continue;
     out[n] = value;

@@ -303,16 +303,22 @@ export class Gateway {
     }
   }
 
-  /** True for the paths the engine itself answers (the well-known document and `/charter/v1/*`). */
+  /**
+   * True for exactly the paths the engine itself answers (the well-known document, challenge,
+   * register, token), byte for byte. Nothing else skips admission: a host's `/:tenant/v1/:resource`
+   * serving `/charter/v1/orders` is a protected route like any other.
+   */
   isCharterPath(url: string): boolean {
     const path = pathOf(url);
-    return path === PATHS.wellKnown || (path?.startsWith('/charter/v1/') ?? false);
+    return (
+      path === PATHS.wellKnown || path === PATHS.challenge || path === PATHS.register || path === PATHS.token
+    );
   }
 
   /**
-   * Everything in one call, for adapters: the Charter endpoints become replies, anything else is
-   * admitted (or refused). Unexpected failures are logged and answered `unavailable`, never with a
-   * stack trace.
+   * Everything in one call, for adapters: the Charter endpoints (exact path and method) become
+   * replies, anything else is admitted (or refused), whatever it looks like. Unexpected failures are
+   * logged and answered `unavailable`, never with a stack trace.
    */
   async handle(req: CharterRequest): Promise<HandleResult> {
     const path = pathOf(req.url);
@@ -323,9 +329,6 @@ export class Gateway {
       if (path === PATHS.challenge && method === 'POST') return this.#ok(this.challenge(), false);
       if (path === PATHS.register && method === 'POST') return this.#ok(await this.register(req), true);
       if (path === PATHS.token && method === 'POST') return this.#ok(await this.token(req), true);
-      if (this.isCharterPath(req.url)) {
-        throw new CharterError('invalid_request', 'ERR_ENDPOINT', 'no such Charter endpoint or method');
-      }
       return { kind: 'admitted', ...(await this.admit(req)) };
     } catch (e) {
       return this.errorReply(e);

@@ -35,6 +35,7 @@ export { type AdmittedApp, PATHS } from './context.ts';
 export type { DecisionEvent, DecisionListener } from './decisions.ts';
 export { type ProofClaims, type ProofExpectations, type VerifiedProof, verifyDpopProof } from './dpop.ts';
 export { type CharterFastifyOptions, charterFastify } from './fastify-plugin.ts';
+export { foldHeaderName, isCharterHeaderName, stripCharterHeaders } from './forward-headers.ts';
 export {
   type Admission,
   createGateway,
@@ -75,7 +76,9 @@ export {
   compileRoutes,
   matchRoute,
   parseRoutes,
+  pathReadings,
   type RouteRule,
+  scopesFor,
   wildcardMatch,
 } from './routes.ts';
 export {

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import type { AdmittedApp } from './context.ts';
+import { stripCharterHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import { readBody } from './node-body.ts';
 import type { GatewayReply } from './reply.ts';
@@ -30,6 +31,8 @@ export function charterMiddleware(
 ): (req: CharterIncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
   return (req, res, next) => {
     void (async () => {
+      // A client's `Charter_Scope` (any spelling that folds to a Charter header) never reaches the host.
+      stripCharterHeaders(req);
       const url = req.url ?? '/';
       let body: unknown = req.body;
       if (gateway.isCharterPath(url) && req.method === 'POST' && body === undefined) {

@@ -1,7 +1,10 @@
 /**
  * Route rules (`routes.json`, SPEC.md §4): which scope a method and path need. Paths are matched in
  * canonical, percent-decoded form so that `/%61dmin` or `/orders/../admin` cannot slip past a rule
- * that the upstream server would then apply to `/admin`.
+ * that the upstream server would then apply to `/admin`. And since upstream servers differ in how
+ * they read a path (Express and Spring ignore case and a trailing slash by default, Tomcat and Jetty
+ * drop `;` path parameters), a request needs the scope of every rule that any of those readings of
+ * its path matches; what no reading can settle (encoded slashes, dot segments) is refused.
  */
 import { CharterError, SCOPE } from '@charter/core';
 
@@ -50,8 +53,9 @@ export function parseRoutes(text: string): CompiledRoute[] {
 
 /**
  * The canonical, percent-decoded path of a request path (no query), refusing with `invalid_request`
- * anything an upstream server might read differently from us: encoded slashes or backslashes, dot
- * segments (plain or encoded), empty segments, NUL and control characters, malformed escapes.
+ * anything an upstream server might read differently from us: encoded slashes or backslashes,
+ * encoded `;`, `?` and `#` (a decoder would turn them into delimiters), dot segments (plain or
+ * encoded), empty segments, NUL and control characters, malformed escapes, double encodings.
  */
 export function canonicalPath(raw: string): string {
   const bad = (why: string): never => {
@@ -59,7 +63,7 @@ export function canonicalPath(raw: string): string {
   };
   if (!raw.startsWith('/')) return bad('is not absolute');
   if (raw.length > 8192) return bad('is too long');
-  if (/[\\\x00-\x20\x7f#]|%(2f|5c|00)/i.test(raw))
+  if (/[\\\x00-\x20\x7f#?]|%(2f|5c|00|3b|3f|23)/i.test(raw))
     return bad('has a character a server may read as a separator');
   const segments = raw.slice(1).split('/');
   const out: string[] = [];
@@ -74,6 +78,8 @@ export function canonicalPath(raw: string): string {
     }
     if (d === '.' || d === '..') return bad('has a dot segment');
     if (/[\x00-\x1f\x7f]/.test(d)) return bad('has a control character');
+    // Encoded twice: a server (or a proxy in front of it) that decodes once more reads another path.
+    if (/%[0-9a-f]{2}/i.test(d)) return bad('is percent-encoded twice');
     out.push(d);
   }
   return `/${out.join('/')}`;
@@ -106,9 +112,42 @@ export function wildcardMatch(pattern: string, text: string): boolean {
   return p === pattern.length;
 }
 
+/** The path with and without a trailing slash (the root stays as it is). */
+function slashForms(path: string): string[] {
+  if (path === '/') return [path];
+  return path.endsWith('/') ? [path, path.slice(0, -1)] : [path, `${path}/`];
+}
+
 /**
- * The first rule, in file order, matching a method and canonical path; undefined means no scope is
- * needed. HEAD also matches GET rules, since it reads the same resource.
+ * Whether a pattern matches a path as a case-insensitive, trailing-slash-tolerant server would route
+ * it. Both case folds are tried, since `ı` upper-cases to `I` and `K` (Kelvin) lower-cases to `k`, and
+ * servers differ in which fold they compare with.
+ */
+function foldedMatch(pattern: string, path: string): boolean {
+  const lower = pattern.toLowerCase();
+  const upper = pattern.toUpperCase();
+  for (const p of slashForms(path)) {
+    if (
+      wildcardMatch(pattern, p) ||
+      wildcardMatch(lower, p.toLowerCase()) ||
+      wildcardMatch(upper, p.toUpperCase())
+    )
+      return true;
+  }
+  for (const q of slashForms(pattern).slice(1)) {
+    if (
+      wildcardMatch(q.toLowerCase(), path.toLowerCase()) ||
+      wildcardMatch(q.toUpperCase(), path.toUpperCase())
+    )
+      return true;
+  }
+  return false;
+}
+
+/**
+ * The first rule, in file order, matching a method and canonical path, ignoring case and a trailing
+ * slash; undefined means no scope is needed. HEAD also matches GET rules, since it reads the same
+ * resource.
  */
 export function matchRoute(
   routes: readonly CompiledRoute[],
@@ -117,7 +156,51 @@ export function matchRoute(
 ): CompiledRoute | undefined {
   for (const r of routes) {
     const methodOk = r.method === '*' || r.method === method || (method === 'HEAD' && r.method === 'GET');
-    if (methodOk && wildcardMatch(r.path, path)) return r;
+    if (methodOk && foldedMatch(r.path, path)) return r;
   }
   return undefined;
+}
+
+/**
+ * The canonical readings of a raw request path: as it is; without a format suffix on its last
+ * segment (`/admin.json`); with `;` path parameters dropped from each
+ * segment before decoding (Tomcat, Jetty and Spring route `/admin;x=1/` to `/admin/`); and cut at
+ * the first `;` (find-my-way's semicolon delimiter reads `/admin;/x` as `/admin`). An encoded `;`
+ * is refused by {@link canonicalPath}, as Jetty does, so decoding never makes a new delimiter. Refuses
+ * with `invalid_request` what {@link canonicalPath} refuses in any reading.
+ */
+export function pathReadings(raw: string): string[] {
+  const full = canonicalPath(raw);
+  const readings = new Set([full]);
+  // A format suffix on the last segment: Rails routes `/admin.json` to `/admin` (format json) and
+  // Spring's suffix patterns route `/admin.x.y` there too, so both cuts are readings.
+  const slash = full.lastIndexOf('/');
+  const last = full.slice(slash + 1);
+  for (const dot of [last.indexOf('.'), last.lastIndexOf('.')])
+    if (dot > 0) readings.add(full.slice(0, slash + 1 + dot));
+  if (!raw.includes(';')) return [...readings];
+  readings.add(
+    canonicalPath(
+      raw
+        .split('/')
+        .map((s) => s.split(';')[0] as string)
+        .join('/'),
+    ),
+  );
+  readings.add(canonicalPath(raw.slice(0, raw.indexOf(';'))));
+  return [...readings];
+}
+
+/**
+ * Every scope a request needs: the scope of the first matching rule under each reading of its raw
+ * path ({@link pathReadings}, {@link matchRoute}), so no upstream reading reaches a guarded handler
+ * without that handler's scope.
+ */
+export function scopesFor(routes: readonly CompiledRoute[], method: string, rawPath: string): string[] {
+  const scopes = new Set<string>();
+  for (const path of pathReadings(rawPath)) {
+    const r = matchRoute(routes, method, path);
+    if (r) scopes.add(r.scope);
+  }
+  return [...scopes];
 }

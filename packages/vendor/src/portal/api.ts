@@ -10,6 +10,7 @@ import { type BinaryFacts, compareBinary, inspectBinary } from '../binaries/insp
 import type { VendorDb } from '../db.ts';
 import { actorName, type PortalSession, type Role, type Users } from '../users.ts';
 import { type SubmissionRecord, Vendor } from '../vendor.ts';
+import { SIGN_IN_ROUTE } from './csrf.ts';
 import { diffSubmissions } from './diff.ts';
 import { refuse } from './refuse.ts';
 
@@ -100,6 +101,7 @@ export function registerApi(app: FastifyInstance, db: VendorDb, auth: ApiAuth): 
   app.post<{ Body: { email: string; password: string } }>(
     '/api/session',
     {
+      config: SIGN_IN_ROUTE,
       schema: {
         body: {
           type: 'object',

@@ -23,6 +23,7 @@ import { openVendorDb, type VendorDb } from '../db.ts';
 import { actorName, type PortalSession, type Role, SESSION_TTL, Users } from '../users.ts';
 import { Vendor } from '../vendor.ts';
 import { registerApi } from './api.ts';
+import { SIGN_IN_ROUTE } from './csrf.ts';
 import { refuse } from './refuse.ts';
 
 /** How to start the portal. */
@@ -67,7 +68,13 @@ declare module 'fastify' {
   }
 }
 
-const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Methods that change nothing (RFC 9110 §9.2.1); every other method on a portal route needs CSRF proof. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The matched route's pattern, or undefined when nothing matched (a 404). */
+function routeOf(req: FastifyRequest): string | undefined {
+  return req.is404 ? undefined : req.routeOptions.url;
+}
 
 /** The portal's Content-Security-Policy (shared with the gateway console, in @charter/accounts). */
 export { CONTENT_SECURITY_POLICY };
@@ -124,7 +131,9 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
     req.portal = {};
     const session = await users.session(cookieValue(req.headers.cookie, cookieName));
     if (session) req.portal.session = session;
-    if (!req.url.startsWith('/api/') || !STATE_CHANGING.has(req.method)) return;
+    // Decided on the route the router matched, never on the URL as sent: `/%61pi/…` is routed to
+    // `/api/…` and gets the same checks. Every route, not only /api/.
+    if (SAFE.has(req.method) || routeOf(req) === undefined) return;
     // CSRF, layer 1: the request must come from the portal's own origin.
     const bad = originRefusal({
       origin: req.headers.origin,
@@ -135,7 +144,8 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
     });
     if (bad) refuse('forbidden', bad);
     // CSRF, layer 2: a synchronizer token bound to the session, sent in a header the SPA sets.
-    if (req.url === '/api/session' && req.method === 'POST') return;
+    const config = req.routeOptions.config as { portalCsrf?: string } | undefined;
+    if (config?.portalCsrf === SIGN_IN_ROUTE.portalCsrf) return;
     if (!session) refuse('unauthorized', 'sign in first');
     const token = req.headers['x-csrf-token'];
     if (typeof token !== 'string' || !sameText(token, session.csrf))
@@ -143,7 +153,9 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
   });
 
   app.addHook('onSend', async (req, reply) => {
-    reply.headers(securityHeaders({ secure, api: req.url.startsWith('/api/') }));
+    // `no-store` on API answers by the matched route (an encoded path must not make them cacheable).
+    const route = routeOf(req);
+    reply.headers(securityHeaders({ secure, api: route === undefined || route.startsWith('/api/') }));
   });
 
   app.setErrorHandler((err: unknown, req, reply) => {
