@@ -181,6 +181,15 @@ export class Gateway {
    * `invalid_request`), and load or create the site's token and nonce keys.
    */
   static async create(options: GatewayOptions): Promise<Gateway> {
+    if (options.store.sharedByReplicas && options.cache === undefined)
+      // A used proof or nonce must be refused at every replica; a cache of this process's own would
+      // let a second replica accept it again (and each replica would count rates alone).
+      throw new CharterError(
+        'invalid_request',
+        'ERR_CACHE_NOT_SHARED',
+        'the store is shared by replicas (PostgreSQL) but the replay cache would be this process’s own: ' +
+          'add --redis redis://HOST:6379, the same for every replica (library mode: pass a RedisCache as `cache`)',
+      );
     const base = publicBaseOf(options.publicUrl);
     const routes = compileRoutes(options.routes ?? []);
     const guard = await TimeGuard.load(options.store);

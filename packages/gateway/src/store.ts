@@ -77,6 +77,11 @@ export interface AuditEntry {
 
 /** The gateway's durable store. */
 export interface GatewayStore {
+  /**
+   * True for a store several gateway processes share (PostgreSQL): the engine then refuses to start
+   * on an in-process replay cache, which the other replicas would not see.
+   */
+  readonly sharedByReplicas?: boolean;
   getInstance(instanceId: string): Promise<InstanceRecord | undefined>;
   putInstance(record: InstanceRecord): Promise<void>;
   /**
