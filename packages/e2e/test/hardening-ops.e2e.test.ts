@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { createCharterClient, MemoryKeyStore } from '@charter/client';
 import { run, type Started, startGatewayProcess } from './processes.ts';
 import { makeWorld, type World } from './world.ts';
 
@@ -34,8 +35,7 @@ const startArgs = (G: string, license: string, more: string[] = []) => [
   license,
   '--upstream',
   world.api.url,
-  '--listen',
-  '127.0.0.1:0',
+  ...(more.includes('--listen') ? [] : ['--listen', '127.0.0.1:0']),
   '--trust',
   join(world.dir, 'trust.json'),
   ...more,
@@ -96,6 +96,113 @@ test('metrics are not on the public listener, in any spelling; --metrics-listen 
     assert.equal(JSON.parse(other.body).error, 'not_found');
   } finally {
     assert.equal(await ops.stop(), 0);
+  }
+});
+
+/** A request as the client sent it, to send again byte for byte. */
+interface Sent {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/** A port free now on loopback, so that a restarted gateway keeps its URL (`--listen`). */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** The SDK against `url`, every request it sends recorded; `clockOffsetS` shifts its clock. */
+function recordingClient(url: string, sent: Sent[] = [], clockOffsetS = () => 0) {
+  return createCharterClient({
+    baseUrl: url,
+    charter: world.apps.orders?.charter as string,
+    platform: 'server',
+    keyStore: new MemoryKeyStore(),
+    clock: () => Date.now() + clockOffsetS() * 1000,
+    fetch: async (input: string | URL | Request, init?: RequestInit) => {
+      const req = new Request(input, init);
+      const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await req.clone().text();
+      sent.push({
+        url: req.url,
+        method: req.method,
+        headers: Object.fromEntries(req.headers.entries()),
+        body: body === '' ? undefined : body,
+      });
+      return fetch(req);
+    },
+  });
+}
+
+async function replay(base: string, s: Sent): Promise<{ status: number; error?: string }> {
+  const path = new URL(s.url).pathname + new URL(s.url).search;
+  const init: RequestInit = { method: s.method, headers: s.headers };
+  if (s.body !== undefined) init.body = s.body;
+  const r = await fetch(`${base}${path}`, init);
+  const body = (await r.json().catch(() => ({}))) as { error?: string };
+  return { status: r.status, ...(body.error ? { error: body.error } : {}) };
+}
+
+function killed(gw: Started): Promise<void> {
+  return new Promise((done) => {
+    gw.process.once('exit', () => done());
+    gw.process.kill('SIGKILL');
+  });
+}
+
+test('nothing used before a restart (or a crash) of the embedded gateway is accepted after it', async () => {
+  const s = await site();
+  const listen = ['--listen', `127.0.0.1:${await freePort()}`];
+  let gw = await startGatewayProcess(startArgs(s.G, s.license, listen));
+  const url = gw.info.url as string;
+  const honest = recordingClient(url);
+  try {
+    assert.equal((await honest.fetch('/orders')).status, 200);
+
+    for (const restart of ['SIGTERM', 'SIGKILL'] as const) {
+      // A victim registers, gets a token and calls the API once; an eavesdropper keeps every request.
+      const sent: Sent[] = [];
+      const victim = recordingClient(url, sent);
+      assert.equal((await victim.fetch('/orders/7')).status, 200);
+      const kept = sent.filter((r) => /\/charter\/v1\/(register|token)$|\/orders\/7$/.test(r.url));
+      assert.deepEqual(
+        kept.map((r) => new URL(r.url).pathname),
+        ['/charter/v1/register', '/charter/v1/token', '/orders/7'],
+      );
+      if (restart === 'SIGTERM') assert.equal(await gw.stop(), 0);
+      else await killed(gw);
+      gw = await startGatewayProcess(startArgs(s.G, s.license, listen));
+      for (const r of kept) {
+        const again = await replay(gw.info.url, r);
+        assert.notEqual(again.status, 200, `${restart}: ${r.method} ${new URL(r.url).pathname} replayed`);
+        assert.ok(
+          again.error === 'use_dpop_nonce' || again.error === 'invalid_dpop_proof',
+          `${restart}: ${new URL(r.url).pathname} → ${JSON.stringify(again)}`,
+        );
+      }
+      const sameBefore = world.api.seen.filter((x) => x.url === '/orders/7').length;
+      assert.equal(sameBefore, 2 - (restart === 'SIGTERM' ? 1 : 0), 'the upstream saw each victim call once');
+      // Honest clients carry on across the restart, with the token they already hold.
+      assert.equal((await honest.fetch('/orders')).status, 200);
+      assert.equal((await victim.fetch('/orders/8')).status, 200);
+    }
+    // A second process on the same home (the file is the replay state): what one accepted, the other refuses.
+    const second = await startGatewayProcess(startArgs(s.G, s.license, ['--public-url', url]));
+    try {
+      const sent: Sent[] = [];
+      assert.equal((await recordingClient(url, sent).fetch('/orders/9')).status, 200);
+      const call = sent.find((r) => r.url.endsWith('/orders/9')) as Sent;
+      assert.deepEqual(await replay(second.info.url, call), { status: 401, error: 'invalid_dpop_proof' });
+    } finally {
+      assert.equal(await second.stop(), 0);
+    }
+  } finally {
+    assert.equal(await gw.stop(), 0);
   }
 });
 
