@@ -206,4 +206,68 @@ test('nothing used before a restart (or a crash) of the embedded gateway is acce
   }
 });
 
+/**
+ * Attackers with registered instances send proofs dated at the edge of the allowed skew, a burst at a
+ * time, each burst a skew further ahead (what moved the old median of proof times, step by step).
+ * Every failure is ignored: an attacker keeps going.
+ */
+async function flood(url: string, instances: number, steps = 5, perStep = 12): Promise<number> {
+  let offset = 0;
+  const attackers = Array.from({ length: instances }, () => recordingClient(url, [], () => offset));
+  for (const a of attackers)
+    assert.equal((await a.fetch('/orders')).status, 200, 'the attackers are registered');
+  let accepted = 0;
+  for (let step = 1; step <= steps; step++) {
+    offset = 59 * step;
+    await Promise.all(
+      attackers.map(async (a) => {
+        for (let i = 0; i < perStep; i++) {
+          const r = await a.fetch('/orders').catch(() => undefined);
+          if (r?.status === 200) accepted++;
+        }
+      }),
+    );
+  }
+  return accepted;
+}
+
+/** The clock mark the gateway exposes on its operations listener. */
+async function mark(gw: Started): Promise<number> {
+  const m = /charter_clock_high_water_seconds (\d+)/.exec((await text(gw.info.metrics_url)).body);
+  assert.ok(m, 'the mark is exposed');
+  return Number(m[1]);
+}
+
+const wall = () => Math.floor(Date.now() / 1000);
+
+for (const policy of ['warn', 'refuse'] as const) {
+  test(`edge-of-skew proofs from one and from five instances move no clock (on_clock_rollback: ${policy})`, async () => {
+    const s = await site(['--on-clock-rollback', policy, '--clock-tolerance', '60s']);
+    const listen = ['--listen', `127.0.0.1:${await freePort()}`, '--metrics-listen', '127.0.0.1:0'];
+    let gw = await startGatewayProcess(startArgs(s.G, s.license, listen));
+    const url = gw.info.url as string;
+    try {
+      const honest = recordingClient(url);
+      assert.equal((await honest.fetch('/orders')).status, 200);
+      for (const instances of [1, 5]) {
+        const accepted = await flood(url, instances);
+        assert.ok(
+          accepted >= instances * 12,
+          `${instances}: the edge-of-skew proofs were accepted (${accepted})`,
+        );
+        assert.ok((await mark(gw)) <= wall() + 2, `${instances}: the mark stays at the gateway's own time`);
+        assert.equal((await honest.fetch('/orders')).status, 200, `${instances}: the honest client`);
+        assert.equal((await recordingClient(url).fetch('/orders')).status, 200, `${instances}: a new client`);
+        // And across a restart: the mark the flood left (none) refuses no start.
+        assert.equal(await gw.stop(), 0);
+        gw = await startGatewayProcess(startArgs(s.G, s.license, listen));
+        assert.ok((await mark(gw)) <= wall() + 2, `${instances}: after the restart`);
+        assert.equal((await honest.fetch('/orders')).status, 200, `${instances}: honest after the restart`);
+      }
+    } finally {
+      await gw.stop();
+    }
+  });
+}
+
 void run;

@@ -627,7 +627,6 @@ export class Gateway {
       if (notes.attested !== true) u.add(COUNTER.unattested(app));
       if (notes.charter_id) u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
     }
-    if (!refused && notes.proof_iat !== undefined) this.#guard.vote(notes.proof_iat);
   }
 
   async #record(
