@@ -192,6 +192,8 @@ const options = {
   host: '127.0.0.1',
   routes: JSON.parse(readFileSync(routesFile, 'utf8')),
   logger: createGatewayLogger({ level: process.env.CHARTER_LOG_LEVEL ?? 'silent' }),
+  // Metrics are never on the public listener: a loopback address of their own.
+  metricsListen: { host: '127.0.0.1', port: 0 },
 };
 const gw = await startGateway({ ...options, port: preferred }).catch(() =>
   startGateway({ ...options, port: 0 }),
@@ -254,7 +256,7 @@ if (process.env.CHARTER_DEMO_EXIT === '1') {
   say(`  curl ${gw.url}/.well-known/charter`);
   say(`  curl -i ${gw.url}/orders                      # refused: no token`);
   say(`  npx charter license inspect ${join(dir, 'hospital-a.license')} --trust ${join(dir, 'trust.json')}`);
-  say(`  curl ${gw.url}/charter/metrics`);
+  say(`  curl ${gw.metricsUrl}/charter/metrics            # operations listener, not public`);
   say(`Charters, license, trust file and routes are in ${dir}.`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

@@ -38,6 +38,7 @@ export class KeyRing {
   readonly #unverified = new Map<string, string[]>();
   readonly #verified = new Map<string, Delegated[]>();
   readonly #failed = new Map<string, CharterError>();
+  readonly #pending = new Map<string, Promise<void>>();
 
   constructor(trust: VendorTrust, delegations: readonly string[] = []) {
     this.trust = trust;
@@ -120,10 +121,24 @@ export class KeyRing {
     return [...this.#verified.values()].flat().map((d) => d.claims);
   }
 
-  async #verifyPending(kid: string): Promise<void> {
+  /**
+   * Verify the delegations offered for `kid`, once. Concurrent callers share the one verification in
+   * flight: without that, the second of two requests arriving together on a fresh ring (the first
+   * registrations after a restart) found the tokens taken and nothing verified yet, and was refused
+   * with ERR_KID_UNKNOWN.
+   */
+  #verifyPending(kid: string): Promise<void> {
+    const inFlight = this.#pending.get(kid);
+    if (inFlight) return inFlight;
     const tokens = this.#unverified.get(kid);
-    if (!tokens) return;
+    if (!tokens) return Promise.resolve();
     this.#unverified.delete(kid);
+    const done = this.#verifyTokens(kid, tokens).finally(() => this.#pending.delete(kid));
+    this.#pending.set(kid, done);
+    return done;
+  }
+
+  async #verifyTokens(kid: string, tokens: readonly string[]): Promise<void> {
     for (const token of tokens) {
       try {
         const d = await verifyKeyDelegation(token, this);

@@ -91,6 +91,19 @@ test('after a key rotation both the old and the new charter keys verify until ea
   await verifyCharter(oldCharter, ring, { at: AT + 86400 * 2 });
 });
 
+test('charters verified together on a fresh ring all verify (one delegation check shared)', async () => {
+  const v = await testVendor();
+  const ring = new KeyRing(await trustFromDocument(v.trust), [v.delegations.charter]);
+  const charter = await signCharter(charterClaims(), v.signer(v.charterKey));
+  const all = await Promise.allSettled(
+    Array.from({ length: 5 }, () => verifyCharter(charter, ring, { at: AT })),
+  );
+  assert.deepEqual(
+    all.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+  );
+});
+
 test('a delegation whose sub is not its key thumbprint is refused', async () => {
   const v = await testVendor();
   const other = await generateVendorKey();

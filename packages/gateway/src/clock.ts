@@ -4,11 +4,15 @@
  * is seen (SPEC.md §1, "customer rolls back").
  *
  * Sources, each a lower bound of the true time: the `iat` of every license verified here (the
- * vendor's clock), the median of the last accepted DPoP proof `iat`s (the clients' clocks, by
- * majority: one skewed client cannot move a median), and the high-water mark persisted by earlier
- * runs. Between those, the mark advances by the *monotonic* time the process has lived through, not
- * by the wall clock: a wall clock set forward by mistake and then corrected must not leave a mark in
- * the future that would refuse the site until the future arrives.
+ * vendor's clock, vendor-signed) and the high-water mark persisted by earlier runs and other
+ * replicas. Between those, the mark advances by the *monotonic* time the process has lived through,
+ * not by the wall clock: a wall clock set forward by mistake and then corrected must not leave a mark
+ * in the future that would refuse the site until the future arrives.
+ *
+ * Clients have no say. Proof `iat`s once voted (a median of the last fifteen), and one client sending
+ * proofs at the edge of the skew, a burst at a time, ratcheted the mark a skew per burst: honest
+ * clients were refused and, under `on_clock_rollback: refuse`, the site would not start again. A
+ * client's clock is whatever the client says it is, so it is not evidence of the time at all.
  */
 import type { GatewayStore } from './store.ts';
 
@@ -17,9 +21,6 @@ export const CLOCK_STATE = 'clock';
 
 /** How far the clock may lag the mark when the license does not say: an hour. */
 export const DEFAULT_CLOCK_TOLERANCE_S = 3600;
-
-const VOTES_KEPT = 15;
-const VOTES_NEEDED = 5;
 
 function monotonicS(): number {
   return Number(process.hrtime.bigint() / 1_000_000n) / 1000;
@@ -40,7 +41,6 @@ export class TimeGuard {
   readonly #store: GatewayStore;
   #mark: number;
   #markedAt: number;
-  readonly #votes: number[] = [];
 
   private constructor(store: GatewayStore, mark: number) {
     this.#store = store;
@@ -64,15 +64,6 @@ export class TimeGuard {
       this.#mark = t;
       this.#markedAt = monotonicS();
     }
-  }
-
-  /** Count an accepted proof's `iat`; with enough recent votes their median raises the mark. */
-  vote(iat: number): void {
-    this.#votes.push(iat);
-    if (this.#votes.length > VOTES_KEPT) this.#votes.shift();
-    if (this.#votes.length < VOTES_NEEDED) return;
-    const sorted = [...this.#votes].sort((a, b) => a - b);
-    this.raise(sorted[Math.floor(sorted.length / 2)] as number);
   }
 
   /** Seconds the wall clock `wall` is behind the mark (0 or less when it is not). */

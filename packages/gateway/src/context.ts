@@ -26,7 +26,7 @@ export interface DecisionNotes {
   /** Registration only: the platform, and whether hardware attestation proved the instance. */
   platform?: string;
   attested?: boolean;
-  /** The `iat` of the request's DPoP proof once it verified: a vote for the time high-water mark. */
+  /** The `iat` of the request's DPoP proof once it verified (never a source of the clock mark: clock.ts). */
   proof_iat?: number;
   /** Refusals monitor mode let through. */
   monitored: CharterError[];

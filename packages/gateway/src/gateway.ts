@@ -23,6 +23,7 @@ import { MemoryCache } from './memory-cache.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { NonceIssuer } from './nonce.ts';
 import { type RegisterResult, register } from './register.ts';
+import { StoreReplayCache } from './replay-cache.ts';
 import { type GatewayReply, refusalReply } from './reply.ts';
 import { type CharterRequest, pathOf } from './request.ts';
 import { type CompiledRoute, compileRoutes, type RouteRule } from './routes.ts';
@@ -38,7 +39,11 @@ export interface GatewayOptions {
   /** The vendor's root keys: compiled into the host (library mode) or sealed into the build. */
   trust: VendorTrust;
   store: GatewayStore;
-  /** In-memory by default; pass a shared one for replicas. */
+  /**
+   * Default: used proofs and nonces in the store when it can keep them (SQLite: `useOnce`), rate
+   * counts in memory; else in memory. Replicas pass a shared one (Redis); a store shared by replicas
+   * (PostgreSQL) without it is refused.
+   */
   cache?: EphemeralCache;
   /** A license token to install at start; without it the store's highest installed license is used. */
   license?: string;
@@ -181,6 +186,15 @@ export class Gateway {
    * `invalid_request`), and load or create the site's token and nonce keys.
    */
   static async create(options: GatewayOptions): Promise<Gateway> {
+    if (options.store.sharedByReplicas && options.cache === undefined)
+      // A used proof or nonce must be refused at every replica; a cache of this process's own would
+      // let a second replica accept it again (and each replica would count rates alone).
+      throw new CharterError(
+        'invalid_request',
+        'ERR_CACHE_NOT_SHARED',
+        'the store is shared by replicas (PostgreSQL) but the replay cache would be this process’s own: ' +
+          'add --redis redis://HOST:6379, the same for every replica (library mode: pass a RedisCache as `cache`)',
+      );
     const base = publicBaseOf(options.publicUrl);
     const routes = compileRoutes(options.routes ?? []);
     const guard = await TimeGuard.load(options.store);
@@ -210,7 +224,12 @@ export class Gateway {
       generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }),
     );
     const nonceKey = await options.store.secret(NONCE_KEY, () => randomBytes(32));
-    const cache = options.cache ?? new MemoryCache();
+    // Embedded: used proofs and nonces in the store, so a restart forgets none of them.
+    const cache =
+      options.cache ??
+      (options.store.useOnce
+        ? new StoreReplayCache(options.store as GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>)
+        : new MemoryCache());
     const tokens = await TokenAuthority.create(tokenKey, base.href, `urn:charter:site:${license.siteId}`);
     const nonces = new NonceIssuer(nonceKey, cache, options.nonceTtlS);
     const gateway = new Gateway(options, { license, tokens, nonces, cache, base, routes, guard });
@@ -611,7 +630,6 @@ export class Gateway {
       if (notes.attested !== true) u.add(COUNTER.unattested(app));
       if (notes.charter_id) u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
     }
-    if (!refused && notes.proof_iat !== undefined) this.#guard.vote(notes.proof_iat);
   }
 
   async #record(

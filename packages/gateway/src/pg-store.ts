@@ -72,6 +72,7 @@ function isConnectionFailure(e: unknown): boolean {
 
 /** A {@link GatewayStore} in PostgreSQL. */
 export class PgStore implements GatewayStore, HasBackendStatus {
+  readonly sharedByReplicas = true;
   readonly backendStatus: BackendStatus;
   readonly schema: string;
   readonly #pool: pg.Pool;

@@ -1,8 +1,11 @@
 /**
- * Proxy mode: a Fastify server that answers the Charter endpoints, the operations endpoints
- * (`/charter/metrics`, `/charter/healthz`, `/charter/readyz`, under the reserved `/charter/` prefix so
- * they never shadow an upstream path) and forwards every other admitted request to the upstream
- * through an undici Pool, streaming bodies both ways.
+ * Proxy mode: a Fastify server that answers the Charter endpoints, the probes `/charter/healthz` and
+ * `/charter/readyz` (under the reserved `/charter/` prefix so they never shadow an upstream path) and
+ * forwards every other admitted request to the upstream through an undici Pool, streaming bodies both
+ * ways. `/charter/metrics` is not on this public listener: it names the admitted apps, their traffic,
+ * the license serial and expiry and the clock mark, so it is served only on an operations listener of
+ * its own (`metricsListen`, the CLI's `--metrics-listen`), which the operator binds where only the
+ * scraper reaches it.
  */
 import type { Socket } from 'node:net';
 import { CharterError } from '@charter/core';
@@ -42,6 +45,11 @@ export interface StartGatewayOptions extends Omit<GatewayOptions, 'publicUrl'> {
   upstreamTimeoutS?: number;
   /** Extra routes on the gateway's listener, under the reserved /charter/ prefix (the admin console). */
   plugins?: GatewayPlugin[];
+  /**
+   * Where to serve the operations endpoints (`/charter/metrics`, and the probes again); absent, metrics
+   * are not served over HTTP at all. Port 0 picks a free port.
+   */
+  metricsListen?: { host: string; port: number };
 }
 
 /** A running gateway. */
@@ -50,6 +58,8 @@ export interface RunningGateway {
   url: string;
   gateway: Gateway;
   server: FastifyInstance;
+  /** The operations listener's URL (`…/charter/metrics`), when `metricsListen` was given. */
+  metricsUrl?: string;
   /** Stop accepting, finish requests in flight, close upstream connections and the engine. */
   close(): Promise<void>;
 }
@@ -69,6 +79,49 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.end(
     `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * The probes, public on purpose: a load balancer in front of the gateway must reach them, and they
+ * say only `ok` / `ready` or the catalogue code of why not (`license_invalid`, `unavailable`), which
+ * every client already learns from its next refusal.
+ */
+function probes(app: FastifyInstance, engine: () => Gateway): void {
+  app.get('/charter/healthz', async () => ({ status: 'ok' }));
+  app.get('/charter/readyz', async (_request, reply) => {
+    const r = await engine().ready();
+    if (r.ok) return { status: 'ready' };
+    return reply
+      .code(503)
+      .send({ error: r.reason, error_description: 'The gateway cannot decide requests now.' });
+  });
+}
+
+function urlOf(server: FastifyInstance, host: string, fallbackPort: number): string {
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : fallbackPort;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * The operations listener: `/charter/metrics` and the probes, nothing else (every other path is
+ * `not_found`). It is a separate server, so no path spelling on the public listener can reach it.
+ */
+async function startOperations(
+  listen: { host: string; port: number },
+  engine: () => Gateway,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const ops = Fastify({ logger: false, forceCloseConnections: true });
+  ops.setNotFoundHandler((_request, reply) =>
+    sendReply(reply, refusalReply(new CharterError('not_found', 'ERR_ENDPOINT', 'no such endpoint'))),
+  );
+  probes(ops, engine);
+  ops.get('/charter/metrics', async (_request, reply) => {
+    const m = await engine().metrics.expose();
+    return reply.header('content-type', m.contentType).send(m.body);
+  });
+  await ops.listen({ host: listen.host, port: listen.port });
+  return { url: urlOf(ops, listen.host, listen.port), close: () => ops.close() };
 }
 
 /** Start the gateway in proxy mode. Refuses (throws the CharterError) on a license it cannot accept. */
@@ -116,18 +169,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       handle: (req) => engine().handle(req),
       errorReply: (e) => engine().errorReply(e),
     });
-    charter.get('/charter/healthz', async () => ({ status: 'ok' }));
-    charter.get('/charter/readyz', async (_request, reply) => {
-      const r = await engine().ready();
-      if (r.ok) return { status: 'ready' };
-      return reply
-        .code(503)
-        .send({ error: r.reason, error_description: 'The gateway cannot decide requests now.' });
-    });
-    charter.get('/charter/metrics', async (_request, reply) => {
-      const m = await engine().metrics.expose();
-      return reply.header('content-type', m.contentType).send(m.body);
-    });
+    probes(charter, engine);
   });
 
   let engineStarted: (g: Gateway) => void = () => {};
@@ -204,12 +246,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
 
   const host = options.host ?? '127.0.0.1';
   await app.listen({ host, port: options.port ?? 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = urlOf(app, host, options.port ?? 0);
+  let ops: { url: string; close(): Promise<void> } | undefined;
   try {
+    if (options.metricsListen) ops = await startOperations(options.metricsListen, engine);
     gateway = await Gateway.create({ ...options, logger, publicUrl: options.publicUrl ?? url });
   } catch (e) {
+    await ops?.close();
     await app.close();
     await pool.close();
     throw e;
@@ -223,6 +266,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       site_id: running.license.siteId,
       license_serial: running.license.serial,
       mode: running.mode,
+      ...(ops ? { metrics_url: `${ops.url}/charter/metrics` } : {}),
     },
     'gateway listening',
   );
@@ -230,7 +274,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     url,
     gateway: running,
     server: app,
+    ...(ops ? { metricsUrl: ops.url } : {}),
     async close() {
+      await ops?.close();
       await app.close();
       await pool.close();
       await running.close();

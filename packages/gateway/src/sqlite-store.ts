@@ -30,7 +30,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE audit (seq INTEGER PRIMARY KEY, prev TEXT NOT NULL, entry TEXT NOT NULL, hash TEXT NOT NULL);`,
   `CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
+  // Used proof ids and spent nonces (useOnce), so that nothing used before a restart is usable after.
+  `CREATE TABLE replay (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
+
+/** Expired replay records are swept every this many writes. */
+const REPLAY_SWEEP_EVERY = 4096;
 
 interface InstanceRow {
   instance_id: string;
@@ -60,6 +65,8 @@ function guarded<T>(what: string, fn: () => T): T {
 export class SqliteStore implements GatewayStore {
   readonly path: string;
   readonly #db: Database.Database;
+  #useOnce: Database.Statement | undefined;
+  #replayWrites = 0;
 
   /** Open (creating and migrating if needed) the store at `path`. */
   constructor(path: string) {
@@ -130,6 +137,21 @@ export class SqliteStore implements GatewayStore {
               .prepare('UPDATE state SET value = ?, updated_at = ? WHERE name = ? AND value = ?')
               .run(value, now, name, expected).changes;
       return changes === 1;
+    });
+  }
+
+  async useOnce(key: string, ttlS: number): Promise<boolean> {
+    return guarded('record a used proof or nonce', () => {
+      const now = Date.now();
+      // On the hot path (one per protected request): a prepared statement, one autocommit write.
+      // WAL with synchronous=NORMAL: committed before the answer, kept across a crash of the process.
+      this.#useOnce ??= this.#db.prepare(
+        'INSERT INTO replay (key, expires) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET expires = excluded.expires WHERE replay.expires <= ?',
+      );
+      const fresh = this.#useOnce.run(key, now + ttlS * 1000, now).changes === 1;
+      if (++this.#replayWrites % REPLAY_SWEEP_EVERY === 0)
+        this.#db.prepare('DELETE FROM replay WHERE expires <= ?').run(now);
+      return fresh;
     });
   }
 

@@ -77,6 +77,11 @@ export interface AuditEntry {
 
 /** The gateway's durable store. */
 export interface GatewayStore {
+  /**
+   * True for a store several gateway processes share (PostgreSQL): the engine then refuses to start
+   * on an in-process replay cache, which the other replicas would not see.
+   */
+  readonly sharedByReplicas?: boolean;
   getInstance(instanceId: string): Promise<InstanceRecord | undefined>;
   putInstance(record: InstanceRecord): Promise<void>;
   /**
@@ -100,6 +105,13 @@ export interface GatewayStore {
    * across replicas; false when another writer changed it first.
    */
   compareAndSetState(name: string, expected: string | undefined, value: string): Promise<boolean>;
+  /**
+   * Record `key` as used for `ttlS` seconds, durably and atomically: true the first time (or once an
+   * earlier record expired), false while one stands. An embedded store implements it so that a used
+   * proof or spent nonce stays used across a restart or a crash (replay-cache.ts); a store shared by
+   * replicas leaves it to the shared cache (Redis).
+   */
+  useOnce?(key: string, ttlS: number): Promise<boolean>;
   /** Add to named counters atomically (usage since the last report). */
   addCounters(counts: Readonly<Record<string, number>>): Promise<void>;
   /** Read every counter and reset them to zero, atomically. */

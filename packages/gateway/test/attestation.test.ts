@@ -88,6 +88,7 @@ describe('hardware attestation through the gateway', () => {
       }),
       upstream: upstream.url,
       licensePollMs: 0,
+      metricsListen: { host: '127.0.0.1', port: 0 },
     });
   });
 
@@ -226,7 +227,7 @@ describe('hardware attestation through the gateway', () => {
     assert.equal(registered?.kind, 'register');
     assert.equal(registered?.attested, false);
     assert.equal(registered?.platform, 'ios');
-    const metrics = await (await fetch(`${gw.url}/charter/metrics`)).text();
+    const metrics = await (await fetch(`${gw.metricsUrl}/charter/metrics`)).text();
     assert.match(
       metrics,
       /charter_registrations_total\{app_id="app_optional",platform="ios",attested="false"\} 1/,

@@ -55,6 +55,7 @@ async function gatewayWith(
     attestationVerifier: null,
     licensePollMs: 0,
     usageFlushMs: 60_000,
+        metricsListen: { host: '127.0.0.1', port: 0 },
     ...opts,
   });
   return {
@@ -110,7 +111,7 @@ test('under "warn" the gateway keeps deciding on the high-water time and counts 
     // The proof carries the true time; the engine's time is the high-water mark, so it verifies.
     assert.equal((await client.token()).status, 200);
     assert.equal((await client.call('GET', '/orders')).status, 200);
-    const metrics = await (await fetch(`${g.running.url}/charter/metrics`)).text();
+    const metrics = await (await fetch(`${g.running.metricsUrl}/charter/metrics`)).text();
     assert.match(metrics, /charter_clock_rollback_events_total 1/);
     await g.running.gateway.flushUsage();
     const r = await exportReport(g.store, { integrity: 'unsealed', now: t }, async () => {});
@@ -121,15 +122,13 @@ test('under "warn" the gateway keeps deciding on the high-water time and counts 
   }
 });
 
-test('the high-water mark takes the median of accepted proof times, persists, and ignores a forward jump', async () => {
+test('the high-water mark is raised by trusted times only, persists, and ignores a forward jump', async () => {
   const store = new SqliteStore(':memory:');
   const guard = await TimeGuard.load(store);
   guard.raise(1_000_000);
-  for (const iat of [2_000_000, 2_000_001, 9_999_999_999, 2_000_002, 2_000_003]) guard.vote(iat);
-  assert.ok(
-    guard.highWater() >= 2_000_002 && guard.highWater() < 2_000_010,
-    'one skewed client cannot move it',
-  );
+  guard.raise(2_000_002);
+  assert.ok(guard.highWater() >= 2_000_002 && guard.highWater() < 2_000_010);
+  assert.equal('vote' in guard, false, 'clients have no say in it');
   await guard.persist();
   const again = await TimeGuard.load(store);
   assert.ok(again.highWater() >= 2_000_002);
@@ -166,13 +165,14 @@ test('a lapsing license warns, keeps working through its grace, then refuses; we
     usageFlushMs: 60_000,
     clock: () => t,
     logger,
+        metricsListen: { host: '127.0.0.1', port: 0 },
   });
   try {
     assert.ok(
       lines.some((l) => /expires in 3 days/.test(l.msg)),
       'warned at start, 3 days ahead',
     );
-    const metrics = await (await fetch(`${running.url}/charter/metrics`)).text();
+    const metrics = await (await fetch(`${running.metricsUrl}/charter/metrics`)).text();
     assert.match(metrics, /charter_license_days_left 3/);
     t = t0 + 4 * 86400; // expired, inside the grace period
     assert.equal((await running.gateway.ready()).ok, true);

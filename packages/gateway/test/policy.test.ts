@@ -101,6 +101,7 @@ describe('license policy', () => {
       upstream: upstream.url,
       license,
       routes: [{ method: '*', path: '/admin*', scope: 'admin' }],
+      metricsListen: { host: '127.0.0.1', port: 0 },
     });
     const c = new SpecClient(gw.url, await makeInstanceKey());
     const reg = await c.register((await makeCharter(vendor, 'app_beta')).token);
@@ -119,7 +120,7 @@ describe('license policy', () => {
     // Registration still needs a real charter and a real proof: there is nothing to register otherwise.
     const forged = await new SpecClient(gw.url, await makeInstanceKey()).register('a.b.c');
     assert.equal(forged.body.error, 'invalid_charter');
-    const metrics = await (await fetch(`${gw.url}/charter/metrics`)).text();
+    const metrics = await (await fetch(`${gw.metricsUrl}/charter/metrics`)).text();
     assert.match(metrics, /charter_admissions_total\{app_id="app_beta",outcome="monitored"\}/);
     assert.match(metrics, /charter_refusals_total\{app_id="app_beta",code="app_not_admitted"\}/);
     const kinds = (await store.auditEntries()).map(

@@ -48,6 +48,7 @@ describe('proxy mode', () => {
         { method: '*', path: '/admin/*', scope: 'admin' },
       ],
       licensePollMs: 100,
+      metricsListen: { host: '127.0.0.1', port: 0 },
     });
     charter = await makeCharter(vendor, 'app_beta');
     client = new SpecClient(gw.url, await makeInstanceKey('ES256'));
@@ -266,7 +267,7 @@ describe('proxy mode', () => {
   test('the /charter/ prefix is reserved and operations endpoints answer', async () => {
     assert.equal((await fetch(`${gw.url}/charter/healthz`)).status, 200);
     assert.equal((await fetch(`${gw.url}/charter/readyz`)).status, 200);
-    const m = await fetch(`${gw.url}/charter/metrics`);
+    const m = await fetch(`${gw.metricsUrl}/charter/metrics`);
     const text = await m.text();
     assert.match(text, /charter_admissions_total\{app_id="app_beta",outcome="admitted"\}/);
     assert.match(text, /charter_refusals_total\{app_id="app_beta",code="insufficient_scope"\}/);

@@ -64,26 +64,29 @@ async function send(url: string, init: RequestInit = {}): Promise<Answer> {
 /** A replica: `charter gateway start` in a child process. */
 interface Replica {
   url: string;
+  /** The operations listener (`--metrics-listen`): where `/charter/metrics` is served. */
+  metricsUrl: string;
   child: ChildProcess;
   logs: string[];
 }
 
 async function startReplica(args: string[]): Promise<Replica> {
-  const child = spawn(process.execPath, [CHARTER, 'gateway', 'start', ...args, '--json'], {
+  const argv = [CHARTER, 'gateway', 'start', ...args, '--metrics-listen', '127.0.0.1:0', '--json'];
+  const child = spawn(process.execPath, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CHARTER_LOG_LEVEL: 'info' },
   });
   const logs: string[] = [];
   child.stderr?.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const info = await new Promise<{ url: string; metrics_url: string }>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('\n')) resolve((JSON.parse(out.split('\n')[0] as string) as { url: string }).url);
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] as string));
     });
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${logs.join('\n')}`)));
   });
-  return { url, child, logs };
+  return { url: info.url, metricsUrl: info.metrics_url.replace(/\/charter\/metrics$/, ''), child, logs };
 }
 
 async function stopReplica(r: Replica): Promise<void> {
@@ -363,7 +366,7 @@ if (!PG_URL || !REDIS_URL) {
         assert.equal(refused.status, 503);
         assert.equal(refused.body.error, 'unavailable');
         assert.equal((await send(`${r.url}/charter/readyz`)).status, 503);
-        const metrics = await (await fetch(`${r.url}/charter/metrics`)).text();
+        const metrics = await (await fetch(`${r.metricsUrl}/charter/metrics`)).text();
         assert.match(metrics, /charter_backend_up\{backend="redis"\} 0/);
         assert.match(metrics, /charter_backend_up\{backend="postgres"\} 1/);
       }
@@ -410,7 +413,7 @@ if (!PG_URL || !REDIS_URL) {
         );
         assert.equal(tok.body.error, 'unavailable');
         assert.equal((await send(`${r.url}/charter/readyz`)).status, 503);
-        const metrics = await (await fetch(`${r.url}/charter/metrics`)).text();
+        const metrics = await (await fetch(`${r.metricsUrl}/charter/metrics`)).text();
         assert.match(metrics, /charter_backend_up\{backend="postgres"\} 0/);
       }
       // Admission of requests with a token needs no database: the license is in memory.

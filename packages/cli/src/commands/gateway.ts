@@ -137,11 +137,17 @@ export const gatewayStart: CommandSpec = {
       value: 'URL',
     },
     redis: { type: 'string', description: 'redis://…: the cache shared by replicas', value: 'URL' },
+    'metrics-listen': {
+      type: 'string',
+      description: 'Serve /charter/metrics (Prometheus) here; never on --listen',
+      value: 'HOST:PORT',
+    },
     ...ADMIN_LISTEN_FLAG,
   },
   help:
-    'Serves /.well-known/charter and /charter/v1/{challenge,register,token}; operations endpoints are\n' +
-    '/charter/healthz, /charter/readyz and /charter/metrics (Prometheus). JSON logs go to stderr.\n' +
+    'Serves /.well-known/charter and /charter/v1/{challenge,register,token} and the probes\n' +
+    '/charter/healthz and /charter/readyz. /charter/metrics (Prometheus) is served only with\n' +
+    '--metrics-listen, on that address (bind it where only the scraper reaches). JSON logs go to stderr.\n' +
     'Refuses to start (exit 1, code on stderr) on a license it cannot verify, an expired one, or one\n' +
     'whose serial is below the highest installed here; --mode monitor over an enforce license is invalid_request.',
   async run({ flags, io }) {
@@ -154,6 +160,8 @@ export const gatewayStart: CommandSpec = {
     const routes: RouteRule[] = routesFile ? parseRoutes(await readText(routesFile, 'routes')) : [];
     const license = await readText(licenseFile, 'license');
     const publicUrl = optionalFlag(flags, 'public-url');
+    const metricsFlag = optionalFlag(flags, 'metrics-listen');
+    const metricsListen = metricsFlag === undefined ? undefined : listenOf(metricsFlag);
     try {
       new URL(upstream);
       if (publicUrl) new URL(publicUrl);
@@ -181,6 +189,7 @@ export const gatewayStart: CommandSpec = {
         logger,
         ...(publicUrl ? { publicUrl } : {}),
         ...(localMode ? { localMode } : {}),
+        ...(metricsListen ? { metricsListen } : {}),
       });
     } catch (e) {
       await backends.close();
@@ -198,6 +207,7 @@ export const gatewayStart: CommandSpec = {
       mode: gateway.mode,
       integrity,
       admin_url,
+      ...(running.metricsUrl ? { metrics_url: `${running.metricsUrl}/charter/metrics` } : {}),
     };
     // Listen for signals before announcing, so a supervisor that stops us right away is heard.
     const stopped = untilSignal();

@@ -1,0 +1,273 @@
+/**
+ * Issue 10, played black-box against the real `charter gateway start`: what the public listener
+ * tells strangers (operations endpoints), what survives a restart (replay state), what clients can
+ * do to the site's clock, and what an anonymous flood costs the store.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { createCharterClient, MemoryKeyStore } from '@charter/client';
+import { run, type Started, startGatewayProcess } from './processes.ts';
+import { makeWorld, type World } from './world.ts';
+
+let world: World;
+before(async () => {
+  world = await makeWorld(['orders']);
+});
+after(async () => {
+  await world.close();
+});
+
+let homes = 0;
+/** A fresh gateway home and a license for it, written to a file. */
+async function site(extra: string[] = []): Promise<{ G: string; license: string }> {
+  const G = join(world.dir, `ops-G-${++homes}`);
+  const license = join(world.dir, `ops-${homes}.license`);
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(license, await world.license(['orders'], extra));
+  return { G, license };
+}
+
+const startArgs = (G: string, license: string, more: string[] = []) => [
+  '--home',
+  G,
+  '--license',
+  license,
+  '--upstream',
+  world.api.url,
+  ...(more.includes('--listen') ? [] : ['--listen', '127.0.0.1:0']),
+  '--trust',
+  join(world.dir, 'trust.json'),
+  ...more,
+];
+
+async function text(url: string, init: RequestInit = {}): Promise<{ status: number; body: string }> {
+  const r = await fetch(url, init);
+  return { status: r.status, body: await r.text() };
+}
+
+test('metrics are not on the public listener, in any spelling; --metrics-listen serves them', async () => {
+  const s = await site();
+  const gw: Started = await startGatewayProcess(startArgs(s.G, s.license));
+  try {
+    assert.equal(gw.info.metrics_url, undefined, 'no operations listener unless asked for');
+    for (const path of [
+      '/charter/metrics',
+      '/charter/metrics/',
+      '/charter//metrics',
+      '/charter/%6detrics',
+      '/charter/%6Detrics',
+      '/charter/metrics?format=text',
+      '/CHARTER/metrics',
+      '/Charter/Metrics',
+      '/charter/./metrics',
+      '/charter/x/../metrics',
+      '/metrics',
+    ]) {
+      for (const method of ['GET', 'HEAD']) {
+        const r = await text(`${gw.info.url}${path}`, { method });
+        assert.notEqual(r.status, 200, `${method} ${path}`);
+        assert.doesNotMatch(r.body, /charter_|app_[a-z0-9]/i, `${method} ${path}: ${r.body.slice(0, 80)}`);
+      }
+    }
+    // The probes stay public (a load balancer needs them) and say nothing but ok / ready.
+    assert.deepEqual(JSON.parse((await text(`${gw.info.url}/charter/healthz`)).body), { status: 'ok' });
+    assert.deepEqual(JSON.parse((await text(`${gw.info.url}/charter/readyz`)).body), { status: 'ready' });
+  } finally {
+    assert.equal(await gw.stop(), 0);
+  }
+
+  const ops = await startGatewayProcess(startArgs(s.G, s.license, ['--metrics-listen', '127.0.0.1:0']));
+  try {
+    assert.match(ops.info.metrics_url, /^http:\/\/127\.0\.0\.1:\d+\/charter\/metrics$/);
+    assert.notEqual(new URL(ops.info.metrics_url).port, new URL(ops.info.url).port);
+    const m = await text(ops.info.metrics_url);
+    assert.equal(m.status, 200);
+    assert.match(m.body, /charter_license_serial \d/);
+    assert.match(m.body, /charter_clock_high_water_seconds/);
+    const pub = await text(`${ops.info.url}/charter/metrics`);
+    assert.equal(pub.status, 400);
+    assert.doesNotMatch(pub.body, /charter_/);
+    // The operations listener serves only operations.
+    const base = ops.info.metrics_url.replace(/\/charter\/metrics$/, '');
+    assert.equal((await text(`${base}/charter/readyz`)).status, 200);
+    const other = await text(`${base}/orders`);
+    assert.equal(other.status, 404);
+    assert.equal(JSON.parse(other.body).error, 'not_found');
+  } finally {
+    assert.equal(await ops.stop(), 0);
+  }
+});
+
+/** A request as the client sent it, to send again byte for byte. */
+interface Sent {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/** A port free now on loopback, so that a restarted gateway keeps its URL (`--listen`). */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** The SDK against `url`, every request it sends recorded; `clockOffsetS` shifts its clock. */
+function recordingClient(url: string, sent: Sent[] = [], clockOffsetS = () => 0) {
+  return createCharterClient({
+    baseUrl: url,
+    charter: world.apps.orders?.charter as string,
+    platform: 'server',
+    keyStore: new MemoryKeyStore(),
+    clock: () => Date.now() + clockOffsetS() * 1000,
+    fetch: async (input: string | URL | Request, init?: RequestInit) => {
+      const req = new Request(input, init);
+      const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await req.clone().text();
+      sent.push({
+        url: req.url,
+        method: req.method,
+        headers: Object.fromEntries(req.headers.entries()),
+        body: body === '' ? undefined : body,
+      });
+      return fetch(req);
+    },
+  });
+}
+
+async function replay(base: string, s: Sent): Promise<{ status: number; error?: string }> {
+  const path = new URL(s.url).pathname + new URL(s.url).search;
+  const init: RequestInit = { method: s.method, headers: s.headers };
+  if (s.body !== undefined) init.body = s.body;
+  const r = await fetch(`${base}${path}`, init);
+  const body = (await r.json().catch(() => ({}))) as { error?: string };
+  return { status: r.status, ...(body.error ? { error: body.error } : {}) };
+}
+
+function killed(gw: Started): Promise<void> {
+  return new Promise((done) => {
+    gw.process.once('exit', () => done());
+    gw.process.kill('SIGKILL');
+  });
+}
+
+test('nothing used before a restart (or a crash) of the embedded gateway is accepted after it', async () => {
+  const s = await site();
+  const listen = ['--listen', `127.0.0.1:${await freePort()}`];
+  let gw = await startGatewayProcess(startArgs(s.G, s.license, listen));
+  const url = gw.info.url as string;
+  const honest = recordingClient(url);
+  try {
+    assert.equal((await honest.fetch('/orders')).status, 200);
+
+    for (const restart of ['SIGTERM', 'SIGKILL'] as const) {
+      // A victim registers, gets a token and calls the API once; an eavesdropper keeps every request.
+      const sent: Sent[] = [];
+      const victim = recordingClient(url, sent);
+      assert.equal((await victim.fetch('/orders/7')).status, 200);
+      const kept = sent.filter((r) => /\/charter\/v1\/(register|token)$|\/orders\/7$/.test(r.url));
+      assert.deepEqual(
+        kept.map((r) => new URL(r.url).pathname),
+        ['/charter/v1/register', '/charter/v1/token', '/orders/7'],
+      );
+      if (restart === 'SIGTERM') assert.equal(await gw.stop(), 0);
+      else await killed(gw);
+      gw = await startGatewayProcess(startArgs(s.G, s.license, listen));
+      for (const r of kept) {
+        const again = await replay(gw.info.url, r);
+        assert.notEqual(again.status, 200, `${restart}: ${r.method} ${new URL(r.url).pathname} replayed`);
+        assert.ok(
+          again.error === 'use_dpop_nonce' || again.error === 'invalid_dpop_proof',
+          `${restart}: ${new URL(r.url).pathname} → ${JSON.stringify(again)}`,
+        );
+      }
+      const sameBefore = world.api.seen.filter((x) => x.url === '/orders/7').length;
+      assert.equal(sameBefore, 2 - (restart === 'SIGTERM' ? 1 : 0), 'the upstream saw each victim call once');
+      // Honest clients carry on across the restart, with the token they already hold.
+      assert.equal((await honest.fetch('/orders')).status, 200);
+      assert.equal((await victim.fetch('/orders/8')).status, 200);
+    }
+    // A second process on the same home (the file is the replay state): what one accepted, the other refuses.
+    const second = await startGatewayProcess(startArgs(s.G, s.license, ['--public-url', url]));
+    try {
+      const sent: Sent[] = [];
+      assert.equal((await recordingClient(url, sent).fetch('/orders/9')).status, 200);
+      const call = sent.find((r) => r.url.endsWith('/orders/9')) as Sent;
+      assert.deepEqual(await replay(second.info.url, call), { status: 401, error: 'invalid_dpop_proof' });
+    } finally {
+      assert.equal(await second.stop(), 0);
+    }
+  } finally {
+    assert.equal(await gw.stop(), 0);
+  }
+});
+
+/**
+ * Attackers with registered instances send proofs dated at the edge of the allowed skew, a burst at a
+ * time, each burst a skew further ahead (what moved the old median of proof times, step by step).
+ * Every failure is ignored: an attacker keeps going.
+ */
+async function flood(url: string, instances: number, steps = 5, perStep = 12): Promise<number> {
+  let offset = 0;
+  const attackers = Array.from({ length: instances }, () => recordingClient(url, [], () => offset));
+  for (const a of attackers)
+    assert.equal((await a.fetch('/orders')).status, 200, 'the attackers are registered');
+  let accepted = 0;
+  for (let step = 1; step <= steps; step++) {
+    offset = 59 * step;
+    await Promise.all(
+      attackers.map(async (a) => {
+        for (let i = 0; i < perStep; i++) {
+          const r = await a.fetch('/orders').catch(() => undefined);
+          if (r?.status === 200) accepted++;
+        }
+      }),
+    );
+  }
+  return accepted;
+}
+
+/** The clock mark the gateway exposes on its operations listener. */
+async function mark(gw: Started): Promise<number> {
+  const m = /charter_clock_high_water_seconds (\d+)/.exec((await text(gw.info.metrics_url)).body);
+  assert.ok(m, 'the mark is exposed');
+  return Number(m[1]);
+}
+
+const wall = () => Math.floor(Date.now() / 1000);
+
+for (const policy of ['warn', 'refuse'] as const) {
+  test(`edge-of-skew proofs from one and from five instances move no clock (on_clock_rollback: ${policy})`, async () => {
+    const s = await site(['--on-clock-rollback', policy, '--clock-tolerance', '60s']);
+    const listen = ['--listen', `127.0.0.1:${await freePort()}`, '--metrics-listen', '127.0.0.1:0'];
+    let gw = await startGatewayProcess(startArgs(s.G, s.license, listen));
+    const url = gw.info.url as string;
+    try {
+      const honest = recordingClient(url);
+      assert.equal((await honest.fetch('/orders')).status, 200);
+      for (const instances of [1, 5]) {
+        const accepted = await flood(url, instances);
+        assert.ok(
+          accepted >= instances * 12,
+          `${instances}: the edge-of-skew proofs were accepted (${accepted})`,
+        );
+        assert.ok((await mark(gw)) <= wall() + 2, `${instances}: the mark stays at the gateway's own time`);
+        assert.equal((await honest.fetch('/orders')).status, 200, `${instances}: the honest client`);
+        assert.equal((await recordingClient(url).fetch('/orders')).status, 200, `${instances}: a new client`);
+        // And across a restart: the mark the flood left (none) refuses no start.
+        assert.equal(await gw.stop(), 0);
+        gw = await startGatewayProcess(startArgs(s.G, s.license, listen));
+        assert.ok((await mark(gw)) <= wall() + 2, `${instances}: after the restart`);
+        assert.equal((await honest.fetch('/orders')).status, 200, `${instances}: honest after the restart`);
+      }
+    } finally {
+      await gw.stop();
+    }
+  });
+}
+
+void run;

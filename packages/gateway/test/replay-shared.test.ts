@@ -1,0 +1,83 @@
+/**
+ * Replicas on PostgreSQL share the store; the replay state (used proofs and nonces, rate counts) must
+ * be shared too. A replica on PostgreSQL with an in-process cache would accept at replica B the proof
+ * replica A just accepted, so it refuses to start and says what to add.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { createGateway, MemoryCache, PgStore } from '../src/index.ts';
+import { makeLicense, makeVendor, type TestVendor, tempDir } from './helpers.ts';
+import { dropSchema, freshSchemaName, PG_SKIP, PG_URL } from './services.ts';
+
+const CHARTER = join(import.meta.dirname, '../../cli/bin/charter.js');
+
+describe('a replica on PostgreSQL without a shared cache', { skip: PG_URL ? false : PG_SKIP }, () => {
+  const pgUrl = PG_URL as string;
+  let vendor: TestVendor;
+  let home: ReturnType<typeof tempDir>;
+  let schema: string;
+  let license: string;
+  before(async () => {
+    vendor = await makeVendor();
+    home = tempDir();
+    schema = freshSchemaName();
+    license = await makeLicense(vendor, 1, { apps: [{ app_id: 'app_beta' }] });
+  });
+  after(async () => {
+    await dropSchema(pgUrl, schema);
+    home.remove();
+  });
+
+  test('`gateway start --db postgres://…` without --redis refuses, naming --redis', async () => {
+    const trust = join(home.dir, 'trust.json');
+    const file = join(home.dir, 'site.license');
+    writeFileSync(trust, JSON.stringify(vendor.trustDoc));
+    writeFileSync(file, license);
+    const db = new URL(pgUrl);
+    db.searchParams.set('schema', schema);
+    const r = await promisify(execFile)(
+      process.execPath,
+      [
+        CHARTER,
+        'gateway',
+        'start',
+        '--trust',
+        trust,
+        '--license',
+        file,
+        '--upstream',
+        'http://127.0.0.1:9',
+        '--listen',
+        '127.0.0.1:0',
+        '--db',
+        db.href,
+        '--json',
+      ],
+      { timeout: 20_000, env: { ...process.env, CHARTER_LOG_LEVEL: 'warn' } },
+    ).then(
+      () => assert.fail('the replica started without a shared replay cache'),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    assert.equal(r.code, 1);
+    const answer = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+    assert.equal(answer.error, 'invalid_request');
+    assert.match(r.stderr, /shared by replicas/);
+    assert.match(r.stderr, /add --redis redis:\/\//);
+  });
+
+  test('library mode refuses too, unless the host passes a cache on purpose', async () => {
+    const store = await PgStore.open(pgUrl, { schema });
+    try {
+      const base = { trust: vendor.trust, store, license, publicUrl: 'http://127.0.0.1:1', licensePollMs: 0 };
+      await assert.rejects(createGateway(base), { code: 'invalid_request', detail: 'ERR_CACHE_NOT_SHARED' });
+      const g = await createGateway({ ...base, cache: new MemoryCache() });
+      await g.close();
+    } finally {
+      await store.close();
+    }
+  });
+});
