@@ -90,6 +90,14 @@ export function createHardwareAttestationVerifier(options: HardwareAttestationOp
     if (!challenge.equals(input.binding) && !challenge.equals(nonceOnly)) {
       refuse('ERR_ATTEST_CHALLENGE', 'the attestation challenge is not bound to this registration nonce');
     }
+    // A genuine chain can attest a key Node cannot load (an ML-DSA leaf on new Pixels): it can never be
+    // the DPoP key, so the registration is refused with that reason rather than a failed comparison.
+    if (result.leafPublicKey === null) {
+      return refuse(
+        'ERR_ATTEST_UNSUPPORTED',
+        `the attested key (${result.leafKeyAlgorithm}) cannot be a Charter instance key: attest an EC P-256, RSA or Ed25519 key`,
+      );
+    }
     if (!samePublicKey(result.leafPublicKey, input.instanceKey)) {
       refuse('ERR_ATTEST_KEY', 'the attested key is not the instance key that signed the proof');
     }
