@@ -15,8 +15,8 @@
  * Fields a newer version appends after the eight are ignored. In the authorization lists, only the tags
  * Charter reads are decoded (and must have their documented type); any other tag, including ones no
  * release has defined yet, is skipped unread, so it cannot change a decision. Tags may come in any order
- * (real devices emit them out of order). A REPEATED tag is refused: two values for one property would
- * make the answer depend on which one a parser picks.
+ * (real devices emit them out of order). A REPEATED tag among those read is refused: two values for one
+ * property would make the answer depend on which one a parser picks.
  */
 import { hex } from './bytes.ts';
 import { children, readSingle, readTlv, type Tlv } from './der.ts';
@@ -94,6 +94,7 @@ const TAG = {
   vendorPatchLevel: 718,
   bootPatchLevel: 719,
 } as const;
+const READ_TAGS: ReadonlySet<number> = new Set(Object.values(TAG));
 
 /** Universal tag numbers. */
 const BOOLEAN = 1;
@@ -156,8 +157,8 @@ function parse(der: Uint8Array): KeyDescriptionInfo {
 }
 
 /**
- * The entries of an AuthorizationList by tag: the single element inside each [tag] EXPLICIT wrapper.
- * Unknown tags are kept too (cheaply, as offsets) but never decoded.
+ * The entries of an AuthorizationList that Charter reads, by tag: the single element inside each
+ * [tag] EXPLICIT wrapper. Other tags are skipped without looking inside them, repeated or not.
  */
 function authorizationList(der: Uint8Array, list: Tlv): Map<number, Tlv> {
   if (!isUniversal(list, SEQUENCE, true)) malformed('An authorization list is not a SEQUENCE.');
@@ -165,6 +166,7 @@ function authorizationList(der: Uint8Array, list: Tlv): Map<number, Tlv> {
   for (const item of children(der, list)) {
     if (item.tagClass !== 2 || !item.constructed)
       malformed('An authorization list entry is not a tagged value.');
+    if (!READ_TAGS.has(item.tagNumber)) continue;
     if (out.has(item.tagNumber)) malformed('An authorization list repeats a tag.');
     const inner = readTlv(der, item.contentStart, item.end);
     if (inner.end !== item.end) malformed('An authorization list entry holds more than one value.');
