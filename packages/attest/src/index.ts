@@ -39,6 +39,7 @@ export {
   createTestAppAttestAssertion,
   createTestAppAttestAuthority,
   createTestAttestationAuthority,
+  mlDsa65Spki,
   type TestAndroidAttestation,
   type TestAndroidAttestationOptions,
   type TestAppAssertionOptions,

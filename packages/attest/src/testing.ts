@@ -8,6 +8,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
   type KeyPairKeyObjectResult,
+  randomBytes,
   sign,
 } from 'node:crypto';
 import {
@@ -476,6 +477,19 @@ export function createTestAppAttestAssertion(o: TestAppAssertionOptions): {
     ),
   );
   return { assertion, assertionB64: base64(assertion) };
+}
+
+/**
+ * DER of an ML-DSA-65 SubjectPublicKeyInfo (FIPS 204: OID 2.16.840.1.101.3.4.3.18, a 1952-byte public
+ * key; random bytes here), the leaf key of new Pixels that Node 20 cannot load. Pass it as `leafSpki`.
+ */
+export function mlDsa65Spki(): Uint8Array {
+  const oid = Uint8Array.of(0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x12);
+  const alg = concat([Uint8Array.of(0x30), encodeLength(oid.length), oid]);
+  const key = concat([Uint8Array.of(0), randomBytes(1952)]);
+  const bits = concat([Uint8Array.of(0x03), encodeLength(key.length), key]);
+  const body = concat([alg, bits]);
+  return concat([Uint8Array.of(0x30), encodeLength(body.length), body]);
 }
 
 /** DER of the App Attest nonce extension: SEQUENCE { [1] EXPLICIT OCTET STRING nonce }. */

@@ -5,7 +5,7 @@
  * Every shape either verifies or is refused as packages/attest/README.md "Policy decisions" says.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, sign, X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
 import { parseCertificate } from '../src/certificate.ts';
@@ -20,7 +20,7 @@ import {
   parseKeyDescription,
   verifyAndroidKeyAttestation,
 } from '../src/index.ts';
-import { keyDescription } from '../src/testing.ts';
+import { keyDescription, mlDsa65Spki } from '../src/testing.ts';
 import { buildCertificate, OID, pemOf } from '../src/x509build.ts';
 import { assertRefused, b64, fixture } from './helpers.ts';
 
@@ -28,16 +28,6 @@ const challenge = attestationBinding('n-shapes-0123', 'jkt-shapes-4567');
 const DAY = 86_400_000;
 const der = (b64text: string) => new Uint8Array(Buffer.from(b64text, 'base64'));
 const b64of = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
-
-/** DER of an ML-DSA-65 SubjectPublicKeyInfo (FIPS 204: a 1952-byte public key; OID 2.16.840.1.101.3.4.3.18). */
-export function mlDsa65Spki(): Uint8Array {
-  const oid = Uint8Array.of(0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x12);
-  const alg = concat([Uint8Array.of(0x30), encodeLength(oid.length), oid]);
-  const key = concat([Uint8Array.of(0), randomBytes(1952)]);
-  const bits = concat([Uint8Array.of(0x03), encodeLength(key.length), key]);
-  const body = concat([alg, bits]);
-  return concat([Uint8Array.of(0x30), encodeLength(body.length), body]);
-}
 
 describe('1. factory batch certificates not marked as CA', () => {
   const caLess = createTestAttestationAuthority({ caLessBatch: true });
