@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  ANDROID_REVOCATION_SNAPSHOT,
   appleAppAttestationRoots,
   googleHardwareRoots,
   loadTrustAnchors,
@@ -15,6 +16,7 @@ import {
   verifyAndroidKeyAttestation,
   verifyAppleAppAttestation,
   verifyAppleAssertion,
+  revocationSnapshotAgeDays,
 } from '@charter/attest';
 import { CharterError, type LicenseClaims } from '@charter/core';
 import type {
@@ -57,6 +59,27 @@ function text(value: unknown, what: string): string {
     return refuse('ERR_ATTEST_MALFORMED', `the attestation's ${what} is missing or malformed`);
   }
   return value;
+}
+
+/** What Android chains are checked against for revocation: the bundled snapshot and the license's serials. */
+export interface AndroidRevocationStatus {
+  /** Date (YYYY-MM-DD) of the bundled snapshot of Google's status list. */
+  snapshot_date: string;
+  /** Its age in whole days: serials Google revoked since are enforced only if the license brings them. */
+  snapshot_age_days: number;
+  snapshot_serials: number;
+  /** Serials the license in force adds (`attestation.android_revoked`). */
+  license_serials: number;
+}
+
+/** The revocation status an operator is shown (console overview), as of `nowS` (seconds). */
+export function androidRevocationStatus(license: LicenseClaims, nowS: number): AndroidRevocationStatus {
+  return {
+    snapshot_date: ANDROID_REVOCATION_SNAPSHOT.date,
+    snapshot_age_days: revocationSnapshotAgeDays(nowS * 1000),
+    snapshot_serials: Object.keys(ANDROID_REVOCATION_SNAPSHOT.entries).length,
+    license_serials: license.attestation?.android_revoked?.length ?? 0,
+  };
 }
 
 /** The verifier to pass as `attestationVerifier` to a gateway. */

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestAttestationAuthority, KEY_DESCRIPTION_OID, mlDsa65Spki } from '@charter/attest';
 import { type RunningGateway, SqliteStore, startGateway } from '@charter/gateway';
 import { pino } from 'pino';
+import { parseCertificate } from '../../attest/src/certificate.ts';
 import { keyDescription } from '../../attest/src/testing.ts';
 import { buildCertificate, OID } from '../../attest/src/x509build.ts';
 import {
@@ -48,8 +49,10 @@ describe('registration with the variety of genuine Android evidence', () => {
     },
   });
 
+  let vendor: Awaited<ReturnType<typeof makeVendor>>;
+
   before(async () => {
-    const vendor = await makeVendor();
+    vendor = await makeVendor();
     upstream = await startUpstream();
     home = tempDir();
     store = new SqliteStore(join(home.dir, 'gateway.db'));
@@ -165,6 +168,36 @@ describe('registration with the variety of genuine Android evidence', () => {
     assert.ok(audit.some((e) => e.kind === 'refusal' && e.detail === 'ERR_ATTEST_UNSUPPORTED'));
     // The gateway is still serving.
     assert.equal((await fetch(`${gw.url}/.well-known/charter`)).status, 200);
+  });
+
+  test('a serial the license revokes is refused; the snapshot age and serial counts are metrics', async () => {
+    const key = await makeInstanceKey('ES256');
+    const sample = caLess.attest({ ...app, challenge: nonceChallenge('x') });
+    const batchSerial = parseCertificate(new Uint8Array(Buffer.from(sample.x5c[1]!, 'base64'))).serialHex;
+    await gw.gateway.installLicense(
+      await makeLicense(vendor, 2, {
+        apps: [{ app_id: 'app_gamma' }],
+        attestation: { roots: [caLess.rootPem, expiredFactory.rootPem], android_revoked: [batchSerial] },
+      }),
+    );
+    const r = await register(
+      key,
+      (n) => caLess.attest({ ...app, challenge: nonceChallenge(n), publicKey: keyOf(key) }).x5c,
+    );
+    assert.equal(r.status, 403, JSON.stringify(r.body));
+    assert.equal(r.body.error, 'invalid_attestation');
+    const metrics = await (await fetch(`${gw.url}/charter/metrics`)).text();
+    const ageDays = Math.floor((Date.now() - Date.parse('2019-08-14T00:00:00Z')) / 86_400_000);
+    assert.match(metrics, new RegExp(`\\ncharter_android_revocation_snapshot_age_days ${ageDays}\\n`));
+    assert.match(metrics, /charter_android_revoked_serials\{source="snapshot"\} 4/);
+    assert.match(metrics, /charter_android_revoked_serials\{source="license"\} 1/);
+    // Back to a license that revokes nothing, for the tests that follow.
+    await gw.gateway.installLicense(
+      await makeLicense(vendor, 3, {
+        apps: [{ app_id: 'app_gamma' }],
+        attestation: { roots: [caLess.rootPem, expiredFactory.rootPem] },
+      }),
+    );
   });
 
   test('a genuine attested key signing a forged leaf for the instance key (chain extension): refused', async () => {
