@@ -40,6 +40,8 @@ export interface ParsedCertificate {
   notAfter: number;
   /** Canonical form of the subject name, for issuer matching. */
   subject: string;
+  /** The subject's attributes as (type OID, string value), in order; for classifying Android chains. */
+  subjectAttributes: readonly (readonly [type: string, value: string])[];
   /** Canonical form of the issuer name. */
   issuer: string;
   /** DER SubjectPublicKeyInfo. */
@@ -108,6 +110,11 @@ function parseUncached(der: Uint8Array, fingerprint: string): ParsedCertificate 
   ) {
     malformed('A certificate is not valid DER X.509.');
   }
+  // A signature is a whole number of bytes: its BIT STRING's unused-bits byte must be 0. Parsers that
+  // drop that byte would verify a certificate Node's own X.509 parser (and OpenSSL) refuses.
+  if (sigTlv.end - sigTlv.contentStart < 2 || der[sigTlv.contentStart] !== 0) {
+    malformed('A certificate signature is not a whole number of bytes.');
+  }
   const signedBytes = der.subarray(tbsTlv.start, tbsTlv.end);
   const cert = AsnConvert.parse(der, Certificate);
   const tbs = cert.tbsCertificate;
@@ -132,6 +139,10 @@ function parseUncached(der: Uint8Array, fingerprint: string): ParsedCertificate 
   if (!Number.isFinite(notBefore) || !Number.isFinite(notAfter))
     malformed('A certificate has an invalid date.');
   const serial = twosComplement(asBytes(tbs.serialNumber));
+  // Same rule for the subject key: every key algorithm encodes whole bytes.
+  if (tbs.subjectPublicKeyInfo.subjectPublicKey.byteLength === 0 || spkiUnusedBits(signedBytes) !== 0) {
+    malformed('A certificate public key is not a whole number of bytes.');
+  }
   return Object.freeze({
     der,
     fingerprint,
@@ -141,6 +152,9 @@ function parseUncached(der: Uint8Array, fingerprint: string): ParsedCertificate 
     notBefore,
     notAfter,
     subject: canonicalName(tbs.subject),
+    subjectAttributes: tbs.subject.flatMap((rdn) =>
+      rdn.map((atv) => [atv.type, atv.value.toString()] as const),
+    ),
     issuer: canonicalName(tbs.issuer),
     spki: asBytes(AsnConvert.serialize(tbs.subjectPublicKeyInfo)),
     signatureAlgorithm: cert.signatureAlgorithm.algorithm,
@@ -149,6 +163,19 @@ function parseUncached(der: Uint8Array, fingerprint: string): ParsedCertificate 
     keyUsage: ku,
     extensions,
   });
+}
+
+/**
+ * The unused-bits byte of the subjectPublicKey BIT STRING, read from the TBS bytes as received: TBS is
+ * SEQUENCE { [0] version, serial, signature, issuer, validity, subject, spki, ... }.
+ */
+function spkiUnusedBits(tbs: Uint8Array): number {
+  const fields = children(tbs, readSingle(tbs));
+  const offset = fields[0]?.tagClass === 2 ? 1 : 0;
+  const spki = fields[offset + 5];
+  const bits = spki?.constructed ? children(tbs, spki)[1] : undefined;
+  if (!bits || bits.constructed || bits.tagNumber !== 3 || bits.end === bits.contentStart) return -1;
+  return tbs[bits.contentStart]!;
 }
 
 /** True when the keyUsage flags include keyCertSign. */

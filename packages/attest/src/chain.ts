@@ -1,9 +1,18 @@
 /**
  * Certificate path validation (RFC 5280 §6, reduced to what attestation chains use): leaf first, each
  * certificate signed by the next, ending at a trust anchor matched by PUBLIC KEY. Checked per link:
- * issuer name, signature (algorithm allow-list, no SHA-1), validity at the given instant, and for every
- * issuer basicConstraints cA, keyUsage keyCertSign and pathLenConstraint; no unknown critical extension
- * anywhere; no certificate on the revocation list.
+ * issuer name, signature (algorithm allow-list, no SHA-1), no unknown critical extension anywhere, no
+ * certificate on the revocation list, and then one of two rule sets:
+ *
+ * - RFC 5280 (App Attest): every certificate valid at the given instant; every issuer a CA
+ *   (basicConstraints cA) allowed to sign certificates (keyUsage keyCertSign), pathLenConstraint kept.
+ * - Android (Google's reference verifier, android/keyattestation KeyAttestationCertPathValidator):
+ *   factory-provisioned batch certificates of real devices (Pixel 2, Galaxy S9, Sony, Huawei…) carry no
+ *   CA basic constraint, so issuers are not required to be marked as CAs. What stops a chain from being
+ *   extended (a genuine attested key used to sign a forged leaf) is instead that the attestation
+ *   extension may appear on the leaf only: any certificate above the leaf that carries it is refused.
+ *   Dates: the leaf's are set by the device and never judged; an issuer not yet valid is refused; an
+ *   expired issuer is refused unless the chain is factory-provisioned, whose keys cannot be rotated.
  */
 import {
   canSignCertificates,
@@ -13,6 +22,7 @@ import {
   spkiKey,
 } from './certificate.ts';
 import { refuse } from './errors.ts';
+import { KEY_DESCRIPTION_OID } from './keyDescription.ts';
 import type { RevocationList } from './revocation.ts';
 import { indexAnchors, type TrustAnchor } from './roots.ts';
 
@@ -33,6 +43,8 @@ export interface ChainOptions {
   untrustedDetail?: 'ERR_ATTEST_SOFTWARE' | 'ERR_ATTEST_ROOT';
   /** Further extensions the caller processes itself (e.g. the attestation extension), allowed as critical. */
   processedExtensions?: readonly string[];
+  /** Validate with Google's rules for Android key attestation chains (module comment) instead of RFC 5280's. */
+  androidRules?: boolean;
 }
 
 /** A validated path: the certificates below the anchor, and the anchor. */
@@ -68,7 +80,13 @@ export function validateChain(certs: readonly ParsedCertificate[], options: Chai
         );
       }
     }
-    if (i > 0) {
+    if (i > 0 && options.androidRules && cert.extensions.has(KEY_DESCRIPTION_OID)) {
+      refuse(
+        'ERR_ATTEST_CHAIN',
+        `Certificate ${i} is above the leaf but carries an attestation extension (an extended chain).`,
+      );
+    }
+    if (i > 0 && !options.androidRules) {
       // An issuer: must be a CA allowed to sign certificates, with room for the CAs below it.
       if (!cert.basicConstraints?.ca) refuse('ERR_ATTEST_CHAIN', `Certificate ${i} is not a CA certificate.`);
       if (!canSignCertificates(cert)) {
@@ -80,13 +98,17 @@ export function validateChain(certs: readonly ParsedCertificate[], options: Chai
       }
     }
   }
-  if (anchor.pathLen !== undefined && path.length - 1 > anchor.pathLen) {
+  if (!options.androidRules && anchor.pathLen !== undefined && path.length - 1 > anchor.pathLen) {
     refuse('ERR_ATTEST_CHAIN', 'The chain is longer than the trust anchor allows.');
   }
-  for (let i = 0; i < path.length; i++) {
+  const factory = options.androidRules === true && isFactoryProvisioned(path);
+  for (let i = options.androidRules ? 1 : 0; i < path.length; i++) {
     const cert = path[i]!;
-    if (options.at < cert.notBefore || options.at > cert.notAfter) {
-      refuse('ERR_ATTEST_EXPIRED', `Certificate ${i} is not valid at the verification time.`);
+    if (options.at < cert.notBefore) {
+      refuse('ERR_ATTEST_EXPIRED', `Certificate ${i} is not yet valid at the verification time.`);
+    }
+    if (options.at > cert.notAfter && !factory) {
+      refuse('ERR_ATTEST_EXPIRED', `Certificate ${i} has expired at the verification time.`);
     }
   }
   if (options.revoked) {
@@ -98,6 +120,20 @@ export function validateChain(certs: readonly ParsedCertificate[], options: Chai
     }
   }
   return { path, anchor };
+}
+
+/**
+ * Google's test for a factory-provisioned chain (KeyAttestationCertPath.isFactoryProvisioned): the
+ * certificate the anchor signed names a serialNumber and the title "TEE" or "StrongBox". Remotely
+ * provisioned (RKP) chains are short-lived and re-fetched by the device, so their expiry is enforced.
+ */
+export function isFactoryProvisioned(path: readonly ParsedCertificate[]): boolean {
+  if (path.length < 3) return false;
+  const top = path[path.length - 1]!.subjectAttributes;
+  return (
+    top.some(([type]) => type === '2.5.4.5') &&
+    top.some(([type, value]) => type === '2.5.4.12' && (value === 'TEE' || value === 'StrongBox'))
+  );
 }
 
 /**

@@ -25,6 +25,7 @@ export {
   type RevocationEntry,
   RevocationList,
   type RevocationSnapshot,
+  revocationSnapshotAgeDays,
 } from './revocation.ts';
 export {
   APPLE_APP_ATTESTATION_ROOT_PEM,
@@ -39,6 +40,7 @@ export {
   createTestAppAttestAssertion,
   createTestAppAttestAuthority,
   createTestAttestationAuthority,
+  mlDsa65Spki,
   type TestAndroidAttestation,
   type TestAndroidAttestationOptions,
   type TestAppAssertionOptions,

@@ -1,26 +1,35 @@
 /**
- * The Android KeyDescription extension (OID 1.3.6.1.4.1.11129.2.1.17), parsed with
- * @peculiar/asn1-android for every attestation version in use: Keymaster 2/3/4/4.1 (versions 1-4) and
- * KeyMint 1-4 (100, 200, 300, 400); the layout is the same, KeyMint renames teeEnforced to
- * hardwareEnforced.
+ * The Android KeyDescription extension (OID 1.3.6.1.4.1.11129.2.1.17), read forward-compatibly by tags
+ * with a strict DER reader, the way Google's reference verifier (android/keyattestation Extension.kt)
+ * reads it:
  *
- * Real devices are sloppier than the schema: some emit authorization tags out of order, and new Android
- * releases add tags an older schema does not know. Both would make a strict schema parse fail, so the
- * two authorization lists are first re-assembled here: unknown tags are dropped (we never read them, so
- * they cannot change any decision), known ones sorted, and a REPEATED tag is refused (two values for one
- * property would make the answer depend on which one a parser picks).
+ *   KeyDescription ::= SEQUENCE {
+ *     attestationVersion INTEGER, attestationSecurityLevel ENUMERATED,
+ *     keyMintVersion INTEGER, keyMintSecurityLevel ENUMERATED,
+ *     attestationChallenge OCTET STRING, uniqueId OCTET STRING,
+ *     softwareEnforced AuthorizationList, hardwareEnforced AuthorizationList, ... }
+ *   AuthorizationList ::= SEQUENCE { [tag] EXPLICIT value, ... }
+ *
+ * Every attestation version decodes: Keymaster 1-4.1 (1-4), KeyMint 100-400, KeyMint 500 (Android SDK
+ * 37) and any later one: the version is reported, never judged, because the layout has only ever grown.
+ * Fields a newer version appends after the eight are ignored. In the authorization lists, only the tags
+ * Charter reads are decoded (and must have their documented type); any other tag, including ones no
+ * release has defined yet, is skipped unread, so it cannot change a decision. Tags may come in any order
+ * (real devices emit them out of order). A REPEATED tag among those read is refused: two values for one
+ * property would make the answer depend on which one a parser picks.
  */
-import { AttestationApplicationId, KeyDescription, type RootOfTrust } from '@peculiar/asn1-android';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { asBytes, hex } from './bytes.ts';
-import { children, concat, encodeLength, encodeTag, readSingle } from './der.ts';
-import { guarded, malformed, refuse } from './errors.ts';
+import { hex } from './bytes.ts';
+import { children, readSingle, readTlv, type Tlv } from './der.ts';
+import { guarded, malformed } from './errors.ts';
 
 /** OID of the KeyDescription extension. */
 export const KEY_DESCRIPTION_OID = '1.3.6.1.4.1.11129.2.1.17';
 
-/** Attestation versions this verifier knows; a new one is refused until its format has been reviewed. */
-export const KNOWN_ATTESTATION_VERSIONS: readonly number[] = [1, 2, 3, 4, 100, 200, 300, 400];
+/**
+ * Attestation versions published when this verifier was written (Keymaster 1-4.1, KeyMint 1-5). Kept
+ * for reference and tests only: versions outside this list are accepted just the same.
+ */
+export const KNOWN_ATTESTATION_VERSIONS: readonly number[] = [1, 2, 3, 4, 100, 200, 300, 400, 500];
 
 /** Where a key lives, per the attestation. */
 export type AndroidSecurityLevel = 'SOFTWARE' | 'TRUSTED_ENVIRONMENT' | 'STRONG_BOX';
@@ -72,130 +81,191 @@ export interface KeyDescriptionInfo {
 const SECURITY_LEVELS: readonly AndroidSecurityLevel[] = ['SOFTWARE', 'TRUSTED_ENVIRONMENT', 'STRONG_BOX'];
 const BOOT_STATES: readonly VerifiedBootState[] = ['VERIFIED', 'SELF_SIGNED', 'UNVERIFIED', 'FAILED'];
 
-/** Context tags of AuthorizationList known to @peculiar/asn1-android 2.10. */
-const KNOWN_TAGS = new Set([
-  1, 2, 3, 5, 6, 10, 200, 203, 303, 305, 400, 401, 402, 405, 503, 504, 505, 506, 507, 508, 509, 600, 601, 701,
-  702, 703, 704, 705, 706, 709, 710, 711, 712, 713, 714, 715, 716, 717, 718, 719, 720, 723, 724,
-]);
+/** Authorization tags Charter reads (KeyMint Tag.aidl numbers); every other tag is skipped. */
+const TAG = {
+  rollbackResistance: 303,
+  creationDateTime: 701,
+  origin: 702,
+  rollbackResistant: 703,
+  rootOfTrust: 704,
+  osVersion: 705,
+  osPatchLevel: 706,
+  attestationApplicationId: 709,
+  vendorPatchLevel: 718,
+  bootPatchLevel: 719,
+} as const;
+const READ_TAGS: ReadonlySet<number> = new Set(Object.values(TAG));
+
+/** Universal tag numbers. */
+const BOOLEAN = 1;
+const INTEGER = 2;
+const OCTET_STRING = 4;
+const NULL = 5;
+const ENUMERATED = 10;
+const SEQUENCE = 16;
+const SET = 17;
 
 /** Parse the DER value of the KeyDescription extension. */
 export function parseKeyDescription(extnValue: Uint8Array): KeyDescriptionInfo {
-  const kd = guarded('The key description extension is not valid DER.', () =>
-    AsnConvert.parse(normalise(extnValue), KeyDescription),
-  );
-  const attestationVersion = int(kd.attestationVersion);
-  if (!KNOWN_ATTESTATION_VERSIONS.includes(attestationVersion)) {
-    refuse(
-      'ERR_ATTEST_UNSUPPORTED',
-      'The key description has an attestation version this verifier does not know.',
-    );
-  }
-  const hw = kd.teeEnforced;
-  const sw = kd.softwareEnforced;
-  const appIdBytes = hw.attestationApplicationId ?? sw.attestationApplicationId;
-  const app = appIdBytes ? parseApplicationId(asBytes(appIdBytes.buffer)) : undefined;
-  const rot = hw.rootOfTrust ?? sw.rootOfTrust;
+  return guarded('The key description extension is not valid DER.', () => parse(extnValue));
+}
+
+function parse(der: Uint8Array): KeyDescriptionInfo {
+  const top = readSingle(der);
+  if (!isUniversal(top, SEQUENCE, true)) malformed('The key description is not a SEQUENCE.');
+  const fields = children(der, top);
+  if (fields.length < 8) malformed('The key description has fewer than eight fields.');
+  const [version, attLevel, kmVersion, kmLevel, challenge, uniqueId, swList, hwList] = fields as [
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+  ];
+  const sw = authorizationList(der, swList);
+  const hw = authorizationList(der, hwList);
+  // Hardware-enforced values win: software-enforced ones are only what Android's keystore daemon says.
+  const pick = (tag: number) => hw.get(tag) ?? sw.get(tag);
+  const app = pick(TAG.attestationApplicationId);
+  const applicationId = app ? parseApplicationId(octets(der, app, 'attestation application id')) : undefined;
+  const rot = pick(TAG.rootOfTrust);
+  const creation = sw.get(TAG.creationDateTime) ?? hw.get(TAG.creationDateTime);
   return {
-    attestationVersion,
-    attestationSecurityLevel: level(kd.attestationSecurityLevel),
-    keymintVersion: int(kd.keymasterVersion),
-    keymintSecurityLevel: level(kd.keymasterSecurityLevel),
-    challenge: asBytes(kd.attestationChallenge.buffer),
-    uniqueId: asBytes(kd.uniqueId.buffer),
-    packages: app?.packages ?? [],
-    signatureDigests: app?.signatureDigests ?? [],
-    hasApplicationId: app !== undefined,
-    rootOfTrust: rot ? rootOfTrust(rot) : null,
-    osVersion: optionalInt(hw.osVersion ?? sw.osVersion),
-    osPatchLevel: optionalInt(hw.osPatchLevel ?? sw.osPatchLevel),
-    vendorPatchLevel: optionalInt(hw.vendorPatchLevel ?? sw.vendorPatchLevel),
-    bootPatchLevel: optionalInt(hw.bootPatchLevel ?? sw.bootPatchLevel),
-    origin: optionalInt(hw.origin ?? sw.origin),
-    creationDateTime: optionalInt(sw.creationDateTime ?? hw.creationDateTime),
-    // NULL-typed tags decode to null when present and undefined when absent.
-    rollbackResistant: hw.rollbackResistance !== undefined || hw.rollbackResistant !== undefined,
+    attestationVersion: integer(der, version, 'attestation version'),
+    attestationSecurityLevel: level(der, attLevel),
+    keymintVersion: integer(der, kmVersion, 'KeyMint version'),
+    keymintSecurityLevel: level(der, kmLevel),
+    challenge: octets(der, challenge, 'attestation challenge'),
+    uniqueId: octets(der, uniqueId, 'unique id'),
+    packages: applicationId?.packages ?? [],
+    signatureDigests: applicationId?.signatureDigests ?? [],
+    hasApplicationId: applicationId !== undefined,
+    rootOfTrust: rot ? rootOfTrust(der, rot) : null,
+    osVersion: optionalInteger(der, pick(TAG.osVersion), 'OS version'),
+    osPatchLevel: optionalInteger(der, pick(TAG.osPatchLevel), 'OS patch level'),
+    vendorPatchLevel: optionalInteger(der, pick(TAG.vendorPatchLevel), 'vendor patch level'),
+    bootPatchLevel: optionalInteger(der, pick(TAG.bootPatchLevel), 'boot patch level'),
+    origin: optionalInteger(der, pick(TAG.origin), 'origin'),
+    creationDateTime: optionalInteger(der, creation, 'creation time'),
+    rollbackResistant:
+      isNull(hw.get(TAG.rollbackResistance), 'rollback resistance') ||
+      isNull(hw.get(TAG.rollbackResistant), 'rollback resistance'),
   };
 }
 
-/** Decode attestationApplicationId (an OCTET STRING holding DER). */
+/**
+ * The entries of an AuthorizationList that Charter reads, by tag: the single element inside each
+ * [tag] EXPLICIT wrapper. Other tags are skipped without looking inside them, repeated or not.
+ */
+function authorizationList(der: Uint8Array, list: Tlv): Map<number, Tlv> {
+  if (!isUniversal(list, SEQUENCE, true)) malformed('An authorization list is not a SEQUENCE.');
+  const out = new Map<number, Tlv>();
+  for (const item of children(der, list)) {
+    if (item.tagClass !== 2 || !item.constructed)
+      malformed('An authorization list entry is not a tagged value.');
+    if (!READ_TAGS.has(item.tagNumber)) continue;
+    if (out.has(item.tagNumber)) malformed('An authorization list repeats a tag.');
+    const inner = readTlv(der, item.contentStart, item.end);
+    if (inner.end !== item.end) malformed('An authorization list entry holds more than one value.');
+    out.set(item.tagNumber, inner);
+  }
+  return out;
+}
+
+/** Decode attestationApplicationId: SEQUENCE { SET OF AttestationPackageInfo, SET OF OCTET STRING }. */
 function parseApplicationId(der: Uint8Array): { packages: AttestedPackage[]; signatureDigests: string[] } {
-  const app = guarded('The attestation application id is not valid DER.', () =>
-    AsnConvert.parse(der, AttestationApplicationId),
-  );
+  const top = readSingle(der);
+  if (!isUniversal(top, SEQUENCE, true)) malformed('The attestation application id is not a SEQUENCE.');
+  const [infos, digests] = children(der, top);
+  if (!infos || !digests || !isUniversal(infos, SET, true) || !isUniversal(digests, SET, true)) {
+    malformed('The attestation application id does not hold two sets.');
+  }
   const utf8 = new TextDecoder('utf-8', { fatal: true });
-  const packages = (app.packageInfos ?? []).map((p) => {
-    // The schema types packageName as OctetString but the converter yields a bare ArrayBuffer.
-    const raw = p.packageName as unknown as ArrayBuffer | { buffer: ArrayBuffer };
-    const bytes = asBytes(raw instanceof ArrayBuffer ? raw : raw.buffer);
-    const name = guarded('A package name is not UTF-8.', () => utf8.decode(bytes));
-    return { name, version: int(p.version) };
+  const packages = children(der, infos).map((info) => {
+    if (!isUniversal(info, SEQUENCE, true)) malformed('A package info is not a SEQUENCE.');
+    const [name, version] = children(der, info);
+    if (!name || !version) malformed('A package info lacks its name or version.');
+    const bytes = octets(der, name, 'package name');
+    const text = guarded('A package name is not UTF-8.', () => utf8.decode(bytes));
+    return { name: text, version: integer(der, version, 'package version') };
   });
-  const signatureDigests = (app.signatureDigests ?? []).map((d) => {
-    const raw = d as unknown as ArrayBuffer | { buffer: ArrayBuffer };
-    return hex(asBytes(raw instanceof ArrayBuffer ? raw : raw.buffer));
-  });
+  const signatureDigests = children(der, digests).map((d) => hex(octets(der, d, 'signature digest')));
   return { packages, signatureDigests };
 }
 
-function rootOfTrust(rot: RootOfTrust): NonNullable<KeyDescriptionInfo['rootOfTrust']> {
-  const state = BOOT_STATES[rot.verifiedBootState];
-  if (state === undefined) malformed('The root of trust has an unknown boot state.');
-  if (typeof rot.deviceLocked !== 'boolean') malformed('The root of trust has no device lock state.');
+/** RootOfTrust ::= SEQUENCE { verifiedBootKey OCTET STRING, deviceLocked BOOLEAN, verifiedBootState ENUMERATED, verifiedBootHash OCTET STRING (KM4+) }. */
+function rootOfTrust(der: Uint8Array, rot: Tlv): NonNullable<KeyDescriptionInfo['rootOfTrust']> {
+  if (!isUniversal(rot, SEQUENCE, true)) malformed('The root of trust is not a SEQUENCE.');
+  const [key, locked, state, hash] = children(der, rot);
+  if (!key || !locked || !state) malformed('The root of trust is incomplete.');
+  if (!isUniversal(locked, BOOLEAN, false) || locked.end - locked.contentStart !== 1) {
+    malformed('The root of trust has no device lock state.');
+  }
+  const lockByte = der[locked.contentStart]!;
+  if (lockByte !== 0 && lockByte !== 0xff) malformed('The root of trust has a non-DER boolean.');
+  const bootState = BOOT_STATES[enumerated(der, state, 'boot state')];
+  if (bootState === undefined) malformed('The root of trust has an unknown boot state.');
   return {
-    verifiedBootKey: asBytes(rot.verifiedBootKey.buffer),
-    deviceLocked: rot.deviceLocked,
-    verifiedBootState: state,
-    verifiedBootHash: rot.verifiedBootHash ? asBytes(rot.verifiedBootHash.buffer) : undefined,
+    verifiedBootKey: octets(der, key, 'verified boot key'),
+    deviceLocked: lockByte === 0xff,
+    verifiedBootState: bootState,
+    verifiedBootHash: hash ? octets(der, hash, 'verified boot hash') : undefined,
   };
 }
 
-function level(value: number): AndroidSecurityLevel {
-  const l = SECURITY_LEVELS[value];
+function isUniversal(t: Tlv, tagNumber: number, constructed: boolean): boolean {
+  return t.tagClass === 0 && t.tagNumber === tagNumber && t.constructed === constructed;
+}
+
+function octets(der: Uint8Array, t: Tlv, what: string): Uint8Array {
+  if (!isUniversal(t, OCTET_STRING, false)) malformed(`The ${what} is not an OCTET STRING.`);
+  return new Uint8Array(der.subarray(t.contentStart, t.end));
+}
+
+function level(der: Uint8Array, t: Tlv): AndroidSecurityLevel {
+  const l = SECURITY_LEVELS[enumerated(der, t, 'security level')];
   if (l === undefined) malformed('The key description has an unknown security level.');
   return l;
 }
 
-/** asn1-schema yields numbers below 2^32 and decimal strings above; both become a number. */
-function int(value: unknown): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
-  if (!Number.isFinite(n) || !Number.isInteger(n)) malformed('The key description has a malformed integer.');
-  return n;
+function enumerated(der: Uint8Array, t: Tlv, what: string): number {
+  if (!isUniversal(t, ENUMERATED, false)) malformed(`The ${what} is not an ENUMERATED.`);
+  return integerValue(der, t, what);
 }
 
-function optionalInt(value: unknown): number | null {
-  return value === undefined || value === null ? null : int(value);
+function integer(der: Uint8Array, t: Tlv, what: string): number {
+  if (!isUniversal(t, INTEGER, false)) malformed(`The ${what} is not an INTEGER.`);
+  return integerValue(der, t, what);
+}
+
+function optionalInteger(der: Uint8Array, t: Tlv | undefined, what: string): number | null {
+  return t === undefined ? null : integer(der, t, what);
+}
+
+function isNull(t: Tlv | undefined, what: string): boolean {
+  if (t === undefined) return false;
+  if (!isUniversal(t, NULL, false) || t.end !== t.contentStart) malformed(`The ${what} is not a NULL.`);
+  return true;
 }
 
 /**
- * Re-assemble the KeyDescription with both authorization lists reduced to known tags in ascending order
- * (see the module comment). Everything else is kept byte for byte.
+ * A DER INTEGER/ENUMERATED content as a number: minimal two's complement, at most 8 bytes (KeyMint
+ * values are 32- or 64-bit). Values beyond 2^53 lose precision, which no field Charter judges reaches.
  */
-function normalise(der: Uint8Array): Uint8Array {
-  const top = readSingle(der);
-  if (top.tagClass !== 0 || !top.constructed || top.tagNumber !== 16) {
-    malformed('The key description is not a SEQUENCE.');
+function integerValue(der: Uint8Array, t: Tlv, what: string): number {
+  const bytes = der.subarray(t.contentStart, t.end);
+  if (bytes.length === 0 || bytes.length > 9) malformed(`The ${what} is not a valid integer.`);
+  if (
+    bytes.length > 1 &&
+    ((bytes[0] === 0 && !(bytes[1]! & 0x80)) || (bytes[0] === 0xff && bytes[1]! & 0x80))
+  ) {
+    malformed(`The ${what} is not minimally encoded.`);
   }
-  const fields = children(der, top);
-  if (fields.length !== 8) malformed('The key description does not have eight fields.');
-  const parts: Uint8Array[] = fields.slice(0, 6).map((f) => der.subarray(f.start, f.end));
-  for (const list of fields.slice(6)) {
-    if (list.tagClass !== 0 || !list.constructed || list.tagNumber !== 16) {
-      malformed('An authorization list is not a SEQUENCE.');
-    }
-    const seen = new Set<number>();
-    const kept: { tag: number; bytes: Uint8Array }[] = [];
-    for (const item of children(der, list)) {
-      if (item.tagClass !== 2 || !item.constructed)
-        malformed('An authorization list entry is not a tagged value.');
-      if (seen.has(item.tagNumber)) malformed('An authorization list repeats a tag.');
-      seen.add(item.tagNumber);
-      if (KNOWN_TAGS.has(item.tagNumber))
-        kept.push({ tag: item.tagNumber, bytes: der.subarray(item.start, item.end) });
-    }
-    kept.sort((a, b) => a.tag - b.tag);
-    const body = concat(kept.map((k) => k.bytes));
-    parts.push(concat([encodeTag(0, true, 16), encodeLength(body.length), body]));
-  }
-  const body = concat(parts);
-  return concat([encodeTag(0, true, 16), encodeLength(body.length), body]);
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  if (bytes[0]! & 0x80) v -= 1n << BigInt(bytes.length * 8);
+  return Number(v);
 }

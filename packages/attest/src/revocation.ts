@@ -54,6 +54,20 @@ export const ANDROID_REVOCATION_SNAPSHOT: RevocationSnapshot = Object.freeze<Rev
 export const ANDROID_REVOCATION_SNAPSHOT_DATE: string = ANDROID_REVOCATION_SNAPSHOT.date;
 
 /**
+ * How old a snapshot is at `nowMs` (default now), in whole days: what operators are shown (console
+ * overview, `charter license inspect`, the `charter_android_revocation_snapshot_age_days` metric) so a
+ * stale list is visible. Entries Google added since the snapshot are only enforced when the license
+ * brings them (`attestation.android_revoked`).
+ */
+export function revocationSnapshotAgeDays(
+  nowMs: number = Date.now(),
+  snapshot: RevocationSnapshot = ANDROID_REVOCATION_SNAPSHOT,
+): number {
+  const at = Date.parse(`${snapshot.date}T00:00:00Z`);
+  return Math.max(0, Math.floor((nowMs - at) / 86_400_000));
+}
+
+/**
  * Normalise a serial written by a person or a list: lowercase, without `0x`, colons or whitespace, and
  * without leading zeros (`'0'` stays `'0'`; a leading `-` is kept, as Java prints negative serials).
  * Returns undefined for anything that is not hex.

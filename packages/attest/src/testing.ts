@@ -8,6 +8,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
   type KeyPairKeyObjectResult,
+  randomBytes,
   sign,
 } from 'node:crypto';
 import {
@@ -22,7 +23,7 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
 import { Encoder } from 'cbor-x';
 import { asBytes, base64, sha256 } from './bytes.ts';
-import { concat, encodeLength } from './der.ts';
+import { children, concat, encodeLength, encodeTag, readSingle } from './der.ts';
 import { type AndroidSecurityLevel, KEY_DESCRIPTION_OID, type VerifiedBootState } from './keyDescription.ts';
 import { loadTrustAnchors, type TrustAnchor } from './roots.ts';
 import { APPLE_NONCE_OID, uncompressedP256Point } from './verifyAppleAppAttestation.ts';
@@ -50,6 +51,16 @@ export interface TestAttestationAuthorityOptions {
   notAfter?: Date;
   /** Subject serialNumber of the root (default a fixed test value). */
   rootSerialName?: string;
+  /**
+   * 'factory' (default): the intermediate is named like a factory-provisioned one (serialNumber and
+   * title "TEE"), whose expiry Google's rules tolerate. 'remote': named like an RKP intermediate.
+   */
+  provisioning?: 'factory' | 'remote';
+  /**
+   * Mint the batch certificate the way Pixel 2, Galaxy S9 and others do: no basicConstraints and no
+   * keyUsage (not marked as a CA), yet signing the device keys.
+   */
+  caLessBatch?: boolean;
 }
 
 /** What to attest in one test chain. */
@@ -78,6 +89,18 @@ export interface TestAndroidAttestationOptions {
   includeRoot?: boolean;
   /** Use these DER bytes as the KeyDescription extension value instead of building one. */
   keyDescriptionDer?: Uint8Array;
+  /**
+   * Authorization entries added to the KeyDescription as `[tag] EXPLICIT value` (value is DER), e.g. tags
+   * of a KeyMint release newer than this verifier. Default list: hardware.
+   */
+  extraAuthorizations?: readonly { tag: number; value: Uint8Array; list?: 'software' | 'hardware' }[];
+  /** DER fields appended after the eight KeyDescription fields (what a future version may add). */
+  extraKeyDescriptionFields?: readonly Uint8Array[];
+  /** Certify this DER SubjectPublicKeyInfo in the leaf (e.g. an ML-DSA key Node cannot load). */
+  leafSpki?: Uint8Array;
+  /** Validity of the leaf (default: the epoch to 2106-02-07, as Android writes it). */
+  leafNotBefore?: Date;
+  leafNotAfter?: Date;
 }
 
 /** One minted chain. */
@@ -145,10 +168,16 @@ export function createTestAttestationAuthority(
   const intermediate = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const batch = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const rootName = [[OID.serialNumber, options.rootSerialName ?? 'c0ffee00charter0']] as const;
-  const intermediateName = [
-    [OID.serialNumber, 'charter-test-intermediate'],
-    [OID.title, 'TEE'],
-  ] as const;
+  const intermediateName =
+    options.provisioning === 'remote'
+      ? ([
+          [OID.commonName, 'Charter Test RKP Intermediate'],
+          [OID.organization, 'Charter Test'],
+        ] as const)
+      : ([
+          [OID.serialNumber, 'charter-test-intermediate'],
+          [OID.title, 'TEE'],
+        ] as const);
   const batchName = [
     [OID.serialNumber, 'charter-test-batch'],
     [OID.title, 'TEE'],
@@ -166,8 +195,7 @@ export function createTestAttestationAuthority(
     signingKey: intermediate.privateKey,
     notBefore,
     notAfter,
-    ca: { pathLen: 0 },
-    keyUsage: KeyUsageFlags.keyCertSign,
+    ...(options.caLessBatch ? {} : { ca: { pathLen: 0 }, keyUsage: KeyUsageFlags.keyCertSign }),
   });
   const rootPem = pemOf([rootCertificate]);
   const trustedRoots = loadTrustAnchors(rootPem, 'test-root');
@@ -188,11 +216,12 @@ export function createTestAttestationAuthority(
         subject: [[OID.commonName, 'Android Keystore Key']],
         issuer: batchName,
         publicKey,
+        ...(o.leafSpki ? { spki: o.leafSpki } : {}),
         signingKey: batch.privateKey,
         serial: 1n,
         // Android leaves carry the epoch and a far future date unless the app sets validity.
-        notBefore: new Date(0),
-        notAfter: new Date('2106-02-07T06:28:15Z'),
+        notBefore: o.leafNotBefore ?? new Date(0),
+        notAfter: o.leafNotAfter ?? new Date('2106-02-07T06:28:15Z'),
         keyUsage: KeyUsageFlags.digitalSignature,
         extensions: o.omitKeyDescription
           ? []
@@ -247,7 +276,29 @@ export function keyDescription(o: TestAndroidAttestationOptions): Uint8Array {
       osPatchLevel: o.osPatchLevel ?? 202501,
     }),
   });
-  return asBytes(AsnConvert.serialize(kd));
+  const der = asBytes(AsnConvert.serialize(kd));
+  if (!o.extraAuthorizations?.length && !o.extraKeyDescriptionFields?.length) return der;
+  return extendKeyDescription(der, o.extraAuthorizations ?? [], o.extraKeyDescriptionFields ?? []);
+}
+
+/** Add authorization entries and trailing fields to a KeyDescription (see the options above). */
+function extendKeyDescription(
+  der: Uint8Array,
+  extra: NonNullable<TestAndroidAttestationOptions['extraAuthorizations']>,
+  trailing: readonly Uint8Array[],
+): Uint8Array {
+  const seq = (body: Uint8Array) => concat([Uint8Array.of(0x30), encodeLength(body.length), body]);
+  const fields = children(der, readSingle(der));
+  const parts = fields.slice(0, 6).map((f) => der.subarray(f.start, f.end));
+  fields.slice(6, 8).forEach((list, i) => {
+    const items = children(der, list).map((c) => der.subarray(c.start, c.end));
+    for (const e of extra) {
+      if ((e.list ?? 'hardware') !== (i === 0 ? 'software' : 'hardware')) continue;
+      items.push(concat([encodeTag(2, true, e.tag), encodeLength(e.value.length), e.value]));
+    }
+    parts.push(seq(concat(items)));
+  });
+  return seq(concat([...parts, ...trailing]));
 }
 
 /** How to build a test App Attest authority. */
@@ -426,6 +477,19 @@ export function createTestAppAttestAssertion(o: TestAppAssertionOptions): {
     ),
   );
   return { assertion, assertionB64: base64(assertion) };
+}
+
+/**
+ * DER of an ML-DSA-65 SubjectPublicKeyInfo (FIPS 204: OID 2.16.840.1.101.3.4.3.18, a 1952-byte public
+ * key; random bytes here), the leaf key of new Pixels that Node 20 cannot load. Pass it as `leafSpki`.
+ */
+export function mlDsa65Spki(): Uint8Array {
+  const oid = Uint8Array.of(0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x12);
+  const alg = concat([Uint8Array.of(0x30), encodeLength(oid.length), oid]);
+  const key = concat([Uint8Array.of(0), randomBytes(1952)]);
+  const bits = concat([Uint8Array.of(0x03), encodeLength(key.length), key]);
+  const body = concat([alg, bits]);
+  return concat([Uint8Array.of(0x30), encodeLength(body.length), body]);
 }
 
 /** DER of the App Attest nonce extension: SEQUENCE { [1] EXPLICIT OCTET STRING nonce }. */

@@ -14,6 +14,7 @@ import {
   publicKeyOf,
 } from './certificate.ts';
 import { MAX_CHAIN_LENGTH, validateChain } from './chain.ts';
+import { children, readSingle } from './der.ts';
 import { guarded, malformed, refuse } from './errors.ts';
 import {
   type AndroidSecurityLevel,
@@ -64,8 +65,14 @@ export interface AndroidKeyAttestation {
   osPatchLevel: number | null;
   /** Name of the anchor the chain ends at ('google-rsa', 'google-ec', or a custom label). */
   root: string;
-  /** The attested key: compare it with the instance key. */
-  leafPublicKey: KeyObject;
+  /**
+   * The attested key: compare it with the instance key. `null` when Node cannot use the key's
+   * algorithm (an ML-DSA leaf on new Pixels): the attestation is genuine, but the key cannot be a
+   * Charter instance key (DPoP signs with EC, RSA or Ed25519), so a gateway must refuse to register it.
+   */
+  leafPublicKey: KeyObject | null;
+  /** The attested key's algorithm: 'ec-p256', 'rsa-2048', 'ed25519', 'ml-dsa-65', … or its OID. */
+  leafKeyAlgorithm: string;
   /** DER SubjectPublicKeyInfo of the attested key. */
   leafSpki: Uint8Array;
   /** Everything decoded from the KeyDescription. */
@@ -108,6 +115,7 @@ export function verifyAndroidKeyAttestation(
       untrusted: androidSoftwareRoots(),
       untrustedDetail: 'ERR_ATTEST_SOFTWARE',
       processedExtensions: [KEY_DESCRIPTION_OID],
+      androidRules: true,
     });
 
     const leaf = certs[0]!;
@@ -150,11 +158,12 @@ export function verifyAndroidKeyAttestation(
         refuse('ERR_ATTEST_BOOT', 'The device is not locked with a verified boot state.');
       }
     }
-    let leafPublicKey: KeyObject;
+    // The chain and the statement are verified; whether the key itself is usable is the caller's call.
+    let leafPublicKey: KeyObject | null;
     try {
       leafPublicKey = publicKeyOf(leaf);
     } catch {
-      refuse('ERR_ATTEST_UNSUPPORTED', 'The attested key uses an algorithm this verifier does not support.');
+      leafPublicKey = null;
     }
 
     return {
@@ -171,6 +180,7 @@ export function verifyAndroidKeyAttestation(
       osPatchLevel: kd.osPatchLevel,
       root: anchor.name,
       leafPublicKey,
+      leafKeyAlgorithm: keyAlgorithmName(leafPublicKey, leaf.spki),
       leafSpki: leaf.spki,
       keyDescription: kd,
     };
@@ -191,7 +201,49 @@ export function androidAttestationJson(result: AndroidKeyAttestation): Record<st
     os_patch_level: result.osPatchLevel,
     root: result.root,
     leaf_spki_b64: base64(result.leafSpki),
+    leaf_key_algorithm: result.leafKeyAlgorithm,
   };
+}
+
+/** Names of SubjectPublicKeyInfo algorithms Node 20 cannot load (FIPS 204 ML-DSA). */
+const UNLOADABLE_KEY_ALGORITHMS: Record<string, string> = {
+  '2.16.840.1.101.3.4.3.17': 'ml-dsa-44',
+  '2.16.840.1.101.3.4.3.18': 'ml-dsa-65',
+  '2.16.840.1.101.3.4.3.19': 'ml-dsa-87',
+};
+
+/** A short name for the attested key's algorithm, for reports and refusal reasons. */
+function keyAlgorithmName(key: KeyObject | null, spki: Uint8Array): string {
+  if (key) {
+    const d = key.asymmetricKeyDetails;
+    if (key.asymmetricKeyType === 'ec') {
+      const curve = { prime256v1: 'p256', secp384r1: 'p384', secp521r1: 'p521' }[d?.namedCurve ?? ''];
+      return `ec-${curve ?? d?.namedCurve ?? 'unknown'}`;
+    }
+    if (key.asymmetricKeyType === 'rsa') return `rsa-${d?.modulusLength ?? 'unknown'}`;
+    return key.asymmetricKeyType ?? 'unknown';
+  }
+  const oid = spkiAlgorithmOid(spki);
+  return UNLOADABLE_KEY_ALGORITHMS[oid] ?? oid;
+}
+
+/** The algorithm OID of a DER SubjectPublicKeyInfo (SEQUENCE { SEQUENCE { OID, … }, BIT STRING }). */
+function spkiAlgorithmOid(spki: Uint8Array): string {
+  const [alg] = children(spki, readSingle(spki));
+  const oid = alg?.constructed ? children(spki, alg)[0] : undefined;
+  if (!oid || oid.constructed || oid.tagNumber !== 6) return 'unknown';
+  const bytes = spki.subarray(oid.contentStart, oid.end);
+  const arcs: number[] = [];
+  let v = 0;
+  for (const b of bytes) {
+    v = v * 128 + (b & 0x7f);
+    if ((b & 0x80) === 0) {
+      if (arcs.length === 0) arcs.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80);
+      else arcs.push(v);
+      v = 0;
+    }
+  }
+  return arcs.join('.');
 }
 
 function revocationListOf(options: AndroidKeyAttestationOptions): RevocationList {

@@ -44,6 +44,8 @@ export interface CertificateSpec {
   issuer: NameSpec;
   /** The certified key. */
   publicKey: KeyObject;
+  /** DER SubjectPublicKeyInfo to certify instead of `publicKey` (algorithms Node cannot load, e.g. ML-DSA). */
+  spki?: Uint8Array;
   /** The issuer's private key (the subject's own for a self-signed root). */
   signingKey: KeyObject;
   /** Serial as a non-negative bigint; default 16 random bytes. */
@@ -79,7 +81,7 @@ export function buildCertificate(spec: CertificateSpec): Uint8Array {
     validity: new Validity({ notBefore: spec.notBefore, notAfter: spec.notAfter }),
     subject: name(spec.subject),
     subjectPublicKeyInfo: AsnConvert.parse(
-      spec.publicKey.export({ type: 'spki', format: 'der' }),
+      spec.spki ?? spec.publicKey.export({ type: 'spki', format: 'der' }),
       SubjectPublicKeyInfo,
     ),
   });

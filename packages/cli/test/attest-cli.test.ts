@@ -5,9 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { attestationBinding, createTestAttestationAuthority } from '@charter/attest';
+import {
+  attestationBinding,
+  createTestAppAttestAuthority,
+  createTestAttestationAuthority,
+  mlDsa65Spki,
+} from '@charter/attest';
+import { BUNDLE_ID } from '@charter/core';
 import { type Flags, UsageError } from '../src/command.ts';
 import { attestVerify } from '../src/commands/attest.ts';
+import { exe } from './run.ts';
 
 /** A real-device sample, read as data from the attest package's fixture copy (with its provenance). */
 // biome-ignore lint/suspicious/noExplicitAny: fixture JSON is free-form by design.
@@ -60,6 +67,7 @@ describe('charter attest verify --format android-key', () => {
       os_patch_level: 202511,
       root: 'google-rsa',
       leaf_spki_b64: f.expected.leaf_public_key_spki_b64,
+      leaf_key_algorithm: 'ec-p256',
     });
     assert.match(out.text, /STRONG_BOX/);
   });
@@ -160,5 +168,139 @@ describe('charter attest verify --format apple-appattest / apple-assertion', () 
     await assert.rejects(run({ ...assertionFlags, 'previous-counter': '-1' }), UsageError);
     await assert.rejects(run({ ...assertionFlags, 'previous-counter': '1', 'app-id': 'no-dot' }), UsageError);
     await assert.rejects(run({ ...assertionFlags }), UsageError);
+  });
+});
+
+describe('charter attest verify: the real-world variety of devices (issue 11)', () => {
+  const challenge = attestationBinding('n-issue-11', 'j-issue-11');
+  const hex = Buffer.from(challenge).toString('hex');
+
+  test('the real executable: CA-less batch, KeyMint 500 with unknown tags, an ML-DSA leaf all verify', () => {
+    const authority = createTestAttestationAuthority({ caLessBatch: true });
+    const roots = file('issue11-roots.pem', authority.rootPem);
+    const shapes = {
+      'ca-less': authority.attest({ challenge }),
+      keymint500: authority.attest({
+        challenge,
+        attestationVersion: 500,
+        extraAuthorizations: [{ tag: 725, value: Uint8Array.of(0x02, 0x01, 0x01) }],
+      }),
+      'ml-dsa': authority.attest({ challenge, leafSpki: mlDsa65Spki() }),
+    };
+    for (const [name, att] of Object.entries(shapes)) {
+      const chain = file(`issue11-${name}.pem`, att.chainPem);
+      const r = exe([
+        'attest',
+        'verify',
+        '--format',
+        'android-key',
+        '--chain',
+        chain,
+        '--roots',
+        roots,
+        '--challenge',
+        hex,
+        '--json',
+      ]);
+      assert.equal(r.code, 0, `${name}: ${r.stdout} ${r.stderr}`);
+      assert.equal(r.json.verified, true, name);
+    }
+    const ml = exe([
+      'attest',
+      'verify',
+      '--format',
+      'android-key',
+      '--chain',
+      join(dir, 'issue11-ml-dsa.pem'),
+      '--roots',
+      roots,
+    ]);
+    assert.equal(ml.code, 0, ml.stderr);
+    assert.match(ml.stdout, /ml-dsa-65 \(genuine, but it cannot be a Charter instance key/);
+  });
+
+  test('an ML-DSA leaf: verified, with its key reported', async () => {
+    const authority = createTestAttestationAuthority();
+    const spki = mlDsa65Spki();
+    const out = await run({
+      format: 'android-key',
+      chain: file('mldsa.pem', authority.attest({ challenge, leafSpki: spki }).chainPem),
+      roots: file('mldsa-roots.pem', authority.rootPem),
+      challenge: hex,
+    });
+    assert.equal(out.exitCode, undefined);
+    assert.equal(out.json.verified, true);
+    assert.equal(out.json.leaf_key_algorithm, 'ml-dsa-65');
+    assert.equal(out.json.leaf_spki_b64, Buffer.from(spki).toString('base64'));
+  });
+
+  test('a certificate whose signature BIT STRING has unused bits: exit 1', async () => {
+    const authority = createTestAttestationAuthority();
+    const att = authority.attest({ challenge });
+    // Certificate ::= SEQUENCE { tbs, algorithm, signature BIT STRING }: set its unused-bits byte to 4.
+    const der = new Uint8Array(Buffer.from(att.x5c[0]!, 'base64'));
+    const { children, readSingle } = await import('../../attest/src/der.ts');
+    const sig = children(der, readSingle(der))[2]!;
+    der[sig.contentStart] = 4;
+    const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
+    const rest = att.chainPem.slice(att.chainPem.indexOf('-----END CERTIFICATE-----') + 26);
+    const out = await run({
+      format: 'android-key',
+      chain: file('unused-bits.pem', pem + rest),
+      roots: file('unused-bits-roots.pem', authority.rootPem),
+    });
+    assert.equal(out.exitCode, 1);
+    assert.equal(out.json.error, 'invalid_attestation');
+  });
+
+  test("--app-id takes every bundle id a charter takes, e.g. Apple's com.apple.example_app_attest", async () => {
+    const apple = createTestAppAttestAuthority();
+    const roots = file('apple-roots.pem', apple.rootPem);
+    const clientDataHash = attestationBinding('n-apple', 'j-apple');
+    for (const bundle of [
+      'com.apple.example_app_attest',
+      'com.acme-corp.orders',
+      'a_b.c-d',
+      '_x.y_',
+      'com.x.y.z.w',
+    ]) {
+      assert.ok(BUNDLE_ID.test(bundle), bundle);
+      const appId = `ABCDE12345.${bundle}`;
+      const att = apple.attest({ appId, clientDataHash });
+      const out = await run({
+        format: 'apple-appattest',
+        attestation: file(`app-${bundle}.b64`, att.attestationB64),
+        'key-id': att.keyIdB64,
+        'client-data-hash': Buffer.from(clientDataHash).toString('base64'),
+        'app-id': appId,
+        roots,
+      });
+      assert.equal(out.exitCode, undefined, `${bundle}: ${JSON.stringify(out.json)}`);
+      assert.equal(out.json.environment, 'production');
+      // The receipt is in both reports, for the vendor's records.
+      assert.equal(out.json.receipt_b64, Buffer.from('charter test receipt').toString('base64'));
+      assert.match(
+        out.text,
+        new RegExp(`receipt \\(20 bytes, not validated offline\\): ${out.json.receipt_b64}`),
+      );
+      // The same app id on an assertion.
+      const assertion = apple.assert({ privateKey: att.privateKey, appId, clientDataHash, counter: 1 });
+      const a = await run({
+        format: 'apple-assertion',
+        assertion: file(`assert-${bundle}.b64`, assertion.assertionB64),
+        'public-key': file(`key-${bundle}.pem`, out.json.public_key_pem as string),
+        'client-data-hash': Buffer.from(clientDataHash).toString('base64'),
+        'app-id': appId,
+        'previous-counter': '0',
+      });
+      assert.deepEqual(a.json, { verified: true, counter: 1 });
+    }
+    for (const bad of ['no-dot', 'ABCDE12345.', 'ABCDE12345.com..x', 'ABCDE12345.com/x', 'ABC DE.com.x']) {
+      await assert.rejects(
+        run({ format: 'apple-assertion', 'app-id': bad, 'client-data-hash': 'AAAA' }),
+        UsageError,
+        bad,
+      );
+    }
   });
 });

@@ -22,6 +22,7 @@ import {
 import { CharterError, epochSeconds, statusOf } from '@charter/core';
 import {
   addLocalRevocation,
+  androidRevocationStatus,
   exportReport,
   type Gateway,
   type GatewayStore,
@@ -316,6 +317,8 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
         instances: [...l.revoked.instances],
       },
       local_revocations: local,
+      // How current the Android revocation data is: the bundled snapshot ages with the build.
+      android_revocation: androidRevocationStatus(l.claims, epochSeconds()),
       report_export: true,
     };
   });

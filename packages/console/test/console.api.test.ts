@@ -259,6 +259,14 @@ describe('console API', () => {
     const overview = await b.req('GET', `${ADMIN}/api/overview`);
     assert.equal(overview.json.serial, 2);
     assert.equal((overview.json.local_revocations as unknown[]).length, 1);
+    // How old the bundled Android revocation snapshot is, and what the license adds (issue 11).
+    const ageDays = Math.floor((Date.now() - Date.parse('2019-08-14T00:00:00Z')) / 86_400_000);
+    assert.deepEqual(overview.json.android_revocation, {
+      snapshot_date: '2019-08-14',
+      snapshot_age_days: ageDays,
+      snapshot_serials: 4,
+      license_serials: 0,
+    });
 
     const verify = await b.req('POST', `${ADMIN}/api/audit/verify`, {});
     assert.equal(verify.json.ok, true);

@@ -300,6 +300,11 @@ test('the whole story: portal → license → gateway → client → console', a
   const overview = await text(ops.page.locator('main'));
   assert.match(overview, /Hospital A/);
   assert.match(overview, /Expires in 364 days/);
+  // The age of the bundled Android revocation snapshot is in plain sight (issue 11).
+  assert.match(
+    await text(ops.page.getByTestId('android-revocation')),
+    /Android revocation snapshot \d{4,} days old .*dated 2019-08-14 .*this license adds 0 serial/,
+  );
   assert.equal(await ops.page.getByTestId('serial').textContent(), '1');
   const legend = await text(ops.page.locator('figure.line-chart figcaption'));
   const through = Number(new RegExp(`${appId}: (\\d+) let through`).exec(legend)?.[1]);

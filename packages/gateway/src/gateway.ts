@@ -14,7 +14,7 @@ import type { EphemeralCache } from './cache.ts';
 import { TimeGuard } from './clock.ts';
 import { type AdmittedApp, type DecisionNotes, type EngineContext, FAIL_CLOSED, PATHS } from './context.ts';
 import type { DecisionListener } from './decisions.ts';
-import { createHardwareAttestationVerifier } from './hardware-attestation.ts';
+import { androidRevocationStatus, createHardwareAttestationVerifier } from './hardware-attestation.ts';
 import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
 import { INSTANCE_ALGS } from './instance-key.ts';
 import { installLicense, loadLicense, type SiteLicense } from './license.ts';
@@ -577,6 +577,9 @@ export class Gateway {
   #showLicense(): void {
     this.metrics.licenseSerial.set(this.#license.serial);
     this.metrics.licenseExpiry.set(this.#license.exp);
+    const revocation = androidRevocationStatus(this.#license.claims, this.#ctx.now());
+    this.metrics.androidRevokedSerials.set({ source: 'snapshot' }, revocation.snapshot_serials);
+    this.metrics.androidRevokedSerials.set({ source: 'license' }, revocation.license_serials);
   }
 
   #ok(body: unknown, withNonce: boolean): GatewayReply {

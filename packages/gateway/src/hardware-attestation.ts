@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  ANDROID_REVOCATION_SNAPSHOT,
   appleAppAttestationRoots,
   googleHardwareRoots,
   loadTrustAnchors,
@@ -15,6 +16,7 @@ import {
   verifyAndroidKeyAttestation,
   verifyAppleAppAttestation,
   verifyAppleAssertion,
+  revocationSnapshotAgeDays,
 } from '@charter/attest';
 import { CharterError, type LicenseClaims } from '@charter/core';
 import type {
@@ -59,6 +61,27 @@ function text(value: unknown, what: string): string {
   return value;
 }
 
+/** What Android chains are checked against for revocation: the bundled snapshot and the license's serials. */
+export interface AndroidRevocationStatus {
+  /** Date (YYYY-MM-DD) of the bundled snapshot of Google's status list. */
+  snapshot_date: string;
+  /** Its age in whole days: serials Google revoked since are enforced only if the license brings them. */
+  snapshot_age_days: number;
+  snapshot_serials: number;
+  /** Serials the license in force adds (`attestation.android_revoked`). */
+  license_serials: number;
+}
+
+/** The revocation status an operator is shown (console overview), as of `nowS` (seconds). */
+export function androidRevocationStatus(license: LicenseClaims, nowS: number): AndroidRevocationStatus {
+  return {
+    snapshot_date: ANDROID_REVOCATION_SNAPSHOT.date,
+    snapshot_age_days: revocationSnapshotAgeDays(nowS * 1000),
+    snapshot_serials: Object.keys(ANDROID_REVOCATION_SNAPSHOT.entries).length,
+    license_serials: license.attestation?.android_revoked?.length ?? 0,
+  };
+}
+
 /** The verifier to pass as `attestationVerifier` to a gateway. */
 export function createHardwareAttestationVerifier(options: HardwareAttestationOptions): AttestationVerifier {
   const googleRoots = options.androidRoots ?? googleHardwareRoots();
@@ -89,6 +112,14 @@ export function createHardwareAttestationVerifier(options: HardwareAttestationOp
     const nonceOnly = createHash('sha256').update(input.nonce, 'ascii').digest();
     if (!challenge.equals(input.binding) && !challenge.equals(nonceOnly)) {
       refuse('ERR_ATTEST_CHALLENGE', 'the attestation challenge is not bound to this registration nonce');
+    }
+    // A genuine chain can attest a key Node cannot load (an ML-DSA leaf on new Pixels): it can never be
+    // the DPoP key, so the registration is refused with that reason rather than a failed comparison.
+    if (result.leafPublicKey === null) {
+      return refuse(
+        'ERR_ATTEST_UNSUPPORTED',
+        `the attested key (${result.leafKeyAlgorithm}) cannot be a Charter instance key: attest an EC P-256, RSA or Ed25519 key`,
+      );
     }
     if (!samePublicKey(result.leafPublicKey, input.instanceKey)) {
       refuse('ERR_ATTEST_KEY', 'the attested key is not the instance key that signed the proof');

@@ -46,6 +46,8 @@ export {
   type WellKnown,
 } from './gateway.ts';
 export {
+  type AndroidRevocationStatus,
+  androidRevocationStatus,
   createHardwareAttestationVerifier,
   type HardwareAttestationOptions,
 } from './hardware-attestation.ts';

@@ -3,6 +3,7 @@
  * gateways in one process, as in tests or a host app, never collide. Labels carry only verified app
  * ids and catalogued codes; anything an attacker types would otherwise grow the label set.
  */
+import { ANDROID_REVOCATION_SNAPSHOT_DATE, revocationSnapshotAgeDays } from '@charter/attest';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BackendStatus } from './backend-status.ts';
 
@@ -20,6 +21,8 @@ export class GatewayMetrics {
   readonly clockRollbacks: Counter;
   readonly clockHighWater: Gauge;
   readonly backendUp: Gauge<'backend'>;
+  readonly androidRevocationSnapshotAge: Gauge;
+  readonly androidRevokedSerials: Gauge<'source'>;
   readonly #backends = new Set<BackendStatus>();
 
   constructor(registry = new Registry()) {
@@ -79,6 +82,21 @@ export class GatewayMetrics {
     this.clockHighWater = new Gauge({
       name: 'charter_clock_high_water_seconds',
       help: 'The time high-water mark, in seconds since the epoch',
+      registers,
+    });
+    // The bundled Android revocation snapshot ages with the build: alert on it (README "Attestation").
+    this.androidRevocationSnapshotAge = new Gauge({
+      name: 'charter_android_revocation_snapshot_age_days',
+      help: `Age in days of the bundled Android attestation revocation snapshot (dated ${ANDROID_REVOCATION_SNAPSHOT_DATE}); newer revocations apply only when the license brings them`,
+      registers,
+      collect() {
+        this.set(revocationSnapshotAgeDays());
+      },
+    });
+    this.androidRevokedSerials = new Gauge({
+      name: 'charter_android_revoked_serials',
+      help: 'Revoked Android attestation certificate serials in force, by source (snapshot, license)',
+      labelNames: ['source'],
       registers,
     });
     const backends = this.#backends;

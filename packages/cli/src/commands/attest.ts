@@ -122,10 +122,14 @@ function verify(format: Format, flags: Flags): Output {
     return {
       json: androidAttestationJson(result),
       text: [
-        `verified: Android key attestation (${result.securityLevel}), root ${result.root}`,
+        `verified: Android key attestation (${result.securityLevel}), root ${result.root}, ` +
+          `attestation version ${result.attestationVersion}`,
         `app: ${packages}; ${result.signatureDigests.length} signing certificate(s)`,
         `device: boot ${result.verifiedBootState ?? 'unknown'}, ${result.deviceLocked ? 'locked' : 'unlocked'}, ` +
           `OS ${result.osVersion ?? '?'} patch ${result.osPatchLevel ?? '?'}`,
+        result.leafPublicKey
+          ? `key: ${result.leafKeyAlgorithm}`
+          : `key: ${result.leafKeyAlgorithm} (genuine, but it cannot be a Charter instance key: a gateway refuses to register it)`,
         challenge === undefined ? 'challenge: not checked (no --challenge)' : 'challenge: matches',
       ].join('\n'),
     };
@@ -144,7 +148,13 @@ function verify(format: Format, flags: Flags): Output {
     });
     return {
       json: appleAttestationJson(result),
-      text: `verified: App Attest attestation for ${appId} (${result.environment}), counter ${result.counter}`,
+      text: [
+        `verified: App Attest attestation for ${appId} (${result.environment}), counter ${result.counter}`,
+        `key id: ${Buffer.from(result.keyId).toString('base64')}`,
+        // Apple's receipt is kept for the vendor's records (and Apple's fraud-metric service, which is
+        // online): it is reported as received, not validated here.
+        `receipt (${result.receipt.byteLength} bytes, not validated offline): ${Buffer.from(result.receipt).toString('base64')}`,
+      ].join('\n'),
     };
   }
   const previous = requireFlag(flags, 'previous-counter');
@@ -191,9 +201,16 @@ function base64Flag(flags: Flags, name: string): Uint8Array {
   return new Uint8Array(Buffer.from(value, /[-_]/.test(value) ? 'base64url' : 'base64'));
 }
 
+/**
+ * TEAMID.BUNDLEID. The bundle id takes every form the charter format accepts (core BUNDLE_ID: letters,
+ * digits, `-` and `_`, as in Apple's own `com.apple.example_app_attest`), and a single segment too;
+ * the team id is kept as loose as before (the rpIdHash check decides, not this pattern).
+ */
+const APP_ID = /^[A-Za-z0-9]+\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
+
 function appIdFlag(flags: Flags): string {
   const appId = requireFlag(flags, 'app-id');
-  if (!/^[A-Za-z0-9]+\.[A-Za-z0-9][A-Za-z0-9.-]*$/.test(appId)) {
+  if (!APP_ID.test(appId)) {
     throw new UsageError('--app-id must be TEAMID.BUNDLEID');
   }
   return appId;

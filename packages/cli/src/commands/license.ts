@@ -1,6 +1,6 @@
 /** `charter license inspect FILE`: what a license admits, and whether it verifies against a trust file. */
 import { existsSync, readFileSync } from 'node:fs';
-import { ANDROID_REVOCATION_SNAPSHOT_DATE } from '@charter/attest';
+import { ANDROID_REVOCATION_SNAPSHOT_DATE, revocationSnapshotAgeDays } from '@charter/attest';
 import {
   CharterError,
   decodeJsonSegment,
@@ -44,6 +44,10 @@ export const licenseInspect: CommandSpec = {
       }
     }
     const apps = Array.isArray(claims.apps) ? claims.apps : [];
+    const snapshotAge = revocationSnapshotAgeDays();
+    const androidRevoked = Array.isArray(claims.attestation?.android_revoked)
+      ? claims.attestation.android_revoked.length
+      : 0;
     const json = {
       license_id: claims.jti,
       vendor_id: claims.iss,
@@ -57,8 +61,11 @@ export const licenseInspect: CommandSpec = {
       apps,
       revoked: claims.revoked,
       attestation: claims.attestation ?? null,
-      // What a gateway checks Android chains against besides the license's own additions.
+      // What a gateway checks Android chains against besides the license's own additions, and how old
+      // it is: Google's revocations since that date apply only if the license brings them.
       bundled_revocation_snapshot: ANDROID_REVOCATION_SNAPSHOT_DATE,
+      bundled_revocation_snapshot_age_days: snapshotAge,
+      android_revoked_serials: androidRevoked,
       verified,
       ...(verifyError ? { error: verifyError.code, reason: verifyError.reason } : {}),
     };
@@ -76,7 +83,10 @@ export const licenseInspect: CommandSpec = {
           a.rate ? JSON.stringify(a.rate) : '',
         ]),
       ),
-      `Attestation: ${claims.attestation ? JSON.stringify({ ...claims.attestation, roots: claims.attestation.roots?.length }) : 'bundled roots and policy'}; bundled Android revocation snapshot of ${ANDROID_REVOCATION_SNAPSHOT_DATE}`,
+      `Attestation: ${claims.attestation ? JSON.stringify({ ...claims.attestation, roots: claims.attestation.roots?.length, android_revoked: claims.attestation.android_revoked?.length }) : 'bundled roots and policy'}`,
+      `Android revocation: bundled snapshot of ${ANDROID_REVOCATION_SNAPSHOT_DATE}, ${snapshotAge} days old; ` +
+        `the license adds ${androidRevoked} serial(s)` +
+        (androidRevoked === 0 ? ' (certificates Google revoked since the snapshot are not refused)' : ''),
       `Revoked: ${claims.revoked?.charters?.length ?? 0} charters, ${claims.revoked?.apps?.length ?? 0} apps, ${claims.revoked?.instances?.length ?? 0} instances`,
       verified === null
         ? 'Signature: not checked (pass --trust trust.json)'

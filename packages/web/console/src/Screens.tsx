@@ -33,6 +33,12 @@ interface OverviewData {
   }[];
   revoked: { charters: string[]; apps: string[]; instances: string[] };
   local_revocations: LocalRevocation[];
+  android_revocation?: {
+    snapshot_date: string;
+    snapshot_age_days: number;
+    snapshot_serials: number;
+    license_serials: number;
+  };
 }
 
 interface RefusalRow {
@@ -173,6 +179,17 @@ export function Overview() {
           {o.revoked.instances.length} instance(s), {o.revoked.charters.length} charter(s),{' '}
           {o.revoked.apps.length} app(s); revoked here: {o.local_revocations.length} instance(s).
         </p>
+        {o.android_revocation && (
+          <p className="hint" data-testid="android-revocation">
+            <span className={o.android_revocation.snapshot_age_days > 90 ? 'flag flag-bad' : 'flag'}>
+              Android revocation snapshot {o.android_revocation.snapshot_age_days} days old
+            </span>{' '}
+            The bundled copy of Google's attestation status list is dated {o.android_revocation.snapshot_date}{' '}
+            ({o.android_revocation.snapshot_serials} serials); this license adds{' '}
+            {o.android_revocation.license_serials} serial(s). Certificates Google revoked since are refused
+            only if the license brings them: ask the vendor for a license with a current list.
+          </p>
+        )}
       </section>
       <section className="card" aria-labelledby="traffic-h">
         <h2 id="traffic-h">Traffic per app</h2>
