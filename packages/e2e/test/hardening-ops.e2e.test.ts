@@ -128,10 +128,14 @@ function recordingClient(url: string, sent: Sent[] = [], clockOffsetS = () => 0)
     fetch: async (input: string | URL | Request, init?: RequestInit) => {
       const req = new Request(input, init);
       const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await req.clone().text();
+      const headers: Record<string, string> = {};
+      req.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
       sent.push({
         url: req.url,
         method: req.method,
-        headers: Object.fromEntries(req.headers.entries()),
+        headers,
         body: body === '' ? undefined : body,
       });
       return fetch(req);

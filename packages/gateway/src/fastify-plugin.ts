@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import { type AdmittedApp, PATHS } from './context.ts';
+import { corsOnWrite, isCorsPath, isPreflight } from './cors.ts';
 import { stripCharterHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
@@ -54,6 +55,37 @@ const CHARTER_ENDPOINT = Symbol('charter endpoint');
 export function isCharterEndpointRoute(request: FastifyRequest): boolean {
   const config = request.routeOptions.config as unknown as Record<symbol, unknown> | undefined;
   return config?.[CHARTER_ENDPOINT] === true;
+}
+
+/** Answer a CORS preflight with the gateway's reply (see {@link Gateway.preflight}), and only that. */
+export function sendPreflight(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gateway: Pick<Gateway, 'preflight'>,
+): FastifyReply {
+  const answer = gateway.preflight(neutralRequest(request));
+  corsOnWrite(reply.raw, answer.headers, true);
+  return sendReply(reply, answer);
+}
+
+/**
+ * From an `onRequest` hook: the response to this request will carry the gateway's CORS headers in
+ * place of any the host or upstream set (see corsOnWrite). Paths outside CORS are left alone.
+ */
+export function corsForReply(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gateway: Pick<Gateway, 'corsHeaders'>,
+): void {
+  const req = neutralRequest(request);
+  if (!isCorsPath(req.url)) return;
+  let cors: Record<string, string>;
+  try {
+    cors = gateway.corsHeaders(req);
+  } catch {
+    cors = {};
+  }
+  corsOnWrite(reply.raw, cors);
 }
 
 /** Register the Charter endpoints (well-known, challenge, register, token) on `app` for `gateway`. */
@@ -103,6 +135,11 @@ async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions):
   fastify.addHook('onRequest', async (request, reply) => {
     // A client's `Charter_Scope` (any spelling that folds to a Charter header) never reaches the host.
     stripCharterHeaders(request.raw);
+    // A CORS preflight is the gateway's to answer, whatever the host routes: never admitted, never
+    // handed to the host (its own CORS handling would otherwise decide the origins).
+    if (isPreflight(neutralRequest(request))) return sendPreflight(request, reply, gateway);
+    // Every other response, the host's and the gateway's refusals alike, gets the gateway's CORS.
+    corsForReply(request, reply, gateway);
     // Skipped only where the router matched a Charter endpoint route (its handler admits itself).
     if (isCharterEndpointRoute(request)) return;
     const result = await gateway.handle(neutralRequest(request));

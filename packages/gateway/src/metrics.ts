@@ -23,6 +23,7 @@ export class GatewayMetrics {
   readonly backendUp: Gauge<'backend'>;
   readonly androidRevocationSnapshotAge: Gauge;
   readonly androidRevokedSerials: Gauge<'source'>;
+  readonly preflights: Counter<'outcome' | 'code'>;
   readonly #backends = new Set<BackendStatus>();
 
   constructor(registry = new Registry()) {
@@ -97,6 +98,12 @@ export class GatewayMetrics {
       name: 'charter_android_revoked_serials',
       help: 'Revoked Android attestation certificate serials in force, by source (snapshot, license)',
       labelNames: ['source'],
+      registers,
+    });
+    this.preflights = new Counter({
+      name: 'charter_cors_preflights_total',
+      help: 'CORS preflights answered by the gateway: allowed, or refused with an error code',
+      labelNames: ['outcome', 'code'],
       registers,
     });
     const backends = this.#backends;

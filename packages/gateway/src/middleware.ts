@@ -6,10 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import type { AdmittedApp } from './context.ts';
+import { corsOnWrite, isCorsPath, isPreflight } from './cors.ts';
 import { stripCharterHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import { readBody } from './node-body.ts';
 import type { GatewayReply } from './reply.ts';
+import type { CharterRequest } from './request.ts';
 
 /** A request after the middleware: `charter` is the admitted app (null only when monitor mode let an unproven request through). */
 export type CharterIncomingMessage = IncomingMessage & {
@@ -20,6 +22,11 @@ export type CharterIncomingMessage = IncomingMessage & {
 
 /** Write an engine reply to a node response. */
 export function writeNodeReply(res: ServerResponse, reply: GatewayReply): void {
+  if (reply.body === undefined) {
+    res.writeHead(reply.status, reply.headers);
+    res.end();
+    return;
+  }
   const text = JSON.stringify(reply.body);
   res.writeHead(reply.status, { ...reply.headers, 'content-length': Buffer.byteLength(text) });
   res.end(text);
@@ -34,6 +41,15 @@ export function charterMiddleware(
       // A client's `Charter_Scope` (any spelling that folds to a Charter header) never reaches the host.
       stripCharterHeaders(req);
       const url = req.url ?? '/';
+      const neutral: CharterRequest = { method: req.method ?? 'GET', url, headers: req.headers };
+      // A CORS preflight is the gateway's to answer: never admitted, never handed to the host.
+      if (isPreflight(neutral)) {
+        const answer = gateway.preflight(neutral);
+        corsOnWrite(res, answer.headers, true);
+        writeNodeReply(res, answer);
+        return;
+      }
+      if (isCorsPath(url)) corsOnWrite(res, gateway.corsHeaders(neutral));
       let body: unknown = req.body;
       if (gateway.isCharterPath(url) && req.method === 'POST' && body === undefined) {
         try {

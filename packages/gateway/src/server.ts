@@ -18,7 +18,14 @@ import Fastify, {
 import { pino } from 'pino';
 import { Pool } from 'undici';
 import { MAX_BODY_BYTES } from './bodies.ts';
-import { charterEndpoints, neutralRequest, sendReply } from './fastify-plugin.ts';
+import { isPreflight } from './cors.ts';
+import {
+  charterEndpoints,
+  corsForReply,
+  neutralRequest,
+  sendPreflight,
+  sendReply,
+} from './fastify-plugin.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.ts';
 import { type Admission, Gateway, type GatewayOptions } from './gateway.ts';
 import { refusalReply } from './reply.ts';
@@ -157,6 +164,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     return gateway;
   };
 
+  // Every response on a CORS path (Charter endpoints, refusals, proxied answers) carries the
+  // gateway's CORS headers in place of the upstream's; preflights are answered in the proxy's hook.
+  app.addHook('onRequest', async (request, reply) => {
+    if (gateway && !isPreflight(neutralRequest(request))) corsForReply(request, reply, gateway);
+  });
+
   app.setNotFoundHandler((_request, reply) =>
     sendReply(
       reply,
@@ -184,6 +197,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     proxy.addContentTypeParser('*', (_request, _payload, done) => done(null));
     proxy.addHook('onRequest', async (request, reply) => {
       const g = engine();
+      // Preflights (for any path: OPTIONS has no Charter route, so they all land here) are answered
+      // by the gateway from the license's web origins; they never reach admission or the upstream.
+      if (isPreflight(neutralRequest(request))) return sendPreflight(request, reply, g);
       if (request.url.startsWith('/charter/')) {
         return sendReply(
           reply,

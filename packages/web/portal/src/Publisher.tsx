@@ -53,7 +53,7 @@ export function Publisher(props: { route: string[]; user: User }) {
       .then(setData)
       .catch((e) => announce(messageOf(e), 'error'));
   }, [announce]);
-  useEffect(load, []);
+  useEffect(load, [load]);
   if (props.route[0] === 'submit')
     return (
       <SubmitForm

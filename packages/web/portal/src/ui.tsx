@@ -13,17 +13,20 @@ export function useAnnounce(): Announce {
   return useContext(StatusContext);
 }
 
+/** The `#/…` route of the page now, split into decoded parts. */
+function routeParts(): string[] {
+  return window.location.hash
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter((p) => p.length > 0)
+    .map(decodeURIComponent);
+}
+
 /** The current `#/…` route split into parts; updates on hashchange. */
 export function useRoute(): string[] {
-  const read = () =>
-    window.location.hash
-      .replace(/^#\/?/, '')
-      .split('/')
-      .filter((p) => p.length > 0)
-      .map(decodeURIComponent);
-  const [parts, setParts] = useState(read);
+  const [parts, setParts] = useState(routeParts);
   useEffect(() => {
-    const on = () => setParts(read());
+    const on = () => setParts(routeParts());
     window.addEventListener('hashchange', on);
     return () => window.removeEventListener('hashchange', on);
   }, []);
