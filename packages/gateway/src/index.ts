@@ -52,6 +52,12 @@ export { expectedHtu, normaliseHtu, type PublicBase, publicBaseOf } from './htu.
 export { INSTANCE_ALGS, type InstanceAlg } from './instance-key.ts';
 export { installLicense, loadLicense, type SiteLicense } from './license.ts';
 export {
+  installRevocations,
+  REVOCATION_UPDATE_STATE,
+  type RevocationUpdate,
+  readRevocationUpdate,
+} from './revocation-update.ts';
+export {
   addLocalRevocation,
   LOCAL_REVOCATIONS_STATE,
   type LocalRevocation,
