@@ -300,7 +300,12 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
       revocation_update: (() => {
         const u = g.revocationUpdates.update;
         return u
-          ? { serial: u.serial, exp: u.claims.exp, installed_at: u.installedAt, in_force: u.serial > l.serial }
+          ? {
+              serial: u.serial,
+              exp: u.claims.exp,
+              installed_at: u.installedAt,
+              in_force: u.serial > l.serial,
+            }
           : null;
       })(),
       report_export: true,

@@ -91,7 +91,10 @@ test('claims: serial above license_serial, short validity, well-formed ids, expi
   refused(await outcome(await sign(claims({ exp: AT - 60 + 31 * 86400 }))), 'ERR_CLAIMS');
   refused(await outcome(await sign(claims({ revoked: { apps: ['has space'] } }))), 'ERR_CLAIMS');
   refused(await outcome(await sign(claims({ iss: 'other' }))), 'ERR_ISS');
-  refused(await outcome(await sign(claims({ nbf: AT - 9 * 86400, iat: AT - 9 * 86400, exp: AT - 86400 }))), 'ERR_EXPIRED');
+  refused(
+    await outcome(await sign(claims({ nbf: AT - 9 * 86400, iat: AT - 9 * 86400, exp: AT - 86400 }))),
+    'ERR_EXPIRED',
+  );
 });
 
 test('changing any one character of a revocation update is refused', async () => {
@@ -107,18 +110,26 @@ test('changing any one character of a revocation update is refused', async () =>
 });
 
 test('no input makes the verifier throw anything but a catalogued CharterError', async () => {
-  const payload = fc.constant(claims()).chain((c) =>
-    fc.record(
-      Object.fromEntries(Object.entries(c).map(([k, val]) => [k, fc.oneof(fc.constant(val), fc.jsonValue())])),
-    ),
-  );
+  const payload = fc
+    .constant(claims())
+    .chain((c) =>
+      fc.record(
+        Object.fromEntries(
+          Object.entries(c).map(([k, val]) => [k, fc.oneof(fc.constant(val), fc.jsonValue())]),
+        ),
+      ),
+    );
   await fc.assert(
     fc.asyncProperty(
       fc.oneof(
         fc.anything(),
         fc.string(),
         payload.map((p) =>
-          rawJws({ alg: 'EdDSA', typ: 'charter-revocations+jwt', kid: v.licenseKey.jwk.kid }, p, v.licenseKey.privateKey),
+          rawJws(
+            { alg: 'EdDSA', typ: 'charter-revocations+jwt', kid: v.licenseKey.jwk.kid },
+            p,
+            v.licenseKey.privateKey,
+          ),
         ),
       ),
       async (input) => {

@@ -19,13 +19,13 @@ import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
 import { INSTANCE_ALGS } from './instance-key.ts';
 import { installLicense, loadLicense, type SiteLicense } from './license.ts';
 import { LocalRevocations } from './local-revocations.ts';
-import { installRevocations, type RevocationUpdate, RevocationUpdates } from './revocation-update.ts';
 import { MemoryCache } from './memory-cache.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { NonceIssuer } from './nonce.ts';
 import { type RegisterResult, register } from './register.ts';
 import { type GatewayReply, refusalReply } from './reply.ts';
 import { type CharterRequest, pathOf } from './request.ts';
+import { installRevocations, type RevocationUpdate, RevocationUpdates } from './revocation-update.ts';
 import { type CompiledRoute, compileRoutes, type RouteRule } from './routes.ts';
 import type { GatewayStore } from './store.ts';
 import { type TokenResult, token } from './token.ts';
@@ -445,7 +445,10 @@ export class Gateway {
       if (!(await this.revocationUpdates.refresh(this.store, this.#trust))) return false;
     } catch (e) {
       this.logger.error(
-        { code: e instanceof CharterError ? e.code : undefined, reason: e instanceof Error ? e.message : String(e) },
+        {
+          code: e instanceof CharterError ? e.code : undefined,
+          reason: e instanceof Error ? e.message : String(e),
+        },
         'the installed revocation update does not verify; it is not applied',
       );
       return false;

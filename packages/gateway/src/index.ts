@@ -52,12 +52,6 @@ export { expectedHtu, normaliseHtu, type PublicBase, publicBaseOf } from './htu.
 export { INSTANCE_ALGS, type InstanceAlg } from './instance-key.ts';
 export { installLicense, loadLicense, type SiteLicense } from './license.ts';
 export {
-  installRevocations,
-  REVOCATION_UPDATE_STATE,
-  type RevocationUpdate,
-  readRevocationUpdate,
-} from './revocation-update.ts';
-export {
   addLocalRevocation,
   LOCAL_REVOCATIONS_STATE,
   type LocalRevocation,
@@ -75,6 +69,12 @@ export type { RegisterResult } from './register.ts';
 export { type GatewayReply, refusalReply } from './reply.ts';
 export { type ExportedReport, exportReport, REPORT_CHAIN_STATE } from './report.ts';
 export type { CharterHeaders, CharterRequest } from './request.ts';
+export {
+  installRevocations,
+  REVOCATION_UPDATE_STATE,
+  type RevocationUpdate,
+  readRevocationUpdate,
+} from './revocation-update.ts';
 export {
   type CompiledRoute,
   canonicalPath,

@@ -122,15 +122,15 @@ export async function installRevocations(
   const now = epochSeconds(at);
   const { claims } = await verifyRevocations(text, new KeyRing(trust), { at: now });
   const license = await store.currentLicense();
-  if (!license)
-    refuse('ERR_LICENSE_NONE', 'no license is installed here: install the site license first');
+  if (!license) refuse('ERR_LICENSE_NONE', 'no license is installed here: install the site license first');
   if (claims.sub !== license.site_id)
     refuse('ERR_REVOCATIONS_SITE', 'the revocation update is for another site than the one installed here');
   // Our own store's copy of a license this gateway verified at install.
   const licenseRevoked = (decodeJsonSegment(license.token.split('.')[1] ?? '')?.revoked ?? {}) as Revoked;
   for (let attempt = 0; attempt < 20; attempt++) {
     const { text: before, record: prev } = await storedUpdate(store);
-    if (prev?.jti === claims.jti) return { update: compile(text, claims, prev.installed_at), outcome: 'already_installed' };
+    if (prev?.jti === claims.jti)
+      return { update: compile(text, claims, prev.installed_at), outcome: 'already_installed' };
     if (prev && prev.serial === claims.serial)
       refuse('ERR_REVOCATIONS_SERIAL_REUSED', 'another revocation update with this serial is installed here');
     const floor = Math.max(license.serial, prev?.serial ?? 0);

@@ -228,9 +228,14 @@ export const gatewayStart: CommandSpec = {
 /** `charter gateway license install FILE`. */
 export const licenseInstall: CommandSpec = {
   path: ['gateway', 'license', 'install'],
-  summary: 'install a newer site license or revocation update into a gateway home (running gateways pick it up)',
+  summary:
+    'install a newer site license or revocation update into a gateway home (running gateways pick it up)',
   positionals: [
-    { name: 'FILE', required: true, description: 'The .license file, or a revocation update (charter-revocations+jwt)' },
+    {
+      name: 'FILE',
+      required: true,
+      description: 'The .license file, or a revocation update (charter-revocations+jwt)',
+    },
   ],
   flags: {
     trust: { type: 'string', description: 'Development trust file (vendor root keys)', value: 'FILE' },
