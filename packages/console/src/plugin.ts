@@ -19,7 +19,7 @@ import {
   sessionCookie,
   sessionCookieName,
 } from '@charter/accounts';
-import { CharterError, epochSeconds, statusOf } from '@charter/core';
+import { ARTIFACT_TYP, artifactTypOf, CharterError, epochSeconds, statusOf } from '@charter/core';
 import {
   addLocalRevocation,
   androidRevocationStatus,
@@ -319,6 +319,20 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
       local_revocations: local,
       // How current the Android revocation data is: the bundled snapshot ages with the build.
       android_revocation: androidRevocationStatus(l.claims, epochSeconds()),
+      // A license may admit no app (a site wound down, or whose only app was revoked): the gateway
+      // then refuses every app with app_not_admitted, and the overview says so.
+      admits_none: [...l.apps.keys()].every((id) => l.revoked.apps.has(id)),
+      revocation_update: (() => {
+        const u = g.revocationUpdates.update;
+        return u
+          ? {
+              serial: u.serial,
+              exp: u.claims.exp,
+              installed_at: u.installedAt,
+              in_force: u.serial > l.serial,
+            }
+          : null;
+      })(),
       report_export: true,
     };
   });
@@ -417,6 +431,26 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
     const g = engine();
     const before = g.license.serial;
     try {
+      if (artifactTypOf(token) === ARTIFACT_TYP.revocations) {
+        const { update, outcome } = await g.installRevocations(token);
+        await audit(s, 'revocations.install', {
+          license_serial: update.serial,
+          detail: outcome === 'installed' ? `revocation update ${update.serial}` : 'already installed',
+        });
+        return {
+          kind: 'revocations',
+          serial: update.serial,
+          license_serial: g.license.serial,
+          site_id: update.siteId,
+          exp: update.claims.exp,
+          revoked: {
+            charters: update.revoked.charters.size,
+            apps: update.revoked.apps.size,
+            instances: update.revoked.instances.size,
+          },
+          installed: outcome === 'installed',
+        };
+      }
       const license = await g.installLicense(token);
       const installed = license.serial > before;
       await audit(s, 'license.install', {

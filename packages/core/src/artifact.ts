@@ -14,6 +14,7 @@ export const ARTIFACT_TYP = {
   charter: 'charter+jwt',
   license: 'charter-license+jwt',
   manifest: 'charter-manifest+jwt',
+  revocations: 'charter-revocations+jwt',
 } as const;
 
 /** The kind of a vendor artifact. */
@@ -29,6 +30,8 @@ export const ARTIFACT_CODES: Record<ArtifactKind, { invalid: ErrorCode; expired:
   license: { invalid: 'license_invalid', expired: 'license_invalid' },
   // A sealed gateway reads its own manifest; a failure only makes it report `unsealed`.
   manifest: { invalid: 'invalid_request', expired: 'invalid_request' },
+  // A revocation update is a statement about the site's license: refused like one.
+  revocations: { invalid: 'license_invalid', expired: 'license_invalid' },
 };
 
 /** The largest artifact any verifier reads; anything longer is refused before it is parsed. */

@@ -76,6 +76,15 @@ export {
   verifyLicense,
 } from './license.ts';
 export { type ManifestClaims, signManifest, verifyManifest } from './manifest.ts';
+export {
+  artifactTypOf,
+  checkRevocationsClaims,
+  MAX_REVOCATIONS_TTL_S,
+  type RevocationsClaims,
+  signRevocations,
+  type VerifiedRevocations,
+  verifyRevocations,
+} from './revocations.ts';
 export { openSealedKey, type SealedKey, sealPrivateKey } from './sealedKey.ts';
 export { epochSeconds, type Instant, isoOf, parseDuration } from './time.ts';
 export { parseTrustFile, type TrustDocument, trustFromDocument, type VendorTrust } from './trust.ts';

@@ -54,6 +54,8 @@ export interface ReportClaims {
   prev?: string;
   period: { from: number; to: number };
   license_serial: number;
+  /** The serial of the revocation update in force on top of the license, if any (additive field). */
+  revocations_serial?: number;
   integrity: Integrity;
   clock: { rollback_events: number };
   apps: Record<string, ReportAppUsage>;
@@ -172,6 +174,7 @@ export async function verifyReport(input: unknown): Promise<VerifiedInstallation
     const from = r.integer(period.from, 'period.from');
     if (r.integer(period.to, 'period.to') < from) r.fail('period.to', 'must not be before period.from');
     r.integer(p.license_serial, 'license_serial');
+    r.optionalInteger(p.revocations_serial, 'revocations_serial', 1);
     r.oneOf(p.integrity, 'integrity', INTEGRITY);
     r.integer(r.object(p.clock, 'clock').rollback_events, 'clock.rollback_events');
     const apps = r.object(p.apps, 'apps');

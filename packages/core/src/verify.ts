@@ -53,12 +53,14 @@ export interface ResolvedKey {
   root: boolean;
 }
 
-// A build manifest is signed with the license key: both are statements the vendor makes to gateways.
+// A build manifest and a revocation update are signed with the license key: all three are statements
+// the vendor makes to gateways, and existing vendor homes have that key without a rotation.
 const USE_OF: Record<ArtifactKind, KeyUse | 'root'> = {
   key: 'root',
   charter: 'charter',
   license: 'license',
   manifest: 'license',
+  revocations: 'license',
 };
 
 /**

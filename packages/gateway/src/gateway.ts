@@ -27,6 +27,7 @@ import { type RegisterResult, register } from './register.ts';
 import { StoreReplayCache } from './replay-cache.ts';
 import { type GatewayReply, refusalReply } from './reply.ts';
 import { type CharterRequest, pathOf } from './request.ts';
+import { installRevocations, type RevocationUpdate, RevocationUpdates } from './revocation-update.ts';
 import { type CompiledRoute, compileRoutes, type RouteRule } from './routes.ts';
 import type { GatewayStore } from './store.ts';
 import { type TokenResult, token } from './token.ts';
@@ -126,6 +127,8 @@ export class Gateway {
   #pendingAudit: Promise<unknown> = Promise.resolve();
   /** Instances the operator revoked locally (admin console): refused on top of the license's revocations. */
   readonly localRevocations = new LocalRevocations();
+  /** The vendor's signed revocation update, in force on top of any older license. */
+  readonly revocationUpdates = new RevocationUpdates();
   readonly #decisionListeners = new Set<DecisionListener>();
   readonly #corsNarrowing: ReadonlySet<string> | undefined;
   /** The CORS origins of the license they were computed for (recomputed when the license changes). */
@@ -253,6 +256,7 @@ export class Gateway {
     }
     if (gateway.integrity === 'unsealed') gateway.#usage.add(COUNTER.unsealedStart);
     await gateway.localRevocations.refresh(options.store);
+    if (!(await gateway.#refreshRevocations())) gateway.#announceAdmissions();
     gateway.#lapseTick();
     const flush = options.usageFlushMs ?? 5000;
     gateway.#flushTimer = setInterval(() => void gateway.#tick(), flush);
@@ -276,9 +280,12 @@ export class Gateway {
     return () => this.#decisionListeners.delete(listener);
   }
 
-  /** The license in force (whatever its validity now). */
+  /**
+   * The license in force (whatever its validity now), with the revocations of a newer revocation
+   * update added; the operator's local revocations are not in it.
+   */
   get license(): SiteLicense {
-    return this.#license;
+    return this.revocationUpdates.apply(this.#license);
   }
 
   /** The `/.well-known/charter` document. */
@@ -475,12 +482,14 @@ export class Gateway {
     this.#polling = true;
     try {
       await this.localRevocations.refresh(this.store);
+      const updated = await this.#refreshRevocations();
       const record = await this.store.currentLicense();
-      if (!record || record.serial <= this.#license.serial) return false;
+      if (!record || record.serial <= this.#license.serial) return updated;
       this.#license = await loadLicense(record.token, this.#trust, this.store, this.#ctx.now());
       this.#guard.raise(this.#license.claims.iat);
       this.#showLicense();
       this.logger.info({ license_serial: this.#license.serial, mode: this.mode }, 'license reloaded');
+      this.#announceAdmissions();
       return true;
     } catch (e) {
       this.logger.error(
@@ -503,8 +512,65 @@ export class Gateway {
     if (license.serial > this.#license.serial) {
       this.#license = license;
       this.#showLicense();
+      this.#announceAdmissions();
     }
     return license;
+  }
+
+  /**
+   * Install a revocation update through this engine (same checks as `gateway license install`) and
+   * put it in force at once; other replicas have it with their next poll.
+   */
+  async installRevocations(
+    tokenText: string,
+  ): Promise<{ update: RevocationUpdate; outcome: 'installed' | 'already_installed' }> {
+    const r = await installRevocations(tokenText, this.#trust, this.store, this.#ctx.now());
+    await this.#refreshRevocations();
+    return r;
+  }
+
+  /** Re-read the installed revocation update; a stored one that fails to verify is logged and kept out. */
+  async #refreshRevocations(): Promise<boolean> {
+    try {
+      if (!(await this.revocationUpdates.refresh(this.store, this.#trust))) return false;
+    } catch (e) {
+      this.logger.error(
+        {
+          code: e instanceof CharterError ? e.code : undefined,
+          reason: e instanceof Error ? e.message : String(e),
+        },
+        'the installed revocation update does not verify; it is not applied',
+      );
+      return false;
+    }
+    const u = this.revocationUpdates.update;
+    if (u && this.revocationUpdates.appliesTo(this.#license))
+      this.logger.info(
+        {
+          revocations_serial: u.serial,
+          license_serial: this.#license.serial,
+          revoked: {
+            charters: u.revoked.charters.size,
+            apps: u.revoked.apps.size,
+            instances: u.revoked.instances.size,
+          },
+        },
+        'revocation update in force',
+      );
+    this.#announceAdmissions();
+    this.metrics.revocationsSerial.set(u?.serial ?? 0);
+    return true;
+  }
+
+  /** A license that admits no app is legal (a site wound down, or whose only app was revoked): say so. */
+  #announceAdmissions(): void {
+    const l = this.license;
+    const admitted = [...l.apps.keys()].filter((id) => !l.revoked.apps.has(id));
+    if (admitted.length === 0)
+      this.logger.warn(
+        { license_serial: this.#license.serial },
+        'the license in force admits no apps: every app is refused (app_not_admitted)',
+      );
   }
 
   /**
@@ -639,7 +705,7 @@ export class Gateway {
         'ERR_LICENSE_NOT_YET_VALID',
         'the license in force is not valid yet',
       );
-    return this.localRevocations.apply(l);
+    return this.localRevocations.apply(this.revocationUpdates.apply(l));
   }
 
   #showLicense(): void {

@@ -83,6 +83,12 @@ export { type GatewayReply, refusalReply } from './reply.ts';
 export { type ExportedReport, exportReport, REPORT_CHAIN_STATE } from './report.ts';
 export type { CharterHeaders, CharterRequest } from './request.ts';
 export {
+  installRevocations,
+  REVOCATION_UPDATE_STATE,
+  type RevocationUpdate,
+  readRevocationUpdate,
+} from './revocation-update.ts';
+export {
   type CompiledRoute,
   canonicalPath,
   compileRoutes,

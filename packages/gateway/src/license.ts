@@ -18,6 +18,7 @@ import {
 } from '@charter/core';
 import { installationKey } from './activation.ts';
 import { DEFAULT_CLOCK_TOLERANCE_S } from './clock.ts';
+import { revocationUpdateSerial } from './revocation-update.ts';
 import type { GatewayStore, InstallOutcome } from './store.ts';
 
 /** A verified license ready for the hot path. */
@@ -122,6 +123,11 @@ export async function installLicense(
   at?: number,
 ): Promise<{ license: SiteLicense; outcome: 'installed' | 'already_installed' }> {
   const license = await loadLicense(token, trust, store, at);
+  // Licenses and revocation updates share the site's serial sequence: one serial, one artifact.
+  if ((await revocationUpdateSerial(store)) === license.serial) {
+    const [detail, reason] = INSTALL_REFUSALS.serial_reused;
+    throw new CharterError('license_invalid', detail, reason);
+  }
   const outcome = await store.installLicense({
     serial: license.serial,
     jti: license.claims.jti,

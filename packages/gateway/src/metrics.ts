@@ -15,6 +15,7 @@ export class GatewayMetrics {
   readonly duration: Histogram<'endpoint'>;
   readonly registrations: Counter<'app_id' | 'platform' | 'attested'>;
   readonly licenseSerial: Gauge;
+  readonly revocationsSerial: Gauge;
   readonly licenseExpiry: Gauge;
   readonly licenseDaysLeft: Gauge;
   readonly integrity: Gauge<'integrity'>;
@@ -57,6 +58,11 @@ export class GatewayMetrics {
     this.licenseSerial = new Gauge({
       name: 'charter_license_serial',
       help: 'Serial of the license in force',
+      registers,
+    });
+    this.revocationsSerial = new Gauge({
+      name: 'charter_revocations_serial',
+      help: 'Serial of the installed revocation update (0: none)',
       registers,
     });
     this.licenseExpiry = new Gauge({

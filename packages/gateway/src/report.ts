@@ -16,6 +16,7 @@ import {
 } from '@charter/core';
 import { installationKey } from './activation.ts';
 import { TimeGuard } from './clock.ts';
+import { revocationUpdateSerial } from './revocation-update.ts';
 import type { GatewayStore } from './store.ts';
 import { COUNTER, usageOf } from './usage.ts';
 
@@ -60,6 +61,7 @@ export async function exportReport(
   const head = headText === undefined ? undefined : (JSON.parse(headText) as ChainHead);
   // A clock set back must not make a period end before the time the gateway has already seen.
   const now = Math.max(input.now, (await TimeGuard.load(store)).highWater());
+  const revocationsSerial = await revocationUpdateSerial(store);
   const counters = await store.takeCounters();
   try {
     const from = head?.to ?? Math.min(license.installed_at, now);
@@ -73,6 +75,8 @@ export async function exportReport(
       ...(head ? { prev: head.hash } : {}),
       period: { from, to: Math.max(now, from) },
       license_serial: license.serial,
+      // Additive: lets the vendor see which sites have installed its latest revocation update.
+      ...(revocationsSerial !== undefined ? { revocations_serial: revocationsSerial } : {}),
       integrity: input.integrity === 'sealed' && !counters[COUNTER.unsealedStart] ? 'sealed' : 'unsealed',
       ...usageOf(counters),
     };

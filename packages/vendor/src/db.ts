@@ -86,6 +86,14 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX submission_binaries_sub ON submission_binaries(submission_id);
   `,
+  // 4: revocation updates (charter-revocations+jwt). Their serials share each site's license sequence.
+  `
+  CREATE TABLE revocation_updates (
+    id TEXT PRIMARY KEY, site_id TEXT NOT NULL REFERENCES sites(id), serial INTEGER NOT NULL,
+    license_serial INTEGER NOT NULL, iat INTEGER NOT NULL, exp INTEGER NOT NULL, revoked TEXT NOT NULL,
+    token TEXT NOT NULL, issued_by TEXT NOT NULL, UNIQUE (site_id, serial)
+  );
+  `,
 ];
 
 /** Open (creating if needed) the vendor database at `path` and bring its schema up to date. */

@@ -9,6 +9,7 @@ import {
   type CharterClaims,
   CharterError,
   type CharterPlatforms,
+  decodeJsonSegment,
   exportPrivateKey,
   generateVendorKey,
   ID,
@@ -18,9 +19,11 @@ import {
   type LicenseClaims,
   type LicensedApp,
   type LicenseMode,
+  MAX_REVOCATIONS_TTL_S,
   newId,
   openSealedKey,
   type PublicJwk,
+  type RevocationsClaims,
   SCOPE,
   type SealedKey,
   type SigningKey,
@@ -28,6 +31,7 @@ import {
   signCharter,
   signKeyDelegation,
   signLicense,
+  signRevocations,
   TEAM_ID,
   type TrustDocument,
 } from '@charter/core';
@@ -82,8 +86,14 @@ export interface SubmissionRecord {
 /** What a license admits and how. */
 export interface LicenseInput {
   siteId: string;
-  appIds: string[];
-  ttlS: number;
+  /**
+   * The apps to admit. Absent: renew the site's latest license — the same apps minus revoked ones,
+   * the same policy, attestation and binding (each overridable by the other fields), every revocation
+   * in force. A renewal may end up admitting no app; an explicit empty list is refused.
+   */
+  appIds?: string[];
+  /** Required for a first license; a renewal keeps the latest license's validity length by default. */
+  ttlS?: number;
   mode?: LicenseMode;
   tokenTtlS?: number;
   proofSkewS?: number;
@@ -138,6 +148,31 @@ interface NewSigningKey {
 export const DEFAULT_KEY_TTL_S = 2 * 365 * 86400;
 
 const now = (): number => Math.floor(Date.now() / 1000);
+
+/** Default validity of a revocation update: a week to carry it to the site and install it. */
+export const DEFAULT_REVOCATIONS_TTL_S = 7 * 86400;
+
+/** The `revoked` claim for a list of revocations: every one in force, grouped by kind. */
+function revokedClaim(revocations: { kind: string; target: string }[]): LicenseClaims['revoked'] {
+  const revoked: LicenseClaims['revoked'] = {};
+  for (const kind of ['charter', 'app', 'instance'] as const) {
+    const list = revocations.filter((r) => r.kind === kind).map((r) => r.target);
+    if (list.length > 0) revoked[`${kind}s`] = list;
+  }
+  return revoked;
+}
+
+function revocationCounts(r: LicenseClaims['revoked']): {
+  charters: number;
+  apps: number;
+  instances: number;
+} {
+  return {
+    charters: r.charters?.length ?? 0,
+    apps: r.apps?.length ?? 0,
+    instances: r.instances?.length ?? 0,
+  };
+}
 
 function reqId(value: string, what: string): string {
   if (!ID.test(value))
@@ -832,45 +867,302 @@ export class Vendor {
       .all() as never;
   }
 
+  /** The claims of a site's latest license (our own signed copy), or undefined. */
+  #latestLicenseClaims(siteId: string): LicenseClaims | undefined {
+    const row = this.db
+      .prepare('SELECT token FROM licenses WHERE site_id = ? ORDER BY serial DESC LIMIT 1')
+      .get(siteId) as { token: string } | undefined;
+    return row ? (decodeJsonSegment(row.token.split('.')[1] ?? '') as unknown as LicenseClaims) : undefined;
+  }
+
+  /** The next serial of a site: one sequence for its licenses and its revocation updates. */
+  #nextSerial(siteId: string): number {
+    const row = this.db
+      .prepare(
+        `SELECT MAX(s) AS s FROM (SELECT MAX(serial) AS s FROM licenses WHERE site_id = ?
+           UNION ALL SELECT MAX(serial) AS s FROM revocation_updates WHERE site_id = ?)`,
+      )
+      .get(siteId, siteId) as { s: number | null };
+    return (row.s ?? 0) + 1;
+  }
+
+  /**
+   * Issue a revocation update for a site (`charter-revocations+jwt`): the full current revocation set,
+   * the next serial of the site's sequence, on top of its latest license, valid `ttlS` (default 7 days,
+   * at most 30) for installation. Nothing of the license's terms changes.
+   */
+  async issueRevocations(input: { siteId: string; ttlS?: number }): Promise<{
+    revocations_id: string;
+    site_id: string;
+    serial: number;
+    license_serial: number;
+    exp: number;
+    revoked: LicenseClaims['revoked'];
+    token: string;
+  }> {
+    const vendorId = this.vendorId();
+    const site = this.db.prepare('SELECT id FROM sites WHERE id = ?').get(reqId(input.siteId, 'site')) as
+      | { id: string }
+      | undefined;
+    if (!site) throw new CharterError('not_found', 'ERR_UNKNOWN_SITE', `there is no site ${input.siteId}`);
+    const ttlS = input.ttlS ?? DEFAULT_REVOCATIONS_TTL_S;
+    if (!Number.isSafeInteger(ttlS) || ttlS < 60 || ttlS > MAX_REVOCATIONS_TTL_S)
+      throw new CharterError(
+        'conflict',
+        'ERR_TTL',
+        'a revocation update is valid from 1 minute to 30 days (--ttl)',
+      );
+    const revoked = revokedClaim(this.listRevocations());
+    const t = now();
+    const key = this.#activeKey('license');
+    const exp = t + ttlS;
+    if (exp > key.exp)
+      throw new CharterError(
+        'key_unavailable',
+        'ERR_KEY_TOO_SHORT',
+        'the revocation update would outlive its signing key: choose a shorter --ttl or run `charter vendor keys rotate`',
+      );
+    const keys = (
+      this.db
+        .prepare("SELECT delegation FROM signing_keys WHERE use = 'license' AND exp > ? ORDER BY created_at")
+        .all(t) as { delegation: string }[]
+    ).map((r) => r.delegation);
+    for (let attempt = 0; ; attempt++) {
+      const latest = this.#latestLicenseClaims(site.id);
+      if (!latest)
+        throw new CharterError(
+          'conflict',
+          'ERR_NO_LICENSE',
+          `site ${site.id} has no license yet: issue its first license (a first license carries every revocation)`,
+        );
+      const serial = this.#nextSerial(site.id);
+      const claims: RevocationsClaims = {
+        iss: vendorId,
+        sub: site.id,
+        jti: newId('rvu'),
+        serial,
+        license_serial: latest.serial,
+        iat: t,
+        nbf: t,
+        exp,
+        revoked,
+        keys,
+      };
+      const token = await signRevocations(claims, key);
+      try {
+        this.db.transaction(() => {
+          if (this.#nextSerial(site.id) !== serial) throw new Error('UNIQUE: serial taken meanwhile');
+          this.db
+            .prepare(
+              'INSERT INTO revocation_updates (id, site_id, serial, license_serial, iat, exp, revoked, token, issued_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            )
+            .run(
+              claims.jti,
+              site.id,
+              serial,
+              latest.serial,
+              t,
+              exp,
+              JSON.stringify(revoked),
+              token,
+              this.actor.name,
+            );
+          this.#event('revocations.issue', claims.jti, {
+            site_id: site.id,
+            serial,
+            license_serial: latest.serial,
+            exp,
+            revoked: revocationCounts(revoked),
+          });
+        })();
+        return {
+          revocations_id: claims.jti,
+          site_id: site.id,
+          serial,
+          license_serial: latest.serial,
+          exp,
+          revoked,
+          token,
+        };
+      } catch (e) {
+        if (attempt < 3 && e instanceof Error && /UNIQUE/.test(e.message)) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** A revocation update as issued (the compact JWS), or not_found. */
+  revocationsToken(id: string): { revocations_id: string; site_id: string; serial: number; token: string } {
+    this.vendorId();
+    const row = this.db
+      .prepare('SELECT id, site_id, serial, token FROM revocation_updates WHERE id = ?')
+      .get(reqId(id, 'revocation update')) as
+      | { id: string; site_id: string; serial: number; token: string }
+      | undefined;
+    if (!row)
+      throw new CharterError('not_found', 'ERR_UNKNOWN_REVOCATIONS', `there is no revocation update ${id}`);
+    return { revocations_id: row.id, site_id: row.site_id, serial: row.serial, token: row.token };
+  }
+
+  /**
+   * Where each site stands with revocations: whether the latest artifact issued to it (license or
+   * revocation update) carries every revocation in force (`behind` when not), its latest revocation
+   * update, and — from the usage reports the site sent — whether that update was installed there
+   * (a report with `revocations_serial`, or a `license_serial`, at or above it).
+   */
+  revocationStatus(): {
+    site_id: string;
+    name: string;
+    latest_license_serial: number | null;
+    behind: boolean;
+    missing: number;
+    update: { revocations_id: string; serial: number; exp: number; iat: number } | null;
+    reported_serial: number | null;
+    installed: boolean | null;
+  }[] {
+    this.vendorId();
+    const inForce = this.listRevocations();
+    const sites = this.db.prepare('SELECT id, name FROM sites ORDER BY created_at, rowid').all() as {
+      id: string;
+      name: string;
+    }[];
+    return sites.map((site) => {
+      const license = this.db
+        .prepare('SELECT serial, token FROM licenses WHERE site_id = ? ORDER BY serial DESC LIMIT 1')
+        .get(site.id) as { serial: number; token: string } | undefined;
+      const update = this.db
+        .prepare(
+          'SELECT id, serial, exp, iat, revoked FROM revocation_updates WHERE site_id = ? ORDER BY serial DESC LIMIT 1',
+        )
+        .get(site.id) as
+        | { id: string; serial: number; exp: number; iat: number; revoked: string }
+        | undefined;
+      const newest =
+        update && (!license || update.serial > license.serial)
+          ? (JSON.parse(update.revoked) as LicenseClaims['revoked'])
+          : license
+            ? (decodeJsonSegment(license.token.split('.')[1] ?? '')?.revoked as LicenseClaims['revoked'])
+            : undefined;
+      const missing = newest
+        ? inForce.filter((r) => !(newest[`${r.kind}s` as 'apps'] ?? []).includes(r.target)).length
+        : 0;
+      let reported: number | null = null;
+      for (const r of this.db.prepare('SELECT token FROM reports WHERE site_id = ?').all(site.id) as {
+        token: string;
+      }[]) {
+        const c = decodeJsonSegment(r.token.split('.')[1] ?? '');
+        for (const v of [c?.license_serial, c?.revocations_serial])
+          if (typeof v === 'number' && (reported === null || v > reported)) reported = v;
+      }
+      return {
+        site_id: site.id,
+        name: site.name,
+        latest_license_serial: license?.serial ?? null,
+        behind: license !== undefined && missing > 0,
+        missing,
+        update: update
+          ? { revocations_id: update.id, serial: update.serial, exp: update.exp, iat: update.iat }
+          : null,
+        reported_serial: reported,
+        installed: update ? reported !== null && reported >= update.serial : null,
+      };
+    });
+  }
+
+  /** Issue a revocation update to every site whose latest license or update lacks a revocation in force. */
+  async issueRevocationsToBehind(ttlS?: number): Promise<Awaited<ReturnType<Vendor['issueRevocations']>>[]> {
+    const out = [];
+    for (const s of this.revocationStatus())
+      if (s.behind) out.push(await this.issueRevocations({ siteId: s.site_id, ...(ttlS ? { ttlS } : {}) }));
+    return out;
+  }
+
   /** Issue the next license of a site: serial strictly increases, every revocation is carried. */
-  async issueLicense(
-    input: LicenseInput,
-  ): Promise<{ license_id: string; serial: number; exp: number; license: string }> {
+  async issueLicense(input: LicenseInput): Promise<{
+    license_id: string;
+    serial: number;
+    exp: number;
+    license: string;
+    apps: string[];
+    renewed_from: number | null;
+    dropped: string[];
+  }> {
     const vendorId = this.vendorId();
     const site = this.db
       .prepare('SELECT id, name FROM sites WHERE id = ?')
       .get(reqId(input.siteId, 'site')) as { id: string; name: string } | undefined;
     if (!site) throw new CharterError('not_found', 'ERR_UNKNOWN_SITE', `there is no site ${input.siteId}`);
-    const appIds = [...new Set(input.appIds)];
-    if (appIds.length === 0)
-      throw new CharterError('conflict', 'ERR_APPS', 'a license must admit at least one app (--apps A1,A2)');
     const revocations = this.listRevocations();
     const revokedApps = new Set(revocations.filter((r) => r.kind === 'app').map((r) => r.target));
     const revokedCharters = new Set(revocations.filter((r) => r.kind === 'charter').map((r) => r.target));
     const t = now();
-    const apps: LicensedApp[] = appIds.map((appId) => {
-      reqId(appId, 'app');
-      if (!this.db.prepare('SELECT 1 FROM apps WHERE id = ?').get(appId))
-        throw new CharterError('not_found', 'ERR_UNKNOWN_APP', `there is no app ${appId}`);
-      if (revokedApps.has(appId))
-        throw new CharterError('conflict', 'ERR_APP_REVOKED', `app ${appId} is revoked`);
-      if (!this.db.prepare('SELECT 1 FROM charters WHERE app_id = ? AND exp > ?').get(appId, t)) {
-        throw new CharterError(
-          'conflict',
-          'ERR_APP_NOT_APPROVED',
-          `app ${appId} has no approved, unexpired charter`,
-        );
-      }
-      const rate: LicensedApp['rate'] = {};
+    const renewal = input.appIds === undefined;
+    const previous = renewal ? this.#latestLicenseClaims(site.id) : undefined;
+    if (renewal && !previous)
+      throw new CharterError(
+        'conflict',
+        'ERR_APPS',
+        `site ${site.id} has no license to renew yet: name the apps of its first license (--apps A1,A2)`,
+      );
+    const rateOf = (old: LicensedApp['rate'] | undefined): LicensedApp['rate'] => {
+      const rate: LicensedApp['rate'] = { ...(old ?? {}) };
       if (input.ratePerInstancePerMin) rate.per_instance_per_min = input.ratePerInstancePerMin;
       if (input.ratePerAppPerMin) rate.per_app_per_min = input.ratePerAppPerMin;
-      const webOrigins = this.#webOriginsOf(appId, t, revokedCharters);
-      return {
-        app_id: appId,
-        ...(Object.keys(rate).length > 0 ? { rate } : {}),
-        ...(webOrigins.length > 0 ? { web_origins: webOrigins } : {}),
-      };
+      return rate;
+    };
+    let apps: LicensedApp[];
+    const dropped: string[] = [];
+    if (previous) {
+      // A renewal keeps each app's scopes and rates; revoked apps leave the allow-list.
+      apps = [];
+      for (const a of previous.apps) {
+        if (revokedApps.has(a.app_id)) {
+          dropped.push(a.app_id);
+          continue;
+        }
+        const rate = rateOf(a.rate);
+        const { rate: _old, ...rest } = a;
+        apps.push(Object.keys(rate ?? {}).length > 0 ? { ...rest, rate } : rest);
+      }
+    } else {
+      const appIds = [...new Set(input.appIds ?? [])];
+      if (appIds.length === 0)
+        throw new CharterError(
+          'conflict',
+          'ERR_APPS',
+          'a new license must name the apps it admits (--apps A1,A2); to renew the latest one, leave --apps out',
+        );
+      apps = appIds.map((appId) => {
+        reqId(appId, 'app');
+        if (!this.db.prepare('SELECT 1 FROM apps WHERE id = ?').get(appId))
+          throw new CharterError('not_found', 'ERR_UNKNOWN_APP', `there is no app ${appId}`);
+        if (revokedApps.has(appId))
+          throw new CharterError(
+            'conflict',
+            'ERR_APP_REVOKED',
+            `app ${appId} is revoked and cannot be admitted again. To carry the revocation to site ${site.id}, renew its license without the app (\`charter vendor license issue --site ${site.id} --out FILE\`, no --apps: the same apps minus revoked ones) or send a revocation update at once (\`charter vendor revocations issue --site ${site.id} --out FILE\`)`,
+          );
+        if (!this.db.prepare('SELECT 1 FROM charters WHERE app_id = ? AND exp > ?').get(appId, t)) {
+          throw new CharterError(
+            'conflict',
+            'ERR_APP_NOT_APPROVED',
+            `app ${appId} has no approved, unexpired charter`,
+          );
+        }
+        const rate = rateOf(undefined);
+        return Object.keys(rate ?? {}).length > 0 ? { app_id: appId, rate } : { app_id: appId };
+      });
+    }
+    // Browsers' origins come from the app's approved charters as they are now: a renewal refreshes them.
+    apps = apps.map((a) => {
+      const { web_origins: _stale, ...rest } = a;
+      const webOrigins = this.#webOriginsOf(a.app_id, t, revokedCharters);
+      return webOrigins.length > 0 ? { ...rest, web_origins: webOrigins } : rest;
     });
+    const appIds = apps.map((a) => a.app_id);
+    const ttlS = input.ttlS ?? (previous ? previous.exp - previous.nbf : undefined);
+    if (ttlS === undefined || ttlS <= 0)
+      throw new CharterError('conflict', 'ERR_TTL', 'a license needs a validity (--ttl 365d)');
     if (input.reports && input.reports.length > 0) {
       const verdict = await this.verifyReports(input.reports);
       if (input.requireUnbrokenChain && !verdict.ok) {
@@ -887,7 +1179,7 @@ export class Vendor {
         'an unbroken report chain is required but no --report was given',
       );
     }
-    let installationJkt: string | undefined;
+    let installationJkt: string | undefined = previous?.installation?.jkt;
     if (input.activation !== undefined) {
       const activation = await recordActivation(this.db, site.id, input.activation, t);
       installationJkt = activation.jkt;
@@ -898,7 +1190,7 @@ export class Vendor {
       });
     }
     const key = this.#activeKey('license');
-    const exp = t + input.ttlS;
+    const exp = t + ttlS;
     if (exp > key.exp) {
       throw new CharterError(
         'key_unavailable',
@@ -912,26 +1204,24 @@ export class Vendor {
         delegation: string;
       }[]
     ).map((r) => r.delegation);
-    const policy: LicenseClaims['policy'] = { mode: input.mode ?? 'enforce' };
+    const policy: LicenseClaims['policy'] = previous
+      ? { ...previous.policy, ...(input.mode ? { mode: input.mode } : {}) }
+      : { mode: input.mode ?? 'enforce' };
     if (input.tokenTtlS !== undefined) policy.token_ttl_s = input.tokenTtlS;
     if (input.proofSkewS !== undefined) policy.proof_skew_s = input.proofSkewS;
     if (input.clockToleranceS !== undefined) policy.clock_tolerance_s = input.clockToleranceS;
     if (input.onClockRollback !== undefined) policy.on_clock_rollback = input.onClockRollback;
     if (input.graceS !== undefined) policy.grace_s = input.graceS;
-    const revoked: LicenseClaims['revoked'] = {};
-    for (const kind of ['charter', 'app', 'instance'] as const) {
-      const list = revocations.filter((r) => r.kind === kind).map((r) => r.target);
-      if (list.length > 0) revoked[`${kind}s`] = list;
-    }
-    // Signing is async, so the serial is claimed by the insert itself: UNIQUE (site_id, serial) turns a
-    // concurrent issue into a retry, never into two licenses with one serial.
+    const revoked = revokedClaim(revocations);
+    const attestation =
+      input.attestation && Object.keys(input.attestation).length > 0
+        ? input.attestation
+        : previous?.attestation;
+    // Signing is async, so the serial is claimed by the insert itself: UNIQUE (site_id, serial) and the
+    // re-check against revocation updates (one sequence) turn a concurrent issue into a retry, never
+    // into two artifacts with one serial.
     for (let attempt = 0; ; attempt++) {
-      const serial =
-        ((
-          this.db.prepare('SELECT MAX(serial) AS s FROM licenses WHERE site_id = ?').get(site.id) as {
-            s: number | null;
-          }
-        ).s ?? 0) + 1;
+      const serial = this.#nextSerial(site.id);
       const claims: LicenseClaims = {
         iss: vendorId,
         sub: site.id,
@@ -946,13 +1236,12 @@ export class Vendor {
         apps,
         revoked,
         policy,
-        ...(input.attestation && Object.keys(input.attestation).length > 0
-          ? { attestation: input.attestation }
-          : {}),
+        ...(attestation ? { attestation } : {}),
       };
       const license = await signLicense(claims, key);
       try {
         this.db.transaction(() => {
+          if (this.#nextSerial(site.id) !== serial) throw new Error('UNIQUE: serial taken meanwhile');
           this.db
             .prepare(
               'INSERT INTO licenses (id, site_id, serial, iat, exp, apps, mode, installation_jkt, token, issued_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -975,9 +1264,18 @@ export class Vendor {
             apps: appIds,
             mode: policy.mode,
             exp,
+            ...(previous ? { renewed_from: previous.serial, dropped } : {}),
           });
         })();
-        return { license_id: claims.jti, serial, exp, license };
+        return {
+          license_id: claims.jti,
+          serial,
+          exp,
+          license,
+          apps: appIds,
+          renewed_from: previous?.serial ?? null,
+          dropped,
+        };
       } catch (e) {
         if (attempt < 3 && e instanceof Error && /UNIQUE/.test(e.message)) continue;
         throw e;

@@ -5,6 +5,8 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import {
+  ARTIFACT_TYP,
+  artifactTypOf,
   epochSeconds,
   isCanonicalOrigin,
   isoOf,
@@ -18,6 +20,7 @@ import {
   createGatewayLogger,
   exportReport,
   installLicense,
+  installRevocations,
   isDbUrl,
   isRedisUrl,
   openBackends,
@@ -276,8 +279,15 @@ export const gatewayStart: CommandSpec = {
 /** `charter gateway license install FILE`. */
 export const licenseInstall: CommandSpec = {
   path: ['gateway', 'license', 'install'],
-  summary: 'install a newer site license into a gateway home (running gateways pick it up)',
-  positionals: [{ name: 'FILE', required: true, description: 'The .license file' }],
+  summary:
+    'install a newer site license or revocation update into a gateway home (running gateways pick it up)',
+  positionals: [
+    {
+      name: 'FILE',
+      required: true,
+      description: 'The .license file, or a revocation update (charter-revocations+jwt)',
+    },
+  ],
   flags: {
     trust: { type: 'string', description: 'Development trust file (vendor root keys)', value: 'FILE' },
     db: {
@@ -293,8 +303,28 @@ export const licenseInstall: CommandSpec = {
     const token = await readText(file, 'license');
     const backends = await backendsOf(flags);
     try {
+      // The file's own typ says which it is; each verifier still checks the typ it expects.
+      if (artifactTypOf(token) === ARTIFACT_TYP.revocations) {
+        const { update, outcome } = await installRevocations(token, trust, backends.store);
+        const r = update.revoked;
+        const json = {
+          kind: 'revocations',
+          revocations_id: update.claims.jti,
+          site_id: update.siteId,
+          serial: update.serial,
+          license_serial: update.claims.license_serial,
+          revoked: { charters: r.charters.size, apps: r.apps.size, instances: r.instances.size },
+          installed: outcome === 'installed',
+        };
+        const text =
+          outcome === 'installed'
+            ? `installed revocation update #${update.serial} for site ${update.siteId} (${r.apps.size} app(s), ${r.charters.size} charter(s), ${r.instances.size} instance(s) revoked); in force at once`
+            : `revocation update #${update.serial} is already installed`;
+        return { json, text };
+      }
       const { license, outcome } = await installLicense(token, trust, backends.store);
       const json = {
+        kind: 'license',
         license_id: license.claims.jti,
         site_id: license.siteId,
         serial: license.serial,

@@ -1,5 +1,6 @@
 /** `charter vendor …`: the vendor's side of the main flow (SPEC.md §4). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CharterError, type KeyUse, type LicenseClaims, parseDuration, type SealedKey } from '@charter/core';
 import { type CommandSpec, type Flags, listFlag, optionalFlag, requireFlag, UsageError } from '../command.ts';
 import { iso, openVendor, passphraseOf, table } from '../context.ts';
@@ -362,14 +363,29 @@ export const vendorRevoke: CommandSpec = {
     const given = (['charter', 'app', 'instance'] as const).filter((k) => typeof flags[k] === 'string');
     if (given.length !== 1) throw new UsageError('name exactly one of --charter, --app or --instance');
     const kind = given[0] as 'charter' | 'app' | 'instance';
-    const r = openVendor(flags, io).revoke({
+    const vendor = openVendor(flags, io);
+    const r = vendor.revoke({
       kind,
       target: flags[kind] as string,
       reason: requireFlag(flags, 'reason'),
     });
+    // Every site with a license is behind now: say, per site, exactly what carries the revocation there.
+    const sites = vendor.revocationStatus().filter((s) => s.behind);
+    const home = homeArg(flags);
+    const steps = sites.map(
+      (s) =>
+        `  charter vendor revocations issue${home} --site ${s.site_id} --out ${s.site_id}.revocations   # ${s.name}: at once\n` +
+        `  charter vendor license issue${home} --site ${s.site_id} --out ${s.site_id}.license           # or renew: same apps minus revoked ones`,
+    );
+    const text =
+      `Revoked ${r.kind} ${r.target}.` +
+      (sites.length === 0
+        ? ' No site has a license yet; every license issued from now on carries it.'
+        : ` It reaches a site when the site installs a revocation update or a renewed license. Run, for each of the ${sites.length} site(s):\n${steps.join('\n')}\n` +
+          'then at the site: charter gateway license install --home G FILE (running gateways apply it within a second).');
     return {
-      json: r,
-      text: `Revoked ${r.kind} ${r.target}. Issue new licenses to the sites for it to take effect.`,
+      json: { ...r, sites: sites.map((s) => s.site_id) },
+      text,
     };
   },
 };
@@ -405,9 +421,21 @@ export const licenseIssue: CommandSpec = {
   summary: 'issue the next license of a site',
   flags: {
     site: { type: 'string', description: 'site id', value: 'ID' },
-    apps: { type: 'string', description: 'comma-separated app ids to admit', value: 'A1,A2' },
-    ttl: { type: 'string', description: 'license validity, e.g. 365d', value: 'DURATION' },
-    mode: { type: 'string', description: 'enforce (default) or monitor', value: 'MODE' },
+    apps: {
+      type: 'string',
+      description: 'comma-separated app ids to admit; leave out to renew the latest license',
+      value: 'A1,A2',
+    },
+    ttl: {
+      type: 'string',
+      description: 'license validity, e.g. 365d (a renewal keeps the latest one’s by default)',
+      value: 'DURATION',
+    },
+    mode: {
+      type: 'string',
+      description: 'enforce (default; a renewal keeps its mode) or monitor',
+      value: 'MODE',
+    },
     'token-ttl': {
       type: 'string',
       description: 'access token lifetime at the site (default 300s)',
@@ -473,9 +501,18 @@ export const licenseIssue: CommandSpec = {
     },
     out,
   },
+  help:
+    'Without --apps, renews the site’s latest license: the same apps minus revoked ones (possibly none:\n' +
+    'the gateway then refuses every app with app_not_admitted), the same policy, attestation and binding\n' +
+    '(flags given override them), a higher serial and every revocation in force.',
   async run({ flags, io }) {
-    const mode = optionalFlag(flags, 'mode') ?? 'enforce';
-    if (mode !== 'enforce' && mode !== 'monitor') throw new UsageError('--mode is enforce or monitor');
+    const mode = optionalFlag(flags, 'mode');
+    if (mode !== undefined && mode !== 'enforce' && mode !== 'monitor')
+      throw new UsageError('--mode is enforce or monitor');
+    const appsFlag = optionalFlag(flags, 'apps');
+    const appIds = appsFlag === undefined ? undefined : csv(appsFlag);
+    if (appIds !== undefined && appIds.length === 0)
+      throw new UsageError('--apps takes app ids (A1,A2); leave it out to renew the latest license');
     const file = requireFlag(flags, 'out');
     const activationFile = optionalFlag(flags, 'activation');
     const reportFiles = listFlag(flags, 'report');
@@ -496,8 +533,9 @@ export const licenseIssue: CommandSpec = {
     if (grace !== undefined && grace > 90 * 86400) throw new UsageError('--grace must be at most 90d');
     const r = await openVendor(flags, io).issueLicense({
       siteId: requireFlag(flags, 'site'),
-      appIds: csv(requireFlag(flags, 'apps')),
-      ttlS: ttlFlag(flags, 'ttl'),
+      appIds,
+      ttlS:
+        appIds === undefined && optionalFlag(flags, 'ttl') === undefined ? undefined : ttlFlag(flags, 'ttl'),
       mode,
       tokenTtlS: tokenTtl,
       proofSkewS: proofSkew,
@@ -512,9 +550,122 @@ export const licenseIssue: CommandSpec = {
       graceS: grace,
     });
     writeArtifact(file, r.license);
+    const renewed =
+      r.renewed_from === null
+        ? ''
+        : ` Renewed from serial ${r.renewed_from}${r.dropped.length > 0 ? `, without revoked app(s) ${r.dropped.join(', ')}` : ''}.`;
+    const none = r.apps.length === 0 ? ' It admits no apps: the site’s gateways will refuse every app.' : '';
     return {
-      json: { license_id: r.license_id, serial: r.serial, exp: r.exp, file },
-      text: `License ${r.license_id} (serial ${r.serial}) valid until ${iso(r.exp)}, written to ${file}.`,
+      json: {
+        license_id: r.license_id,
+        serial: r.serial,
+        exp: r.exp,
+        file,
+        apps: r.apps,
+        renewed_from: r.renewed_from,
+        dropped: r.dropped,
+      },
+      text: `License ${r.license_id} (serial ${r.serial}) valid until ${iso(r.exp)}, written to ${file}.${renewed}${none}`,
+    };
+  },
+};
+
+/** ` --home DIR` when the command was given one, for commands it prints for the user to run. */
+function homeArg(flags: Flags): string {
+  const home = optionalFlag(flags, 'home');
+  return home ? ` --home ${/^[\w./~-]+$/.test(home) ? home : JSON.stringify(home)}` : '';
+}
+
+export const revocationsIssue: CommandSpec = {
+  path: ['vendor', 'revocations', 'issue'],
+  summary: 'issue a signed revocation update (charter-revocations+jwt) for a site, or every site behind',
+  flags: {
+    site: { type: 'string', description: 'site id', value: 'ID' },
+    all: { type: 'boolean', description: 'every site whose latest license or update lacks a revocation' },
+    ttl: {
+      type: 'string',
+      description: 'how long it may still be installed (default 7d, at most 30d)',
+      value: 'DURATION',
+    },
+    out: {
+      type: 'string',
+      description: 'file to write (with --all: a folder, one SITE.revocations each)',
+      value: 'FILE',
+    },
+  },
+  help:
+    'The full current revocation set, with the next serial of the site (shared with its licenses), on\n' +
+    'top of its latest license; the license’s terms do not change. Install it at the site like a license:\n' +
+    '`charter gateway license install --home G FILE`. Once installed it stays in force until a newer\n' +
+    'license replaces it; a gateway refuses one that is older, for another site, or revokes less.',
+  async run({ flags, io }) {
+    const file = requireFlag(flags, 'out');
+    const ttlS = optionalFlag(flags, 'ttl') ? ttlFlag(flags, 'ttl') : undefined;
+    const vendor = openVendor(flags, io);
+    const site = optionalFlag(flags, 'site');
+    if ((site === undefined) === (flags.all !== true)) throw new UsageError('name --site ID or --all');
+    const issued =
+      site !== undefined
+        ? [await vendor.issueRevocations({ siteId: site, ...(ttlS ? { ttlS } : {}) })]
+        : await vendor.issueRevocationsToBehind(ttlS);
+    const files: string[] = [];
+    if (site !== undefined) {
+      writeArtifact(file, (issued[0] as { token: string }).token);
+      files.push(file);
+    } else {
+      mkdirSync(file, { recursive: true });
+      for (const u of issued) {
+        const f = join(file, `${u.site_id}.revocations`);
+        writeArtifact(f, u.token);
+        files.push(f);
+      }
+    }
+    const rows = issued.map((u, i) => ({
+      revocations_id: u.revocations_id,
+      site_id: u.site_id,
+      serial: u.serial,
+      license_serial: u.license_serial,
+      exp: u.exp,
+      file: files[i],
+    }));
+    return {
+      json: site !== undefined ? { ...rows[0] } : { updates: rows },
+      text:
+        rows.length === 0
+          ? 'Every site’s latest license or update already carries every revocation; nothing issued.'
+          : rows
+              .map(
+                (u) =>
+                  `Revocation update ${u.revocations_id} for site ${u.site_id} (serial ${u.serial}, on license ${u.license_serial}), installable until ${iso(u.exp)}, written to ${u.file}.`,
+              )
+              .join('\n') + '\nAt the site: charter gateway license install --home G FILE',
+    };
+  },
+};
+
+export const revocationsStatus: CommandSpec = {
+  path: ['vendor', 'revocations', 'status'],
+  summary: 'which sites are behind on revocations, and which have installed their latest update',
+  flags: {},
+  async run({ flags, io }) {
+    const sites = openVendor(flags, io).revocationStatus();
+    return {
+      json: { sites },
+      text: table([
+        ['SITE', 'NAME', 'LICENSE', 'BEHIND', 'UPDATE', 'INSTALLED (REPORTS)'],
+        ...sites.map((s) => [
+          s.site_id,
+          s.name,
+          s.latest_license_serial,
+          s.behind ? `yes (${s.missing})` : 'no',
+          s.update ? s.update.serial : '-',
+          s.installed === null
+            ? '-'
+            : s.installed
+              ? 'yes'
+              : `not yet (reported ${s.reported_serial ?? 'nothing'})`,
+        ]),
+      ]),
     };
   },
 };
@@ -637,6 +788,8 @@ export const vendorCommands: CommandSpec[] = [
   siteList,
   licenseIssue,
   licenseList,
+  revocationsIssue,
+  revocationsStatus,
   reportVerify,
   vendorTrace,
   vendorLog,

@@ -39,6 +39,8 @@ interface OverviewData {
     snapshot_serials: number;
     license_serials: number;
   };
+  admits_none: boolean;
+  revocation_update: { serial: number; exp: number; installed_at: number; in_force: boolean } | null;
 }
 
 interface RefusalRow {
@@ -139,6 +141,18 @@ export function Overview() {
           </div>
         </div>
         <Countdown exp={o.exp} grace={o.grace_s} offset={offset} />
+        {o.admits_none && (
+          <p className="bad-text" data-testid="admits-none">
+            This license admits no apps: every app is refused with <code>app_not_admitted</code> (or{' '}
+            <code>charter_revoked</code>). Ask the vendor for a license that admits the apps this site needs.
+          </p>
+        )}
+        {o.revocation_update?.in_force && (
+          <p className="hint" data-testid="revocation-update">
+            Revocation update #{o.revocation_update.serial} is in force on top of this license (installed{' '}
+            {when(o.revocation_update.installed_at)}).
+          </p>
+        )}
         <h3>Admitted apps</h3>
         <Table
           head={['App', 'Scopes', 'Rate limit']}
@@ -435,13 +449,22 @@ export function LicenseScreen() {
     if (!file) return;
     setBusy(true);
     try {
-      const r = await api.post<{ serial: number; previous_serial: number; installed: boolean; exp: number }>(
-        `${API}/license`,
-        { license: await file.text(), filename: file.name.slice(0, 255) },
-      );
-      const text = r.installed
-        ? `License serial ${r.serial} installed (was ${r.previous_serial}); in force now, expires ${when(r.exp)}.`
-        : `License serial ${r.serial} is already installed.`;
+      const r = await api.post<{
+        kind?: 'revocations';
+        serial: number;
+        previous_serial: number;
+        installed: boolean;
+        exp: number;
+        revoked?: { charters: number; apps: number; instances: number };
+      }>(`${API}/license`, { license: await file.text(), filename: file.name.slice(0, 255) });
+      const text =
+        r.kind === 'revocations'
+          ? r.installed
+            ? `Revocation update ${r.serial} installed: ${r.revoked?.apps ?? 0} app(s), ${r.revoked?.charters ?? 0} charter(s) and ${r.revoked?.instances ?? 0} instance(s) revoked, in force now.`
+            : `Revocation update ${r.serial} is already installed.`
+          : r.installed
+            ? `License serial ${r.serial} installed (was ${r.previous_serial}); in force now, expires ${when(r.exp)}.`
+            : `License serial ${r.serial} is already installed.`;
       setResult(text);
       announce(text);
     } catch (err) {
@@ -473,7 +496,8 @@ export function LicenseScreen() {
           <h2 id="install-h">Install a new license</h2>
           <p className="hint">
             The same checks as <code>charter gateway license install</code>: the vendor's signature, this
-            site, not expired, and a serial not below the one installed.
+            site, not expired, and a serial not below the one installed. A revocation update from the vendor
+            installs here too.
           </p>
           <Field label="License file (.license)">
             {(id) => (
