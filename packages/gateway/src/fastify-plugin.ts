@@ -8,7 +8,9 @@ import { CharterError } from '@charter/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { MAX_BODY_BYTES } from './bodies.ts';
+import { ATTESTER_PATHS } from './client-attester.ts';
 import { type AdmittedApp, PATHS } from './context.ts';
+import type { UserCredential } from './credentials.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
 import type { CharterRequest } from './request.ts';
@@ -19,6 +21,8 @@ declare module 'fastify' {
     charter: AdmittedApp | null;
     /** The full admission, with refusals monitor mode only noted. */
     charterAdmission: Admission | null;
+    /** The user's own credential of a dual-form request (Charter-Token beside the user's Authorization), untouched. */
+    userCredential: UserCredential | null;
   }
 }
 
@@ -76,19 +80,27 @@ export async function charterEndpoints(
   app.route({ method: 'POST', url: PATHS.challenge, handler });
   app.route({ method: 'POST', url: PATHS.register, handler });
   app.route({ method: 'POST', url: PATHS.token, handler });
+  app.route({ method: 'POST', url: ATTESTER_PATHS.clientAttestation, handler });
+  app.route({ method: ['GET', 'HEAD'], url: ATTESTER_PATHS.jwks, handler });
 }
 
 async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions): Promise<void> {
   const { gateway } = options;
   fastify.decorateRequest('charter', null);
   fastify.decorateRequest('charterAdmission', null);
+  fastify.decorateRequest('userCredential', null);
   await fastify.register(async (child) => charterEndpoints(child, gateway));
   fastify.addHook('onRequest', async (request, reply) => {
     if (gateway.isCharterPath(request.url)) return;
     const result = await gateway.handle(neutralRequest(request));
     if (result.kind === 'reply') return sendReply(reply, result);
     request.charter = result.app ?? null;
-    request.charterAdmission = { app: result.app, monitored: result.monitored };
+    request.charterAdmission = {
+      app: result.app,
+      monitored: result.monitored,
+      ...(result.user ? { user: result.user } : {}),
+    };
+    request.userCredential = result.user ?? null;
   });
 }
 

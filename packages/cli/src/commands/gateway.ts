@@ -14,6 +14,7 @@ import {
   isDbUrl,
   isRedisUrl,
   openBackends,
+  parseOAuthClients,
   parseRoutes,
   type RouteRule,
   sealedBuild,
@@ -59,7 +60,10 @@ async function integrityOf(): Promise<'sealed' | 'unsealed'> {
  * The store and cache: `--db sqlite:PATH | postgres://…` (else `HOME/gateway.db`) and `--redis URL`
  * (else in-process). Construction lives in @charter/gateway's backends.ts.
  */
-async function backendsOf(flags: Flags, logger?: ReturnType<typeof createGatewayLogger>): Promise<Backends> {
+export async function backendsOf(
+  flags: Flags,
+  logger?: ReturnType<typeof createGatewayLogger>,
+): Promise<Backends> {
   const db = optionalFlag(flags, 'db');
   const redis = optionalFlag(flags, 'redis');
   if (db !== undefined && !isDbUrl(db)) throw new UsageError('--db takes sqlite:PATH or postgres://…');
@@ -137,6 +141,11 @@ export const gatewayStart: CommandSpec = {
       value: 'URL',
     },
     redis: { type: 'string', description: 'redis://…: the cache shared by replicas', value: 'URL' },
+    'oauth-clients': {
+      type: 'string',
+      description: 'Client attestations: { "<app id>": "<client id at your OAuth server>" }',
+      value: 'FILE',
+    },
     ...ADMIN_LISTEN_FLAG,
   },
   help:
@@ -153,6 +162,8 @@ export const gatewayStart: CommandSpec = {
     const routesFile = optionalFlag(flags, 'routes');
     const routes: RouteRule[] = routesFile ? parseRoutes(await readText(routesFile, 'routes')) : [];
     const license = await readText(licenseFile, 'license');
+    const oauthFile = optionalFlag(flags, 'oauth-clients');
+    const oauthClients = oauthFile ? parseOAuthClients(await readText(oauthFile, 'OAuth client')) : undefined;
     const publicUrl = optionalFlag(flags, 'public-url');
     try {
       new URL(upstream);
@@ -181,6 +192,7 @@ export const gatewayStart: CommandSpec = {
         logger,
         ...(publicUrl ? { publicUrl } : {}),
         ...(localMode ? { localMode } : {}),
+        ...(oauthClients ? { oauthClients } : {}),
       });
     } catch (e) {
       await backends.close();
