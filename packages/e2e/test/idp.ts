@@ -47,7 +47,7 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   });
 }
 
-const escape = (s: string) =>
+const html = (s: string) =>
   s.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
@@ -55,7 +55,7 @@ const escape = (s: string) =>
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(`<!doctype html><title>${escape(title)}</title><h1>${escape(title)}</h1>${body}`);
+  res.end(`<!doctype html><title>${html(title)}</title><h1>${html(title)}</h1>${body}`);
 }
 
 /** Start the identity provider on loopback. */
@@ -97,7 +97,7 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
       out: { error: string; error_description?: string },
     ) => {
       ctx.type = 'html';
-      ctx.body = `<!doctype html><title>Error</title><h1>Error</h1><p>${escape(out.error)}: ${escape(out.error_description ?? '')}</p>`;
+      ctx.body = `<!doctype html><title>Error</title><h1>Error</h1><p>${html(out.error)}: ${html(out.error_description ?? '')}</p>`;
     },
     scopes: ['openid', 'profile'],
     claims: { openid: ['sub'], profile: ['name'] },
@@ -164,7 +164,7 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
           res,
           200,
           'Allow access',
-          `<p>${escape(String(details.params.client_id))} asks for ${escape(String(details.params.scope))}</p>` +
+          `<p>${html(String(details.params.client_id))} asks for ${html(String(details.params.scope))}</p>` +
             `<form method="post" action="/interaction/${uid}/confirm"><button>Allow</button></form>`,
         );
       }
@@ -207,7 +207,7 @@ export async function startIdp(options: IdpOptions): Promise<Idp> {
       return page(res, 400, 'Unexpected step', '');
     })().catch((e: unknown) => {
       if (!res.headersSent)
-        page(res, 500, 'Error', `<p>${escape(e instanceof Error ? e.message : String(e))}</p>`);
+        page(res, 500, 'Error', `<p>${html(e instanceof Error ? e.message : String(e))}</p>`);
     });
   });
 
