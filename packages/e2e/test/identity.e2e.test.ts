@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { CharterClient, createSignIn, MemoryKeyStore } from '@charter/client';
 import {
   calculateJwkThumbprint,
   createRemoteJWKSet,
@@ -551,4 +552,45 @@ test('a revoked instance can no longer get a client attestation, nor call the AP
   // Another instance of the same app is not affected.
   const fresh = await registered(world.apps.orders?.charter as string);
   assert.equal((await clientAttestation(fresh)).status, 200);
+});
+
+test('the client SDK: sign-in with code + PKCE, DPoP-bound user tokens, client attestation, API calls with both', async () => {
+  const sdk = new CharterClient({
+    baseUrl: gwUrl,
+    charter: world.apps.orders?.charter as string,
+    platform: 'server',
+    keyStore: new MemoryKeyStore(),
+  });
+  const session = createSignIn({
+    charter: sdk,
+    issuer: idp.issuer,
+    redirectUri: REDIRECT,
+    scope: 'openid profile orders:read',
+  });
+  const pending = await session.begin();
+  assert.equal(pending.url.searchParams.get('code_challenge_method'), 'S256');
+  assert.equal(pending.url.searchParams.get('client_id'), 'orders-app');
+  const { callback } = await signInOverHttp(pending.url, ALICE, REDIRECT);
+  // A callback for another sign-in (another state) is refused before any token request.
+  const forgedState = new URL(callback);
+  forgedState.searchParams.set('state', 'not-this-one');
+  await assert.rejects(session.complete(forgedState, pending), { detail: 'ERR_SIGNIN_STATE' });
+  const tokens = await session.complete(callback, pending);
+  assert.equal(tokens.token_type, 'DPoP');
+  assert.equal((decodeJwt(tokens.access_token).cnf as { jkt: string }).jkt, sdk.instance?.jkt);
+
+  const res = await sdk.fetch('/orders?page=1');
+  assert.equal(res.status, 200, await res.clone().text());
+  const seen = world.api.seen.at(-1)?.headers as IncomingHttpHeaders;
+  assert.equal(seen.authorization, `DPoP ${tokens.access_token}`);
+  assert.equal(seen['charter-instance-id'], sdk.instance?.instance_id);
+  assert.equal((await apiChecksUser(seen, '/orders')).sub, 'alice');
+
+  // Signed out, the same app goes on with its own identity alone (the single-token form).
+  session.signOut();
+  assert.equal((await sdk.fetch('/orders')).status, 200);
+  assert.equal(world.api.seen.at(-1)?.headers.authorization, undefined);
+
+  // A code is single-use at the OAuth server: replaying the callback gets no second token.
+  await assert.rejects(session.complete(callback, pending), { detail: 'ERR_SIGNIN_TOKEN' });
 });
