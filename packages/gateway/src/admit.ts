@@ -19,13 +19,13 @@ const WINDOW_S = 60;
 /**
  * Admit a protected request or throw its refusal. `notes` gains the app once token and proof are
  * proven; policy refusals after that point are only noted in monitor mode. `proven` receives the
- * proof's key (the client attestation's `cnf.jwk`).
+ * proof's key (the client attestation's `cnf.jwk`); `charterEndpoint` skips the upstream's route scopes.
  */
 export async function admit(
   ctx: EngineContext,
   req: CharterRequest,
   notes: DecisionNotes,
-  proven?: { key?: InstanceKey },
+  proven?: { key?: InstanceKey; charterEndpoint?: boolean },
 ): Promise<AdmittedApp> {
   const rawPath = pathOf(req.url);
   if (rawPath === undefined) throw refusal('invalid_request', 'ERR_PATH', 'the request target is not a path');
@@ -85,7 +85,8 @@ export async function admit(
       notes,
       refusal('app_not_admitted', 'ERR_APP_NOT_LICENSED', 'the license does not admit this app'),
     );
-  const route = matchRoute(ctx.routes, req.method.toUpperCase(), path);
+  // routes.json describes the upstream's paths; a Charter endpoint authenticated like one is not among them.
+  const route = proven?.charterEndpoint ? undefined : matchRoute(ctx.routes, req.method.toUpperCase(), path);
   if (route && !app.scopes.includes(route.scope)) {
     policy(ctx, notes, refusal('insufficient_scope', 'ERR_SCOPE', `the route needs scope ${route.scope}`));
   }

@@ -34,7 +34,7 @@ export async function clientAttestation(
   req: CharterRequest,
   notes: DecisionNotes,
 ): Promise<ClientAttestationResult> {
-  const proven: { key?: InstanceKey } = {};
+  const proven: { key?: InstanceKey; charterEndpoint: boolean } = { charterEndpoint: true };
   const app = await admit(ctx, req, notes, proven);
   const monitored = notes.monitored[0];
   if (monitored) throw monitored;
