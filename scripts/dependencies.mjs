@@ -74,8 +74,8 @@ export function check() {
     ]);
     const dev = new Set(Object.keys(pkg.devDependencies ?? {}));
     const used = new Set(USED_WITHOUT_IMPORT[pkg.name] ?? []);
-    // Production code: everything under the package except its tests and benches.
-    const testDirs = ['test', 'bench'].map((d) => join(dir, d));
+    // Production code: everything under the package except its tests, benches and demo pages.
+    const testDirs = ['test', 'bench', 'demo'].map((d) => join(dir, d));
     for (const file of files(dir)) {
       const isTest = testDirs.some((t) => file.startsWith(t + '/')) || /\.config\.[mc]?[jt]s$/.test(file);
       for (const name of importsOf(readFileSync(file, 'utf8'))) {

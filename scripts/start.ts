@@ -4,7 +4,9 @@
  * apps and three clones and prints who was admitted and who was refused, and why. Then it serves the
  * Charter web client on an origin of its own (the approved web app, which a browser shows being
  * admitted through the gateway on another origin) next to a clone page on a third origin, which the
- * gateway's CORS preflight refuses. Everything stays up afterwards so you can try it by hand
+ * gateway's CORS preflight refuses. Last, a user signs in with the hospital's own identity provider
+ * through an approved app, and a clone is refused by that identity provider. Everything stays up
+ * afterwards so you can try it by hand
  * (CHARTER_DEMO_EXIT=1 stops it after the story, for tests).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,10 +15,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCaptured } from '@charter/cli';
-import { CharterError, createCharterClient, MemoryKeyStore } from '@charter/client';
+import { CharterError, createCharterClient, createSignIn, MemoryKeyStore } from '@charter/client';
 import { parseTrustFile } from '@charter/core';
 import { createGatewayLogger, SqliteStore, startGateway } from '@charter/gateway';
+import { createRemoteJWKSet, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { type RunningWebClient, reservePort, serveWebClient } from '../packages/client/demo/server.ts';
+import { signInOverHttp, startIdp } from '../packages/e2e/test/idp.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'charter-first-run-'));
 const env = {
@@ -169,17 +173,36 @@ await charter(
   join(dir, 'forged.charter'),
 );
 
-// The sample API: it trusts the Charter-* headers because only the gateway can reach it.
+// The sample API: it trusts the Charter-* headers because only the gateway can reach it, and checks
+// a user's token (from the hospital's identity provider, below) against that provider's keys itself.
+const API_RESOURCE = 'https://api.hospital-a.example';
+let userKeys: ReturnType<typeof createRemoteJWKSet> | undefined;
+let idpIssuer = '';
+async function userOf(authorization: string | undefined): Promise<string | undefined> {
+  if (!authorization?.startsWith('DPoP ') || !userKeys) return undefined;
+  try {
+    const { payload } = await jwtVerify(authorization.slice(5), userKeys, {
+      issuer: idpIssuer,
+      audience: API_RESOURCE,
+    });
+    return payload.sub;
+  } catch {
+    return 'invalid user token';
+  }
+}
 const api = createServer((req, res) => {
-  const body = JSON.stringify({
-    orders: [{ id: 1, item: 'saline 0.9%', qty: 40 }],
-    served_to: {
-      app: req.headers['charter-app-id'],
-      instance: req.headers['charter-instance-id'],
-      scope: req.headers['charter-scope'],
-    },
+  void userOf(req.headers.authorization).then((user) => {
+    const body = JSON.stringify({
+      orders: [{ id: 1, item: 'saline 0.9%', qty: 40 }],
+      served_to: {
+        app: req.headers['charter-app-id'],
+        instance: req.headers['charter-instance-id'],
+        scope: req.headers['charter-scope'],
+        ...(user ? { user } : {}),
+      },
+    });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
   });
-  res.writeHead(200, { 'content-type': 'application/json' }).end(body);
 });
 await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
 const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
@@ -209,6 +232,8 @@ const options = {
   logger: createGatewayLogger({ level: process.env.CHARTER_LOG_LEVEL ?? 'silent' }),
   // Metrics are never on the public listener: a loopback address of their own.
   metricsListen: { host: '127.0.0.1', port: 0 },
+  // Client attestations for the hospital's identity provider: Beta Orders is its client "beta-orders".
+  oauthClients: { [orders.app_id]: 'beta-orders' },
 };
 const gw = await startGateway({ ...options, port: preferred }).catch(() =>
   startGateway({ ...options, port: 0 }),
@@ -298,8 +323,96 @@ say(
 say(`   a clone with the copied charter    ${pages[1]?.url}   refused: the gateway turns down its preflight`);
 say();
 
+// 5. The hospital's own identity provider (a real OpenID Connect server, oidc-provider), configured
+// to trust the gateway's client attester: only instances Charter admitted get user tokens.
+const REDIRECT = 'http://localhost:5174/callback';
+const NURSE = { login: 'nurse.alice', password: 'first-run password (throwaway)' };
+const idp = await startIdp({
+  attesterJwks: gw.gateway.attesterJwks() as Parameters<typeof startIdp>[0]['attesterJwks'],
+  attesterIssuer: gw.gateway.wellKnown().issuer,
+  clients: [{ client_id: 'beta-orders', redirect_uri: REDIRECT }],
+  apiResource: API_RESOURCE,
+  users: { [NURSE.login]: { password: NURSE.password, name: 'Alice (nurse)' } },
+});
+idpIssuer = idp.issuer;
+userKeys = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
+say(`5. Hospital A's identity provider runs at ${idp.issuer}; it trusts the gateway's client attester.`);
+const signed: Outcome[] = [];
+{
+  const who = 'Nurse Alice signs in through Beta Orders';
+  const client = createCharterClient({
+    baseUrl: gw.url,
+    charter: readFileSync(join(dir, 'beta-orders.charter'), 'utf8'),
+    platform: 'server',
+    keyStore: new MemoryKeyStore(),
+  });
+  const session = createSignIn({
+    charter: client,
+    issuer: idp.issuer,
+    redirectUri: REDIRECT,
+    scope: 'openid profile',
+  });
+  const pending = await session.begin();
+  const { callback } = await signInOverHttp(pending.url, NURSE, REDIRECT);
+  const tokens = await session.complete(callback, pending);
+  const res = await client.fetch('/orders');
+  const body = (await res.json()) as { served_to?: { app: string; user?: string } };
+  signed.push({
+    who,
+    result: `admitted: ${tokens.token_type} user token from the IdP; GET /orders → ${res.status}, the API saw app ${names[body.served_to?.app ?? '']} and user ${body.served_to?.user}`,
+  });
+
+  // A clone with Beta Orders' charter and its client attestation copied, but not its instance key
+  // (non-extractable): the nurse signs in through it, and the identity provider refuses the clone.
+  const copied = await client.clientAttestation();
+  const cloneKey = await generateKeyPair('ES256');
+  const meta = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as {
+    token_endpoint: string;
+    challenge_endpoint: string;
+  };
+  const again = await session.begin();
+  const { callback: cb } = await signInOverHttp(again.url, NURSE, REDIRECT);
+  const { attestation_challenge } = (await (
+    await fetch(meta.challenge_endpoint, { method: 'POST' })
+  ).json()) as {
+    attestation_challenge: string;
+  };
+  const pop = await new SignJWT({
+    aud: idp.issuer,
+    jti: crypto.randomUUID(),
+    challenge: attestation_challenge,
+  })
+    .setProtectedHeader({ alg: 'ES256', typ: 'oauth-client-attestation-pop+jwt' })
+    .setIssuedAt()
+    .sign(cloneKey.privateKey);
+  const refused = await fetch(meta.token_endpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'oauth-client-attestation': copied.client_attestation,
+      'oauth-client-attestation-pop': pop,
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: cb.searchParams.get('code') ?? '',
+      redirect_uri: REDIRECT,
+      code_verifier: again.codeVerifier,
+      client_id: 'beta-orders',
+    }).toString(),
+  });
+  const answer = (await refused.json()) as { error: string };
+  signed.push({
+    who: 'Clone with Beta Orders’ charter and attestation copied',
+    result: `refused by the identity provider: ${refused.status} ${answer.error} (no user token at all)`,
+  });
+}
+const w2 = Math.max(...signed.map((o) => o.who.length));
+for (const o of signed) say(`   ${o.who.padEnd(w2)}  ${o.result}`);
+say();
+
 const stop = async () => {
   for (const p of pages) await p.close();
+  await idp.close();
   await gw.close();
   await store.close();
   api.close();
@@ -315,6 +428,8 @@ if (process.env.CHARTER_DEMO_EXIT === '1') {
   say(
     `  curl -i -X OPTIONS ${gw.url}/orders -H 'Origin: ${cloneOrigin}' -H 'Access-Control-Request-Method: GET'   # 403: not a licensed origin`,
   );
+  say(`  curl ${gw.url}/charter/v1/attester/jwks          # the key the identity provider trusts`);
+  say(`  curl ${idp.issuer}/.well-known/openid-configuration   # the sample identity provider`);
   say(`Charters, license, trust file and routes are in ${dir}.`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

@@ -1,6 +1,7 @@
 /** Every command of the `charter` executable, in help order. */
 import type { CommandSpec } from './command.ts';
 import { attestVerify } from './commands/attest.ts';
+import { attesterJwks } from './commands/attester.ts';
 import { gatewayUserAdd } from './commands/console.ts';
 import { gatewayActivate, gatewayStart, licenseInstall, reportExport } from './commands/gateway.ts';
 import { licenseInspect } from './commands/license.ts';
@@ -17,6 +18,7 @@ export const commands: CommandSpec[] = [
   gatewayActivate,
   licenseInstall,
   reportExport,
+  attesterJwks,
   gatewayUserAdd,
   licenseInspect,
   attestVerify,

@@ -3,10 +3,11 @@
  * gateway's own commands exist, so `DIR/bin/charter-gateway start …` is `charter gateway start …`.
  * The vendor's commands (and their keys) are never part of what the customer runs.
  */
+import { attesterJwks } from './commands/attester.ts';
 import { gatewayActivate, gatewayStart, licenseInstall, reportExport } from './commands/gateway.ts';
 import { dispatch } from './dispatch.ts';
 
 process.exitCode = await dispatch(
-  [gatewayStart, gatewayActivate, licenseInstall, reportExport],
+  [gatewayStart, gatewayActivate, licenseInstall, reportExport, attesterJwks],
   ['gateway', ...process.argv.slice(2)],
 );

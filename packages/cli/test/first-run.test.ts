@@ -21,6 +21,11 @@ test('the first run admits the approved apps and refuses each clone with its rea
   assert.match(line('Clone with no charter'), /refused: 401 invalid_token/);
   assert.match(line('forged with another key'), /refused: invalid_charter/);
   assert.match(line('Gamma Reports (genuine'), /refused: app_not_admitted/);
+  assert.match(
+    line('Nurse Alice signs in'),
+    /admitted: DPoP user token from the IdP; GET \/orders → 200, the API saw app Beta Orders and user nurse\.alice/,
+  );
+  assert.match(line('attestation copied'), /refused by the identity provider: 401 invalid_client/);
 });
 
 test('npm start serves the web client and a clone page, and every URL and command it prints works as printed', async () => {

@@ -58,6 +58,25 @@ export interface AccessTokenState {
   expires_at: number;
 }
 
+/** The user's own credential from the customer's identity provider, sent beside the Charter token. */
+export interface UserToken {
+  /** `DPoP` for a token bound to this instance's key (one proof then serves both), else `Bearer`. */
+  scheme: 'DPoP' | 'Bearer';
+  token: string;
+}
+
+/** Where the client gets the user's current token (a sign-in session); undefined: no user. */
+export type UserTokenSource = () => Promise<UserToken | undefined>;
+
+/** A Client Attestation JWT from the gateway, for the customer's OAuth server. */
+export interface ClientAttestationState {
+  client_attestation: string;
+  /** The app's client id at the OAuth server (the attestation's `sub`). */
+  client_id: string;
+  /** Clock milliseconds after which a new one is fetched. */
+  refresh_at: number;
+}
+
 /** Codes after which a protected response means the instance itself is refused, not one request. */
 const INSTANCE_FATAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'instance_revoked',
@@ -102,6 +121,8 @@ export class CharterClient {
   #dpopNonce: string | undefined;
   #registering: Promise<InstanceRecord> | undefined;
   #refreshing: Promise<AccessTokenState> | undefined;
+  #user: UserTokenSource | undefined;
+  #attestation: ClientAttestationState | undefined;
   /** Bumped by register/reset so an in-flight token for an older instance is not kept. */
   #epoch = 0;
 
@@ -145,6 +166,82 @@ export class CharterClient {
   /** The current registration, once known. */
   get instance(): InstanceRecord | undefined {
     return this.#record;
+  }
+
+  /**
+   * Send the user's token (from the customer's identity provider) with every {@link CharterClient.fetch}:
+   * the Charter token then travels in `Charter-Token`, the user's in `Authorization`, and one DPoP
+   * proof serves both when the user token is DPoP-bound to the instance key. `undefined` stops it.
+   */
+  useUserToken(source: UserTokenSource | undefined): void {
+    this.#user = source;
+  }
+
+  /** The instance key's signer (registering first if needed): for proofs to the customer's OAuth server. */
+  async instanceSigner(): Promise<ProofSigner> {
+    await this.ensureRegistered();
+    return this.#currentSigner();
+  }
+
+  /**
+   * A Client Attestation JWT for the customer's OAuth server (draft-ietf-oauth-attestation-based-
+   * client-auth), from the gateway's `client-attestation` endpoint; cached for most of its life.
+   */
+  async clientAttestation(): Promise<ClientAttestationState> {
+    const cached = this.#attestation;
+    if (cached && this.#clock() < cached.refresh_at) return cached;
+    const url = this.#endpoint('client-attestation');
+    let tokenRetried = false;
+    for (;;) {
+      const token = await this.accessToken();
+      const proof = await this.#proof(
+        this.#currentSigner(),
+        'POST',
+        url,
+        this.#dpopNonce,
+        token.access_token,
+      );
+      const sentAt = this.#clock();
+      const sent = await this.#post('client-attestation', url, {}, proof, `DPoP ${token.access_token}`);
+      if (sent.status === 401 && !tokenRetried) {
+        const error = errorFromResponse(sent.status, sent.headers, sent.text);
+        if (error.code === 'invalid_token' || error.code === 'use_dpop_nonce') {
+          tokenRetried = true;
+          if (error.code === 'invalid_token') this.#token = undefined;
+          continue;
+        }
+      }
+      if (sent.status !== 200) {
+        const error = errorFromResponse(sent.status, sent.headers, sent.text);
+        this.#onFatal(error);
+        throw error;
+      }
+      let body: { client_attestation?: unknown; client_id?: unknown; expires_in?: unknown };
+      try {
+        body = JSON.parse(sent.text);
+      } catch {
+        body = {};
+      }
+      const { client_attestation, client_id, expires_in } = body;
+      if (
+        typeof client_attestation !== 'string' ||
+        !JWS.test(client_attestation) ||
+        typeof client_id !== 'string' ||
+        typeof expires_in !== 'number' ||
+        !(expires_in > 0)
+      )
+        throw new CharterError(
+          'unavailable',
+          'ERR_CLIENT_BAD_RESPONSE',
+          'unexpected gateway response: client attestation',
+        );
+      this.#attestation = {
+        client_attestation,
+        client_id,
+        refresh_at: sentAt + expires_in * 1000 * this.#refreshRatio,
+      };
+      return this.#attestation;
+    }
   }
 
   /** The latest `DPoP-Nonce` the gateway sent, if any. */
@@ -230,15 +327,32 @@ export class CharterClient {
     let tokenRetried = false;
     for (;;) {
       const token = await this.accessToken();
-      const proof = await this.#proof(
-        this.#currentSigner(),
-        original.method,
-        original.url,
-        this.#dpopNonce,
-        token.access_token,
-      );
+      const user = await this.#user?.();
       const headers = new Headers(original.headers);
-      headers.set('authorization', `DPoP ${token.access_token}`);
+      let proof: string;
+      if (user) {
+        // Both identities: the user's token where the API expects it, the app's beside it.
+        const shared = user.scheme === 'DPoP';
+        proof = await createDpopProof(this.#currentSigner(), {
+          method: original.method,
+          url: original.url,
+          iat: Math.floor(this.#clock() / 1000),
+          ...(this.#dpopNonce !== undefined && { nonce: this.#dpopNonce }),
+          accessToken: shared ? user.token : token.access_token,
+          ...(shared && { charterToken: token.access_token }),
+        });
+        headers.set('authorization', `${user.scheme} ${user.token}`);
+        headers.set('charter-token', token.access_token);
+      } else {
+        proof = await this.#proof(
+          this.#currentSigner(),
+          original.method,
+          original.url,
+          this.#dpopNonce,
+          token.access_token,
+        );
+        headers.set('authorization', `DPoP ${token.access_token}`);
+      }
       headers.set('dpop', proof);
       let response: Response;
       try {
@@ -287,6 +401,7 @@ export class CharterClient {
   async reset(): Promise<void> {
     this.#epoch++;
     this.#token = undefined;
+    this.#attestation = undefined;
     this.#record = undefined;
     this.#signer = undefined;
     await this.#keys.clear();
@@ -444,7 +559,10 @@ export class CharterClient {
 
   #onFatal(error: CharterError): void {
     // The token is worthless now; the registration stays, so the app can show why (and reset() if it wants).
-    if (INSTANCE_FATAL.has(error.code) || error.code === 'invalid_token') this.#token = undefined;
+    if (INSTANCE_FATAL.has(error.code) || error.code === 'invalid_token') {
+      this.#token = undefined;
+      this.#attestation = undefined;
+    }
   }
 
   async #challenge(): Promise<{ nonce: string; expires_in: number }> {
@@ -453,7 +571,7 @@ export class CharterClient {
     return interpretResponse('challenge', sent.status, sent.headers, sent.text);
   }
 
-  #endpoint(name: Endpoint): URL {
+  #endpoint(name: Endpoint | 'client-attestation'): URL {
     return new URL(`charter/v1/${name}`, this.baseUrl);
   }
 
@@ -490,7 +608,13 @@ export class CharterClient {
     }
   }
 
-  async #post(what: Endpoint, url: URL, body: unknown, proof: string | undefined): Promise<Sent> {
+  async #post(
+    what: Endpoint | 'client-attestation',
+    url: URL,
+    body: unknown,
+    proof: string | undefined,
+    authorization?: string,
+  ): Promise<Sent> {
     const controller = new AbortController();
     // setTimeout rather than AbortSignal.timeout: React Native lacks the latter.
     const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
@@ -500,6 +624,7 @@ export class CharterClient {
         accept: 'application/json',
       };
       if (proof !== undefined) headers.dpop = proof;
+      if (authorization !== undefined) headers.authorization = authorization;
       const response = await this.#fetch(url, {
         method: 'POST',
         headers,

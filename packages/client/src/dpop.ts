@@ -14,6 +14,11 @@ export interface DpopProofInput {
   nonce?: string;
   /** The access token the request carries; its hash becomes `ath`. */
   accessToken?: string;
+  /**
+   * The Charter token, when the proof also serves a user token bound to the same key (the user
+   * token is then `accessToken`); its hash becomes `charter_ath`.
+   */
+  charterToken?: string;
   /** Seconds since the epoch for `iat`; defaults to now. */
   iat?: number;
   /** Override the random `jti` (tests only). */
@@ -54,6 +59,7 @@ export async function createDpopProof(signer: ProofSigner, input: DpopProofInput
   };
   if (input.nonce !== undefined) payload.nonce = input.nonce;
   if (input.accessToken !== undefined) payload.ath = await accessTokenHash(input.accessToken);
+  if (input.charterToken !== undefined) payload.charter_ath = await accessTokenHash(input.charterToken);
   const signingInput = `${jsonSegment(header)}.${jsonSegment(payload)}`;
   const signature = await signer.sign(utf8(signingInput));
   if (signature.length !== 64) {

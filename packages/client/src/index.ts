@@ -15,8 +15,11 @@ export {
   type AccessTokenState,
   CharterClient,
   type CharterClientOptions,
+  type ClientAttestationState,
   createCharterClient,
   type FetchLike,
+  type UserToken,
+  type UserTokenSource,
 } from './client.ts';
 /** Re-exported so apps catch the same class without importing core (it is core's class, not a copy). */
 export { CharterError, type ErrorCode, type Platform } from './core.ts';
@@ -55,6 +58,13 @@ export {
   type TokenResponse,
   wwwAuthenticateError,
 } from './response.ts';
+export {
+  createSignIn,
+  type PendingSignIn,
+  type SignInOptions,
+  SignInSession,
+  type UserTokens,
+} from './signin.ts';
 export {
   IndexedDbKeyStore,
   type IndexedDbKeyStoreOptions,

@@ -1,15 +1,16 @@
 /**
- * Admission of a protected request: `Authorization: DPoP <token>` plus a proof bound to it. The hot
+ * Admission of a protected request: `Authorization: DPoP <token>` (or `Charter-Token` beside the
+ * user's own `Authorization`, see credentials.ts) plus a proof bound to it. The hot
  * path does one signature check (the proof); the token's claims come from a cache after its first
  * use, and the license checks are set lookups, so revocations bite on the very next request.
  */
 
-import { parseAuthorization } from './authorization.ts';
 import { type AdmittedApp, type DecisionNotes, type EngineContext, policy, refusal } from './context.ts';
+import { charterCredentials } from './credentials.ts';
 import { verifyDpopProof } from './dpop.ts';
-import { sha256B64url } from './hash.ts';
 import { expectedHtu } from './htu.ts';
-import { type CharterRequest, headerOf, pathOf } from './request.ts';
+import type { InstanceKey } from './instance-key.ts';
+import { type CharterRequest, pathOf } from './request.ts';
 import { scopesFor } from './routes.ts';
 
 /** Seconds in a rate-limit window. */
@@ -17,32 +18,37 @@ const WINDOW_S = 60;
 
 /**
  * Admit a protected request or throw its refusal. `notes` gains the app once token and proof are
- * proven; policy refusals after that point are only noted in monitor mode.
+ * proven; policy refusals after that point are only noted in monitor mode. `proven` receives the
+ * proof's key (the client attestation's `cnf.jwk`); `charterEndpoint` skips the upstream's route scopes.
  */
 export async function admit(
   ctx: EngineContext,
   req: CharterRequest,
   notes: DecisionNotes,
+  proven?: { key?: InstanceKey; charterEndpoint?: boolean },
 ): Promise<AdmittedApp> {
   const rawPath = pathOf(req.url);
   if (rawPath === undefined) throw refusal('invalid_request', 'ERR_PATH', 'the request target is not a path');
   // Every reading of the path an upstream might route on, and the scopes their rules need.
-  const needed = scopesFor(ctx.routes, req.method.toUpperCase(), rawPath);
+  // routes.json describes the upstream's paths; a Charter endpoint authenticated like one is not among them.
+  const needed = proven?.charterEndpoint ? [] : scopesFor(ctx.routes, req.method.toUpperCase(), rawPath);
   const license = ctx.license();
   const now = ctx.now();
 
-  const token = parseAuthorization(headerOf(req, 'authorization', 'invalid_token'));
-  const hash = sha256B64url(token);
-  const claims = await ctx.tokens.verify(token, hash, now);
+  // The single form (Authorization: DPoP <charter token>) or the dual one (Charter-Token, the user's Authorization).
+  const presented = charterCredentials(req);
+  const claims = await ctx.tokens.verify(presented.token, presented.tokenHash, now);
   const htu = expectedHtu(ctx.base, rawPath);
   if (htu === undefined) throw refusal('invalid_request', 'ERR_PATH', 'the request path cannot form a URL');
-  const proof = verifyDpopProof(headerOf(req, 'dpop', 'invalid_dpop_proof'), {
+  const proof = verifyDpopProof(presented.proof, {
     method: req.method.toUpperCase(),
     htu,
     now,
     skewS: license.proofSkewS,
-    ath: hash,
+    ath: presented.ath,
+    ...(presented.charterAth !== undefined ? { charterAth: presented.charterAth } : {}),
   });
+  if (proven) proven.key = proof.key;
   if (proof.key.jkt !== claims.cnf.jkt)
     throw refusal('invalid_dpop_proof', 'ERR_DPOP_KEY', 'the proof key is not the key the token is bound to');
   if (

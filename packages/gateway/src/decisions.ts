@@ -3,7 +3,7 @@
 /** One decision: when, which endpoint, which app (if known), the outcome and the refusal code(s). */
 export interface DecisionEvent {
   at: number;
-  endpoint: 'challenge' | 'register' | 'token' | 'protected';
+  endpoint: 'challenge' | 'register' | 'token' | 'protected' | 'client_attestation';
   app_id: string | undefined;
   instance_id: string | undefined;
   outcome: 'admitted' | 'monitored' | 'refused';

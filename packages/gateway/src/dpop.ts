@@ -20,6 +20,8 @@ export interface ProofExpectations {
   skewS: number;
   /** base64url(SHA-256(access token)), when the proof accompanies a token. */
   ath?: string;
+  /** base64url(SHA-256(Charter token)) in `charter_ath`, when one proof serves a user token too (credentials.ts). */
+  charterAth?: string;
 }
 
 /** The claims of a verified proof. */
@@ -133,6 +135,8 @@ export function verifyDpopProof(value: string | undefined, expect: ProofExpectat
     refuse('ERR_DPOP_HTU', 'the proof is for another URL');
   if (expect.ath !== undefined && ath !== expect.ath)
     refuse('ERR_DPOP_ATH', 'the proof is not bound to this access token');
+  if (expect.charterAth !== undefined && payload.charter_ath !== expect.charterAth)
+    refuse('ERR_DPOP_CHARTER_ATH', 'the shared proof is not bound to this Charter token');
   if (nonce !== undefined && (typeof nonce !== 'string' || nonce.length > 512))
     refuse('ERR_DPOP_NONCE', 'the proof nonce is malformed');
   return {

@@ -8,8 +8,10 @@ import { CharterError } from '@charter/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { MAX_BODY_BYTES } from './bodies.ts';
+import { ATTESTER_PATHS } from './client-attester.ts';
 import { type AdmittedApp, PATHS } from './context.ts';
 import { corsOnWrite, isCorsPath, isPreflight } from './cors.ts';
+import type { UserCredential } from './credentials.ts';
 import { stripCharterHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
@@ -21,6 +23,8 @@ declare module 'fastify' {
     charter: AdmittedApp | null;
     /** The full admission, with refusals monitor mode only noted. */
     charterAdmission: Admission | null;
+    /** The user's own credential of a dual-form request (Charter-Token beside the user's Authorization), untouched. */
+    userCredential: UserCredential | null;
   }
 }
 
@@ -125,12 +129,15 @@ export async function charterEndpoints(
   app.route({ method: 'POST', url: PATHS.challenge, handler, config });
   app.route({ method: 'POST', url: PATHS.register, handler, config });
   app.route({ method: 'POST', url: PATHS.token, handler, config });
+  app.route({ method: 'POST', url: ATTESTER_PATHS.clientAttestation, handler, config });
+  app.route({ method: ['GET', 'HEAD'], url: ATTESTER_PATHS.jwks, handler, config });
 }
 
 async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions): Promise<void> {
   const { gateway } = options;
   fastify.decorateRequest('charter', null);
   fastify.decorateRequest('charterAdmission', null);
+  fastify.decorateRequest('userCredential', null);
   await fastify.register(async (child) => charterEndpoints(child, gateway));
   fastify.addHook('onRequest', async (request, reply) => {
     // A client's `Charter_Scope` (any spelling that folds to a Charter header) never reaches the host.
@@ -145,7 +152,12 @@ async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions):
     const result = await gateway.handle(neutralRequest(request));
     if (result.kind === 'reply') return sendReply(reply, result);
     request.charter = result.app ?? null;
-    request.charterAdmission = { app: result.app, monitored: result.monitored };
+    request.charterAdmission = {
+      app: result.app,
+      monitored: result.monitored,
+      ...(result.user ? { user: result.user } : {}),
+    };
+    request.userCredential = result.user ?? null;
   });
 }
 

@@ -11,9 +11,12 @@ import { admit } from './admit.ts';
 import type { AttestationVerifier } from './attestation.ts';
 import { backendStatusOf } from './backend-status.ts';
 import type { EphemeralCache } from './cache.ts';
+import { type ClientAttestationResult, clientAttestation } from './client-attestation.ts';
+import { ATTESTER_PATHS, ClientAttester, oauthClientMap } from './client-attester.ts';
 import { TimeGuard } from './clock.ts';
 import { type AdmittedApp, type DecisionNotes, type EngineContext, FAIL_CLOSED, PATHS } from './context.ts';
 import { answerPreflight, checkCorsNarrowing, corsResponseHeaders, licenseWebOrigins } from './cors.ts';
+import { type UserCredential, userCredentialOf } from './credentials.ts';
 import type { DecisionListener } from './decisions.ts';
 import { androidRevocationStatus, createHardwareAttestationVerifier } from './hardware-attestation.ts';
 import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
@@ -74,6 +77,11 @@ export interface GatewayOptions {
    * used); `[]` turns cross-origin access off. Absent: the license's origins.
    */
   corsOrigins?: readonly string[];
+  /**
+   * Charter app id → client id at the customer's OAuth server, for client attestations
+   * (client-attester.ts). An app without an entry gets none; it can still call the API.
+   */
+  oauthClients?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
 }
 
 /** The public description served at `/.well-known/charter`. */
@@ -84,19 +92,27 @@ export interface WellKnown {
   mode: LicenseMode;
   integrity: Integrity;
   algs: string[];
-  endpoints: { challenge: string; register: string; token: string };
+  endpoints: {
+    challenge: string;
+    register: string;
+    token: string;
+    client_attestation: string;
+    attester_jwks: string;
+  };
 }
 
 /** The outcome of a protected request: the app (absent when monitor mode let an unproven request through) and what was only monitored. */
 export interface Admission {
   app: AdmittedApp | undefined;
   monitored: CharterError[];
+  /** The user's own credential (dual form, credentials.ts): forwarded upstream unchanged. */
+  user?: UserCredential;
 }
 
 /** What {@link Gateway.handle} decided: a reply to write, or a request to pass on. */
 export type HandleResult = GatewayReply | ({ kind: 'admitted' } & Admission);
 
-type Endpoint = 'challenge' | 'register' | 'token' | 'protected';
+type Endpoint = 'challenge' | 'register' | 'token' | 'protected' | 'client_attestation';
 
 const DAY = 86400;
 const TOKEN_KEY = 'token-key';
@@ -133,6 +149,8 @@ export class Gateway {
   readonly #corsNarrowing: ReadonlySet<string> | undefined;
   /** The CORS origins of the license they were computed for (recomputed when the license changes). */
   #cors: { license: SiteLicense; origins: ReadonlySet<string> } | undefined;
+  readonly #attester: ClientAttester;
+  readonly #oauthClients: ReadonlyMap<string, string>;
 
   private constructor(
     options: GatewayOptions,
@@ -144,8 +162,15 @@ export class Gateway {
       base: PublicBase;
       routes: CompiledRoute[];
       guard: TimeGuard;
+      attester: ClientAttester;
     },
   ) {
+    this.#attester = parts.attester;
+    this.#oauthClients = oauthClientMap(
+      options.oauthClients instanceof Map
+        ? Object.fromEntries(options.oauthClients)
+        : (options.oauthClients ?? {}),
+    );
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.metrics = options.metrics ?? new GatewayMetrics();
     this.store = options.store;
@@ -246,7 +271,8 @@ export class Gateway {
         : new MemoryCache());
     const tokens = await TokenAuthority.create(tokenKey, base.href, `urn:charter:site:${license.siteId}`);
     const nonces = new NonceIssuer(nonceKey, cache, options.nonceTtlS);
-    const gateway = new Gateway(options, { license, tokens, nonces, cache, base, routes, guard });
+    const attester = await ClientAttester.open(options.store);
+    const gateway = new Gateway(options, { license, tokens, nonces, cache, base, routes, guard, attester });
     try {
       gateway.#checkClock();
     } catch (e) {
@@ -303,6 +329,8 @@ export class Gateway {
         challenge: href + PATHS.challenge,
         register: href + PATHS.register,
         token: href + PATHS.token,
+        client_attestation: href + ATTESTER_PATHS.clientAttestation,
+        attester_jwks: href + ATTESTER_PATHS.jwks,
       },
     };
   }
@@ -364,6 +392,17 @@ export class Gateway {
     return corsResponseHeaders(req, this.corsOrigins());
   }
 
+  /** The public key of the site's client attester, as a JWK Set, for the customer's OAuth server. */
+  attesterJwks(): ReturnType<ClientAttester['jwks']> {
+    return this.#attester.jwks();
+  }
+
+  /** Issue a Client Attestation JWT to an admitted instance, or throw the refusal. */
+  async clientAttestation(req: CharterRequest): Promise<ClientAttestationResult> {
+    const att = { attester: this.#attester, clients: this.#oauthClients, issuer: this.base.href };
+    return this.#run('client_attestation', req, (notes) => clientAttestation(this.#ctx, att, req, notes));
+  }
+
   /** A fresh single-use nonce. */
   challenge(): { nonce: string; expires_in: number } {
     return this.#ctx.nonces.issue(this.#ctx.now());
@@ -386,12 +425,14 @@ export class Gateway {
    */
   async admit(req: CharterRequest): Promise<Admission> {
     const notes: DecisionNotes = { monitored: [] };
+    const userCredential = userCredentialOf(req);
+    const user = userCredential ? { user: userCredential } : {};
     try {
       const app = await this.#run('protected', req, (n) => admit(this.#ctx, req, n), notes);
-      return { app, monitored: notes.monitored };
+      return { app, monitored: notes.monitored, ...user };
     } catch (e) {
       if (e instanceof CharterError && this.mode === 'monitor' && !FAIL_CLOSED.has(e.code)) {
-        return { app: undefined, monitored: [e] };
+        return { app: undefined, monitored: [e], ...user };
       }
       throw e;
     }
@@ -405,7 +446,12 @@ export class Gateway {
   isCharterPath(url: string): boolean {
     const path = pathOf(url);
     return (
-      path === PATHS.wellKnown || path === PATHS.challenge || path === PATHS.register || path === PATHS.token
+      path === PATHS.wellKnown ||
+      path === PATHS.challenge ||
+      path === PATHS.register ||
+      path === PATHS.token ||
+      path === ATTESTER_PATHS.clientAttestation ||
+      path === ATTESTER_PATHS.jwks
     );
   }
 
@@ -423,6 +469,10 @@ export class Gateway {
       if (path === PATHS.challenge && method === 'POST') return this.#ok(this.challenge(), false);
       if (path === PATHS.register && method === 'POST') return this.#ok(await this.register(req), true);
       if (path === PATHS.token && method === 'POST') return this.#ok(await this.token(req), true);
+      if (path === ATTESTER_PATHS.clientAttestation && method === 'POST')
+        return this.#ok(await this.clientAttestation(req), true);
+      if (path === ATTESTER_PATHS.jwks && (method === 'GET' || method === 'HEAD'))
+        return this.#ok(this.attesterJwks(), false);
       return { kind: 'admitted', ...(await this.admit(req)) };
     } catch (e) {
       return this.errorReply(e);
@@ -458,6 +508,11 @@ export class Gateway {
     }
     if (admission.monitored.length > 0)
       h['charter-monitor'] = admission.monitored.map((m) => m.code).join(' ');
+    // The user's credential goes on as sent (the client's Authorization and DPoP are removed first).
+    if (admission.user) {
+      h.authorization = admission.user.authorization;
+      if (admission.user.dpop !== undefined) h.dpop = admission.user.dpop;
+    }
     return h;
   }
 

@@ -30,6 +30,22 @@ export {
   type TokenBody,
 } from './bodies.ts';
 export type { EphemeralCache } from './cache.ts';
+export {
+  type ClientAttestationResult,
+  clientAttestation,
+} from './client-attestation.ts';
+export {
+  ATTESTER_ALG,
+  ATTESTER_PATHS,
+  ATTESTER_SECRET,
+  CLIENT_ATTESTATION_MAX_TTL_S,
+  CLIENT_ATTESTATION_TYP,
+  type ClientAttestationClaims,
+  ClientAttester,
+  newAttesterKey,
+  oauthClientMap,
+  parseOAuthClients,
+} from './client-attester.ts';
 export { CLOCK_STATE, DEFAULT_CLOCK_TOLERANCE_S, TimeGuard } from './clock.ts';
 export { type AdmittedApp, PATHS } from './context.ts';
 export {
@@ -42,6 +58,17 @@ export {
   mergeCorsHeaders,
   PREFLIGHT_MAX_AGE_S,
 } from './cors.ts';
+export {
+  CHARTER_ATH_CLAIM,
+  CHARTER_DPOP_HEADER,
+  CHARTER_REQUEST_HEADERS,
+  CHARTER_TOKEN_HEADER,
+  type CharterCredentials,
+  CLIENT_ATTESTATION_HEADERS,
+  charterCredentials,
+  type UserCredential,
+  userCredentialOf,
+} from './credentials.ts';
 export type { DecisionEvent, DecisionListener } from './decisions.ts';
 export { type ProofClaims, type ProofExpectations, type VerifiedProof, verifyDpopProof } from './dpop.ts';
 export { type CharterFastifyOptions, charterFastify } from './fastify-plugin.ts';

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import type { AdmittedApp } from './context.ts';
 import { corsOnWrite, isCorsPath, isPreflight } from './cors.ts';
+import type { UserCredential } from './credentials.ts';
 import { stripCharterHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import { readBody } from './node-body.ts';
@@ -17,6 +18,8 @@ import type { CharterRequest } from './request.ts';
 export type CharterIncomingMessage = IncomingMessage & {
   charter?: AdmittedApp | null;
   charterAdmission?: Admission;
+  /** The user's own credential of a dual-form request (Charter-Token beside the user's Authorization), untouched. */
+  userCredential?: UserCredential | null;
   body?: unknown;
 };
 
@@ -72,7 +75,12 @@ export function charterMiddleware(
         return;
       }
       req.charter = result.app ?? null;
-      req.charterAdmission = { app: result.app, monitored: result.monitored };
+      req.charterAdmission = {
+        app: result.app,
+        monitored: result.monitored,
+        ...(result.user ? { user: result.user } : {}),
+      };
+      req.userCredential = result.user ?? null;
       next();
     })().catch(next);
   };

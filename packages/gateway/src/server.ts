@@ -210,7 +210,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       }
       const result = await g.handle(neutralRequest(request));
       if (result.kind === 'reply') return sendReply(reply, result);
-      request.charterProxy = { app: result.app, monitored: result.monitored };
+      request.charterProxy = {
+        app: result.app,
+        monitored: result.monitored,
+        ...(result.user ? { user: result.user } : {}),
+      };
     });
     proxy.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
       const code = (error.statusCode ?? 500) < 500 ? 'invalid_request' : 'unavailable';

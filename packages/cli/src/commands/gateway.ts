@@ -24,6 +24,7 @@ import {
   isDbUrl,
   isRedisUrl,
   openBackends,
+  parseOAuthClients,
   parseRoutes,
   type RouteRule,
   sealedBuild,
@@ -77,7 +78,10 @@ async function integrityOf(): Promise<'sealed' | 'unsealed'> {
  * The store and cache: `--db sqlite:PATH | postgres://…` (else `HOME/gateway.db`) and `--redis URL`
  * (else in-process). Construction lives in @charter/gateway's backends.ts.
  */
-async function backendsOf(flags: Flags, logger?: ReturnType<typeof createGatewayLogger>): Promise<Backends> {
+export async function backendsOf(
+  flags: Flags,
+  logger?: ReturnType<typeof createGatewayLogger>,
+): Promise<Backends> {
   const db = optionalFlag(flags, 'db');
   const redis = optionalFlag(flags, 'redis');
   if (db !== undefined && !isDbUrl(db)) throw new UsageError('--db takes sqlite:PATH or postgres://…');
@@ -187,6 +191,11 @@ export const gatewayStart: CommandSpec = {
       type: 'boolean',
       description: 'Token requests need a server nonce too (RFC 9449 §8); registration always does',
     },
+    'oauth-clients': {
+      type: 'string',
+      description: 'Client attestations: { "<app id>": "<client id at your OAuth server>" }',
+      value: 'FILE',
+    },
     ...ADMIN_LISTEN_FLAG,
   },
   help:
@@ -207,6 +216,8 @@ export const gatewayStart: CommandSpec = {
     const routesFile = optionalFlag(flags, 'routes');
     const routes: RouteRule[] = routesFile ? parseRoutes(await readText(routesFile, 'routes')) : [];
     const license = await readText(licenseFile, 'license');
+    const oauthFile = optionalFlag(flags, 'oauth-clients');
+    const oauthClients = oauthFile ? parseOAuthClients(await readText(oauthFile, 'OAuth client')) : undefined;
     const publicUrl = optionalFlag(flags, 'public-url');
     const metricsFlag = optionalFlag(flags, 'metrics-listen');
     const metricsListen = metricsFlag === undefined ? undefined : listenOf(metricsFlag);
@@ -240,6 +251,7 @@ export const gatewayStart: CommandSpec = {
         ...(metricsListen ? { metricsListen } : {}),
         ...(corsOrigins ? { corsOrigins } : {}),
         ...(flags['require-token-nonce'] === true ? { requireTokenNonce: true } : {}),
+        ...(oauthClients ? { oauthClients } : {}),
       });
     } catch (e) {
       await backends.close();
