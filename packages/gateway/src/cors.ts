@@ -9,6 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import { CharterError, isCanonicalOrigin } from '@charter/core';
 import { PATHS } from './context.ts';
+import { CHARTER_REQUEST_HEADERS } from './credentials.ts';
 import type { SiteLicense } from './license.ts';
 import { refusalReply } from './reply.ts';
 import { type CharterRequest, headerOf, pathOf } from './request.ts';
@@ -16,10 +17,10 @@ import { type CharterRequest, headerOf, pathOf } from './request.ts';
 /** Methods a cross-origin app may use: the Charter endpoints' and an ordinary REST API's. */
 export const CORS_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /**
- * Request headers a cross-origin app may send: Charter's credentials and a JSON body's type. (Headers
- * the CORS-safelist already covers need no listing; new Charter credential headers go here.)
+ * Request headers a cross-origin app may send: Charter's credentials (both forms, credentials.ts)
+ * and a JSON body's type. (Headers the CORS-safelist already covers need no listing.)
  */
-export const CORS_REQUEST_HEADERS: readonly string[] = ['authorization', 'dpop', 'content-type'];
+export const CORS_REQUEST_HEADERS: readonly string[] = [...CHARTER_REQUEST_HEADERS, 'content-type'];
 /** Response headers the SDK must read: the next nonce, and the error of a 401. */
 export const CORS_EXPOSED_HEADERS: readonly string[] = ['DPoP-Nonce', 'WWW-Authenticate'];
 /**
