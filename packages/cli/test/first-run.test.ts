@@ -64,11 +64,11 @@ test('npm start serves the web client and a clone page, and every URL and comman
       .split('\n')
       .filter((l) => /^ {2}(curl|npx) /.test(l))
       .map((l) => l.replace(/\s+#.*$/, '').trim());
-    assert.equal(commands.length, 5, commands.join('\n'));
+    assert.equal(commands.length, 7, commands.join('\n'));
     for (const command of commands) {
       const r = spawnSync('sh', ['-c', command], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 0, `${command}: ${r.stderr}`);
-      if (command.includes('well-known')) assert.match(r.stdout, /"site_id"/);
+      if (command.includes('well-known/charter')) assert.match(r.stdout, /"site_id"/);
       if (command.includes('-i ') && command.includes('/orders') && !command.includes('OPTIONS'))
         assert.match(r.stdout, /^HTTP\/1\.1 401/);
       if (command.includes('OPTIONS')) {
@@ -77,6 +77,8 @@ test('npm start serves the web client and a clone page, and every URL and comman
       }
       if (command.includes('metrics')) assert.match(r.stdout, /charter_cors_preflights_total/);
       if (command.includes('license inspect')) assert.match(r.stdout, /verif/i);
+      if (command.includes('attester/jwks')) assert.match(r.stdout, /"keys"/);
+      if (command.includes('openid-configuration')) assert.match(r.stdout, /"token_endpoint"/);
     }
 
     // The two pages, in a real browser: the web app is admitted, the clone is refused at the preflight.
@@ -93,7 +95,10 @@ test('npm start serves the web client and a clone page, and every URL and comman
     await clonePage.getByText(/^Refused: the gateway’s CORS preflight does not allow this origin/).waitFor({
       timeout: 30_000,
     });
-    const metrics = await (await fetch(`${gatewayUrl}/charter/metrics`)).text();
+    // Metrics are on the operations listener the first run prints, never on the gateway's own.
+    const metricsUrl = /http:\/\/\S+\/charter\/metrics/.exec(out)?.[0] ?? '';
+    assert.notEqual(new URL(metricsUrl).origin, gatewayUrl);
+    const metrics = await (await fetch(metricsUrl)).text();
     assert.match(
       metrics,
       /charter_cors_preflights_total\{outcome="refused",code="platform_mismatch"\} [1-9]/,
