@@ -8,6 +8,7 @@ import { CharterError, epochSeconds, type LicenseMode, type VendorTrust } from '
 import { type Logger, pino } from 'pino';
 import { TokenAuthority } from './access-token.ts';
 import { admit } from './admit.ts';
+import { AnonymousSampler } from './anonymous-audit.ts';
 import type { AttestationVerifier } from './attestation.ts';
 import { backendStatusOf } from './backend-status.ts';
 import type { EphemeralCache } from './cache.ts';
@@ -114,6 +115,7 @@ export class Gateway {
   readonly #wall: () => number;
   readonly #guard: TimeGuard;
   readonly #usage = new UsageCounters();
+  readonly #anonymous = new AnonymousSampler();
   /** Inside a clock rollback episode: the event is recorded once per episode, not per request. */
   #rolledBack = false;
   #lapseWarnedDay = -1;
@@ -445,6 +447,7 @@ export class Gateway {
     if (this.#flushTimer) clearInterval(this.#flushTimer);
     this.#timer = undefined;
     this.#flushTimer = undefined;
+    await this.#writeAnonymousCounts();
     await this.#tick();
     if (this.#ownsCache) await this.cache.close();
   }
@@ -459,6 +462,19 @@ export class Gateway {
   /** The time high-water mark, in epoch seconds. */
   get highWater(): number {
     return this.#guard.highWater();
+  }
+
+  /** At shutdown: one audit row per kind of anonymous refusal that no sampled row stands for yet. */
+  async #writeAnonymousCounts(): Promise<void> {
+    const at = this.#ctx.now();
+    for (const [key, count] of this.#anonymous.drain()) {
+      const [kind, endpoint, code] = key.split(' ') as ['refusal' | 'monitor', string, string];
+      try {
+        await this.store.appendAudit({ at, kind, endpoint, code, count });
+      } catch (e) {
+        this.logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'audit entry not written');
+      }
+    }
   }
 
   async #tick(): Promise<void> {
@@ -693,7 +709,12 @@ export class Gateway {
 
     const at = this.#ctx.now();
     try {
-      if (error && !monitorPass)
+      // No verified identity: counted above, sampled here (a flood must not write a row per request).
+      const anonymous = notes.app_id === undefined && notes.instance_id === undefined;
+      const rows = (kind: 'refusal' | 'monitor', code: string): number | undefined =>
+        anonymous ? this.#anonymous.take(`${kind} ${endpoint} ${code}`) : 1;
+      const refusedRows = error && !monitorPass ? rows('refusal', error.code) : undefined;
+      if (error && refusedRows !== undefined)
         await this.store.appendAudit({
           at,
           kind: 'refusal',
@@ -701,8 +722,11 @@ export class Gateway {
           code: error.code,
           detail: error.detail,
           ...ids,
+          ...(anonymous ? { count: refusedRows } : {}),
         });
-      for (const m of monitored)
+      for (const m of monitored) {
+        const count = rows('monitor', m.code);
+        if (count === undefined) continue;
         await this.store.appendAudit({
           at,
           kind: 'monitor',
@@ -710,7 +734,9 @@ export class Gateway {
           code: m.code,
           detail: m.detail,
           ...ids,
+          ...(anonymous ? { count } : {}),
         });
+      }
       if (!error && endpoint === 'register')
         await this.store.appendAudit({
           at,

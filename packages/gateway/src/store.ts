@@ -62,6 +62,11 @@ export interface AuditEvent {
   /** Clock events: the clock seen and the high-water mark it fell behind. */
   clock?: number;
   high_water?: number;
+  /**
+   * Refusals with no verified identity are sampled (anonymous-audit.ts): the number of such refusals,
+   * of this endpoint and code, that this entry stands for (itself included).
+   */
+  count?: number;
   /** Admin console events: who (the operator's email, or `… (sign-in)` for failures) and what (`auth.signin`, `instance.revoke`, …). */
   actor?: string;
   action?: string;
