@@ -233,10 +233,7 @@ test('a sealed build runs from its folder with only node, reports "sealed", and 
   const gw = await startGatewayProcess([...args, '--metrics-listen', '127.0.0.1:0'], { sealed: DIR });
   assert.equal(gw.info.integrity, 'sealed');
   assert.equal((await (await fetch(`${gw.info.url}/.well-known/charter`)).json()).integrity, 'sealed');
-  assert.match(
-    await (await fetch(gw.info.metrics_url)).text(),
-    /charter_integrity\{integrity="sealed"\} 1/,
-  );
+  assert.match(await (await fetch(gw.info.metrics_url)).text(), /charter_integrity\{integrity="sealed"\} 1/);
   assert.equal(await gw.stop(), 0);
   const act = run(
     [

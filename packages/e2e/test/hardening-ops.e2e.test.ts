@@ -94,8 +94,8 @@ test('metrics are not on the public listener, in any spelling; --metrics-listen 
     const base = ops.info.metrics_url.replace(/\/charter\/metrics$/, '');
     assert.equal((await text(`${base}/charter/readyz`)).status, 200);
     const other = await text(`${base}/orders`);
-    assert.equal(other.status, 404);
-    assert.equal(JSON.parse(other.body).error, 'not_found');
+    assert.equal(other.status, 400);
+    assert.equal(JSON.parse(other.body).error, 'invalid_request');
   } finally {
     assert.equal(await ops.stop(), 0);
   }

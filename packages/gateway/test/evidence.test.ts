@@ -55,7 +55,7 @@ async function gatewayWith(
     attestationVerifier: null,
     licensePollMs: 0,
     usageFlushMs: 60_000,
-        metricsListen: { host: '127.0.0.1', port: 0 },
+    metricsListen: { host: '127.0.0.1', port: 0 },
     ...opts,
   });
   return {
@@ -165,7 +165,7 @@ test('a lapsing license warns, keeps working through its grace, then refuses; we
     usageFlushMs: 60_000,
     clock: () => t,
     logger,
-        metricsListen: { host: '127.0.0.1', port: 0 },
+    metricsListen: { host: '127.0.0.1', port: 0 },
   });
   try {
     assert.ok(
