@@ -1,9 +1,10 @@
 /**
- * Refusals with no verified identity (no charter, token or instance proven) are what an anonymous
+ * Refusals with no verified identity (no instance proven by its token and key) are what an anonymous
  * flood is made of. Each one is counted (metrics, usage counters), but the durable audit chain gets a
- * sample: the first of each endpoint and code after a start, then one row per
- * {@link ANONYMOUS_SAMPLE_EVERY}, each row carrying `count`, the refusals it stands for. The keys are
- * an endpoint and a catalogued code, so the map is bounded too. Whatever no row stands for yet is
+ * sample: the first of each endpoint, code (and app, when a genuine charter named one) after a
+ * start, then one row per {@link ANONYMOUS_SAMPLE_EVERY}, each row carrying `count`, the refusals it
+ * stands for. The keys are an endpoint, a catalogued code and a vendor-signed app id, so the map is
+ * bounded too. Whatever no row stands for yet is
  * written at shutdown; after a crash it is still in the usage counters.
  */
 

@@ -468,9 +468,9 @@ export class Gateway {
   async #writeAnonymousCounts(): Promise<void> {
     const at = this.#ctx.now();
     for (const [key, count] of this.#anonymous.drain()) {
-      const [kind, endpoint, code] = key.split(' ') as ['refusal' | 'monitor', string, string];
+      const [kind, endpoint, code, app] = key.split(' ') as ['refusal' | 'monitor', string, string, string];
       try {
-        await this.store.appendAudit({ at, kind, endpoint, code, count });
+        await this.store.appendAudit({ at, kind, endpoint, code, ...(app ? { app_id: app } : {}), count });
       } catch (e) {
         this.logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'audit entry not written');
       }
@@ -709,10 +709,12 @@ export class Gateway {
 
     const at = this.#ctx.now();
     try {
-      // No verified identity: counted above, sampled here (a flood must not write a row per request).
-      const anonymous = notes.app_id === undefined && notes.instance_id === undefined;
+      // No proven instance (a charter is a public artifact, so a genuine one proves no caller):
+      // counted above, sampled here, by app when a charter named one; a flood must not write a row
+      // per request.
+      const anonymous = notes.instance_id === undefined;
       const rows = (kind: 'refusal' | 'monitor', code: string): number | undefined =>
-        anonymous ? this.#anonymous.take(`${kind} ${endpoint} ${code}`) : 1;
+        anonymous ? this.#anonymous.take(`${kind} ${endpoint} ${code} ${notes.app_id ?? ''}`) : 1;
       const refusedRows = error && !monitorPass ? rows('refusal', error.code) : undefined;
       if (error && refusedRows !== undefined)
         await this.store.appendAudit({
