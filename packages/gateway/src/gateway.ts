@@ -230,7 +230,11 @@ export class Gateway {
     const cache =
       options.cache ??
       (options.store.useOnce
-        ? new StoreReplayCache(options.store as GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>)
+        ? new StoreReplayCache(
+            options.store as GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>,
+            // The engine's time, as in the constructor: the clock proofs are checked against.
+            () => Math.max(options.clock?.() ?? epochSeconds(), guard.highWater()),
+          )
         : new MemoryCache());
     const tokens = await TokenAuthority.create(tokenKey, base.href, `urn:charter:site:${license.siteId}`);
     const nonces = new NonceIssuer(nonceKey, cache, options.nonceTtlS);
