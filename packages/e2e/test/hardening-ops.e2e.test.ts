@@ -280,6 +280,26 @@ for (const policy of ['warn', 'refuse'] as const) {
   });
 }
 
+test('a mark that clients pushed ahead under an earlier version does not refuse the start', async () => {
+  const s = await site(['--on-clock-rollback', 'refuse', '--clock-tolerance', '60s']);
+  assert.equal(await (await startGatewayProcess(startArgs(s.G, s.license))).stop(), 0);
+  // What the flood left in the store before this version: a mark two hours ahead, no version.
+  const store = new SqliteStore(join(s.G, 'gateway.db'));
+  await store.compareAndSetState(
+    'clock',
+    await store.getState('clock'),
+    JSON.stringify({ high_water: wall() + 7200 }),
+  );
+  await store.close();
+  const gw = await startGatewayProcess(startArgs(s.G, s.license, ['--metrics-listen', '127.0.0.1:0']));
+  try {
+    assert.ok((await mark(gw)) <= wall() + 2);
+    assert.equal((await recordingClient(gw.info.url).fetch('/orders')).status, 200);
+  } finally {
+    assert.equal(await gw.stop(), 0);
+  }
+});
+
 /** Bytes of a gateway home's SQLite state (the database and any write-ahead log). */
 function storeBytes(G: string): number {
   let n = 0;

@@ -199,7 +199,7 @@ export class Gateway {
       );
     const base = publicBaseOf(options.publicUrl);
     const routes = compileRoutes(options.routes ?? []);
-    const guard = await TimeGuard.load(options.store);
+    const guard = await TimeGuard.load(options.store, options.clock?.() ?? epochSeconds());
     const now = Math.max(options.clock?.() ?? epochSeconds(), guard.highWater());
     let license: SiteLicense;
     if (options.license !== undefined) {
