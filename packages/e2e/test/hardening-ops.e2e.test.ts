@@ -4,9 +4,11 @@
  * do to the site's clock, and what an anonymous flood costs the store.
  */
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createCharterClient, MemoryKeyStore } from '@charter/client';
+import { SqliteStore, verifyAuditChain } from '@charter/gateway';
 import { run, type Started, startGatewayProcess } from './processes.ts';
 import { makeWorld, type World } from './world.ts';
 
@@ -92,8 +94,8 @@ test('metrics are not on the public listener, in any spelling; --metrics-listen 
     const base = ops.info.metrics_url.replace(/\/charter\/metrics$/, '');
     assert.equal((await text(`${base}/charter/readyz`)).status, 200);
     const other = await text(`${base}/orders`);
-    assert.equal(other.status, 404);
-    assert.equal(JSON.parse(other.body).error, 'not_found');
+    assert.equal(other.status, 400);
+    assert.equal(JSON.parse(other.body).error, 'invalid_request');
   } finally {
     assert.equal(await ops.stop(), 0);
   }
@@ -105,6 +107,14 @@ interface Sent {
   method: string;
   headers: Record<string, string>;
   body: string | undefined;
+}
+
+function headersOf(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  req.headers.forEach((value, name) => {
+    out[name] = value;
+  });
+  return out;
 }
 
 /** A port free now on loopback, so that a restarted gateway keeps its URL (`--listen`). */
@@ -128,14 +138,10 @@ function recordingClient(url: string, sent: Sent[] = [], clockOffsetS = () => 0)
     fetch: async (input: string | URL | Request, init?: RequestInit) => {
       const req = new Request(input, init);
       const body = req.method === 'GET' || req.method === 'HEAD' ? '' : await req.clone().text();
-      const headers: Record<string, string> = {};
-      req.headers.forEach((value, name) => {
-        headers[name] = value;
-      });
       sent.push({
         url: req.url,
         method: req.method,
-        headers,
+        headers: headersOf(req),
         body: body === '' ? undefined : body,
       });
       return fetch(req);
@@ -273,5 +279,111 @@ for (const policy of ['warn', 'refuse'] as const) {
     }
   });
 }
+
+test('a mark that clients pushed ahead under an earlier version does not refuse the start', async () => {
+  const s = await site(['--on-clock-rollback', 'refuse', '--clock-tolerance', '60s']);
+  assert.equal(await (await startGatewayProcess(startArgs(s.G, s.license))).stop(), 0);
+  // What the flood left in the store before this version: a mark two hours ahead, no version.
+  const store = new SqliteStore(join(s.G, 'gateway.db'));
+  await store.compareAndSetState(
+    'clock',
+    await store.getState('clock'),
+    JSON.stringify({ high_water: wall() + 7200 }),
+  );
+  await store.close();
+  const gw = await startGatewayProcess(startArgs(s.G, s.license, ['--metrics-listen', '127.0.0.1:0']));
+  try {
+    assert.ok((await mark(gw)) <= wall() + 2);
+    assert.equal((await recordingClient(gw.info.url).fetch('/orders')).status, 200);
+  } finally {
+    assert.equal(await gw.stop(), 0);
+  }
+});
+
+/** Bytes of a gateway home's SQLite state (the database and any write-ahead log). */
+function storeBytes(G: string): number {
+  let n = 0;
+  for (const f of ['gateway.db', 'gateway.db-wal']) {
+    try {
+      n += statSync(join(G, f)).size;
+    } catch {
+      // absent: the log is folded into the database at a clean close
+    }
+  }
+  return n;
+}
+
+test('10,000 anonymous refusals are counted and sampled, not one audit row each', async () => {
+  const s = await site();
+  // A start and a stop first, so the baseline holds the schema, keys and license.
+  assert.equal(await (await startGatewayProcess(startArgs(s.G, s.license))).stop(), 0);
+  const before = storeBytes(s.G);
+  const seqBefore = await (async () => {
+    const store = new SqliteStore(join(s.G, 'gateway.db'));
+    const last = (await store.auditEntries(0, 1_000_000)).at(-1)?.seq ?? 0;
+    await store.close();
+    return last;
+  })();
+
+  const gw = await startGatewayProcess(startArgs(s.G, s.license));
+  const base = gw.info.url as string;
+  const json = { 'content-type': 'application/json' };
+  const kinds: [string, RequestInit, number][] = [
+    ['/orders', {}, 401],
+    ['/orders/1', { headers: { authorization: 'DPoP abc.def.ghi', dpop: 'a.b.c' } }, 401],
+    ['/charter/v1/register', { method: 'POST', headers: json, body: '{}' }, 400],
+    [
+      '/charter/v1/token',
+      { method: 'POST', headers: { ...json, dpop: 'x.y.z' }, body: '{"instance_id":"ins_x"}' },
+      400,
+    ],
+  ];
+  const total = 10_000;
+  let next = 0;
+  const statuses = new Map<number, number>();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < total) {
+        const [path, init] = kinds[next++ % kinds.length] as [string, RequestInit, number];
+        const r = await fetch(`${base}${path}`, init);
+        await r.arrayBuffer();
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      }
+    }),
+  );
+  assert.equal(await gw.stop(), 0);
+  assert.deepEqual(
+    [...statuses].sort(),
+    [
+      [400, total / 4],
+      [401, (total * 3) / 4],
+    ],
+    'every request was refused',
+  );
+
+  const grown = storeBytes(s.G) - before;
+  const store = new SqliteStore(join(s.G, 'gateway.db'));
+  try {
+    const entries = (await store.auditEntries(seqBefore, 1_000_000)).map(
+      (e) => JSON.parse(e.entry) as { kind: string; count?: number; code?: string },
+    );
+    const refusals = entries.filter((e) => e.kind === 'refusal');
+    // One row for the first of each kind, one per 1,000 after, one at shutdown for the rest.
+    assert.ok(refusals.length <= kinds.length * 5, `${refusals.length} audit rows`);
+    assert.equal(
+      refusals.reduce((n, e) => n + (e.count ?? 1), 0),
+      total,
+      'the rows account for every refusal',
+    );
+    assert.ok(grown <= 64 * 1024, `the store grew by ${grown} bytes for ${total} anonymous requests`);
+    const chain = verifyAuditChain(await store.auditEntries(0, 1_000_000));
+    assert.equal(chain.ok, true);
+    console.log(
+      `# store growth for ${total} anonymous refusals: ${grown} bytes, ${refusals.length} audit rows`,
+    );
+  } finally {
+    await store.close();
+  }
+});
 
 void run;

@@ -26,13 +26,20 @@ function monotonicS(): number {
   return Number(process.hrtime.bigint() / 1_000_000n) / 1000;
 }
 
-function parse(text: string | undefined): number {
-  if (text === undefined) return 0;
+/**
+ * The record's version: 2 since clients lost their vote. A mark without it was written by a version
+ * that let proof times raise it, so it may be a client's doing.
+ */
+const VERSION = 2;
+
+function parse(text: string | undefined): { mark: number; legacy: boolean } {
+  if (text === undefined) return { mark: 0, legacy: false };
   try {
-    const v = (JSON.parse(text) as { high_water?: unknown }).high_water;
-    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+    const r = JSON.parse(text) as { high_water?: unknown; v?: unknown };
+    const v = r.high_water;
+    return { mark: typeof v === 'number' && Number.isFinite(v) ? v : 0, legacy: r.v !== VERSION };
   } catch {
-    return 0;
+    return { mark: 0, legacy: true };
   }
 }
 
@@ -48,9 +55,13 @@ export class TimeGuard {
     this.#markedAt = monotonicS();
   }
 
-  /** Load the persisted mark (0 on a fresh store). */
-  static async load(store: GatewayStore): Promise<TimeGuard> {
-    return new TimeGuard(store, parse(await store.getState(CLOCK_STATE)));
+  /**
+   * Load the persisted mark (0 on a fresh store). A legacy mark (see VERSION) counts only up to the
+   * wall clock `wall`: a mark clients pushed ahead must not refuse this start.
+   */
+  static async load(store: GatewayStore, wall: number): Promise<TimeGuard> {
+    const { mark, legacy } = parse(await store.getState(CLOCK_STATE));
+    return new TimeGuard(store, legacy ? Math.min(mark, wall) : mark);
   }
 
   /** The mark now, in epoch seconds: the last trusted time plus the monotonic time since. */
@@ -80,12 +91,13 @@ export class TimeGuard {
     for (let attempt = 0; attempt < 5; attempt++) {
       const text = await this.#store.getState(CLOCK_STATE);
       const stored = parse(text);
-      if (stored >= mine) {
-        this.raise(stored);
+      // A legacy record is replaced, never merged: it may hold a mark clients raised.
+      if (!stored.legacy && stored.mark >= mine) {
+        this.raise(stored.mark);
         return;
       }
-      if (await this.#store.compareAndSetState(CLOCK_STATE, text, JSON.stringify({ high_water: mine })))
-        return;
+      const record = JSON.stringify({ high_water: mine, v: VERSION });
+      if (await this.#store.compareAndSetState(CLOCK_STATE, text, record)) return;
     }
   }
 }

@@ -8,6 +8,7 @@ import { CharterError, epochSeconds, type LicenseMode, type VendorTrust } from '
 import { type Logger, pino } from 'pino';
 import { TokenAuthority } from './access-token.ts';
 import { admit } from './admit.ts';
+import { AnonymousSampler } from './anonymous-audit.ts';
 import type { AttestationVerifier } from './attestation.ts';
 import { backendStatusOf } from './backend-status.ts';
 import type { EphemeralCache } from './cache.ts';
@@ -137,6 +138,7 @@ export class Gateway {
   readonly #wall: () => number;
   readonly #guard: TimeGuard;
   readonly #usage = new UsageCounters();
+  readonly #anonymous = new AnonymousSampler();
   /** Inside a clock rollback episode: the event is recorded once per episode, not per request. */
   #rolledBack = false;
   #lapseWarnedDay = -1;
@@ -236,7 +238,7 @@ export class Gateway {
     const base = publicBaseOf(options.publicUrl);
     const routes = compileRoutes(options.routes ?? []);
     if (options.corsOrigins) checkCorsNarrowing(options.corsOrigins);
-    const guard = await TimeGuard.load(options.store);
+    const guard = await TimeGuard.load(options.store, options.clock?.() ?? epochSeconds());
     const now = Math.max(options.clock?.() ?? epochSeconds(), guard.highWater());
     let license: SiteLicense;
     if (options.license !== undefined) {
@@ -267,7 +269,11 @@ export class Gateway {
     const cache =
       options.cache ??
       (options.store.useOnce
-        ? new StoreReplayCache(options.store as GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>)
+        ? new StoreReplayCache(
+            options.store as GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>,
+            // The engine's time, as in the constructor: the clock proofs are checked against.
+            () => Math.max(options.clock?.() ?? epochSeconds(), guard.highWater()),
+          )
         : new MemoryCache());
     const tokens = await TokenAuthority.create(tokenKey, base.href, `urn:charter:site:${license.siteId}`);
     const nonces = new NonceIssuer(nonceKey, cache, options.nonceTtlS);
@@ -637,6 +643,7 @@ export class Gateway {
     if (this.#flushTimer) clearInterval(this.#flushTimer);
     this.#timer = undefined;
     this.#flushTimer = undefined;
+    await this.#writeAnonymousCounts();
     await this.#tick();
     if (this.#ownsCache) await this.cache.close();
   }
@@ -651,6 +658,19 @@ export class Gateway {
   /** The time high-water mark, in epoch seconds. */
   get highWater(): number {
     return this.#guard.highWater();
+  }
+
+  /** At shutdown: one audit row per kind of anonymous refusal that no sampled row stands for yet. */
+  async #writeAnonymousCounts(): Promise<void> {
+    const at = this.#ctx.now();
+    for (const [key, count] of this.#anonymous.drain()) {
+      const [kind, endpoint, code, app] = key.split(' ') as ['refusal' | 'monitor', string, string, string];
+      try {
+        await this.store.appendAudit({ at, kind, endpoint, code, ...(app ? { app_id: app } : {}), count });
+      } catch (e) {
+        this.logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'audit entry not written');
+      }
+    }
   }
 
   async #tick(): Promise<void> {
@@ -888,7 +908,14 @@ export class Gateway {
 
     const at = this.#ctx.now();
     try {
-      if (error && !monitorPass)
+      // No proven instance (a charter is a public artifact, so a genuine one proves no caller):
+      // counted above, sampled here, by app when a charter named one; a flood must not write a row
+      // per request.
+      const anonymous = notes.instance_id === undefined;
+      const rows = (kind: 'refusal' | 'monitor', code: string): number | undefined =>
+        anonymous ? this.#anonymous.take(`${kind} ${endpoint} ${code} ${notes.app_id ?? ''}`) : 1;
+      const refusedRows = error && !monitorPass ? rows('refusal', error.code) : undefined;
+      if (error && refusedRows !== undefined)
         await this.store.appendAudit({
           at,
           kind: 'refusal',
@@ -896,8 +923,11 @@ export class Gateway {
           code: error.code,
           detail: error.detail,
           ...ids,
+          ...(anonymous ? { count: refusedRows } : {}),
         });
-      for (const m of monitored)
+      for (const m of monitored) {
+        const count = rows('monitor', m.code);
+        if (count === undefined) continue;
         await this.store.appendAudit({
           at,
           kind: 'monitor',
@@ -905,7 +935,9 @@ export class Gateway {
           code: m.code,
           detail: m.detail,
           ...ids,
+          ...(anonymous ? { count } : {}),
         });
+      }
       if (!error && endpoint === 'register')
         await this.store.appendAudit({
           at,

@@ -9,15 +9,19 @@ import type { GatewayStore } from './store.ts';
 
 /** Replay state in the store, rate counts in memory. */
 export class StoreReplayCache implements EphemeralCache {
-  readonly #useOnce: (key: string, ttlS: number) => Promise<boolean>;
+  readonly #useOnce: (key: string, expiresAt: number, now: number) => Promise<boolean>;
+  readonly #now: () => number;
   readonly #counters = new MemoryCache();
 
-  constructor(store: GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>) {
+  /** `now`: the engine's time (epoch seconds), the clock proofs and nonces are checked against. */
+  constructor(store: GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>, now: () => number) {
     this.#useOnce = store.useOnce.bind(store);
+    this.#now = now;
   }
 
   setIfAbsent(key: string, ttlS: number): Promise<boolean> {
-    return this.#useOnce(key, ttlS);
+    const now = this.#now();
+    return this.#useOnce(key, now + ttlS, now);
   }
 
   incr(key: string, windowS: number): Promise<number> {

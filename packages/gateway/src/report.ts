@@ -60,7 +60,7 @@ export async function exportReport(
   const headText = await store.getState(REPORT_CHAIN_STATE);
   const head = headText === undefined ? undefined : (JSON.parse(headText) as ChainHead);
   // A clock set back must not make a period end before the time the gateway has already seen.
-  const now = Math.max(input.now, (await TimeGuard.load(store)).highWater());
+  const now = Math.max(input.now, (await TimeGuard.load(store, input.now)).highWater());
   const revocationsSerial = await revocationUpdateSerial(store);
   const counters = await store.takeCounters();
   try {

@@ -112,7 +112,8 @@ function urlOf(server: FastifyInstance, host: string, fallbackPort: number): str
 
 /**
  * The operations listener: `/charter/metrics` and the probes, nothing else (every other path is
- * `not_found`). It is a separate server, so no path spelling on the public listener can reach it.
+ * `invalid_request`, as on the public listener). It is a separate server, so no path spelling on the
+ * public listener can reach it.
  */
 async function startOperations(
   listen: { host: string; port: number },
@@ -120,7 +121,10 @@ async function startOperations(
 ): Promise<{ url: string; close(): Promise<void> }> {
   const ops = Fastify({ logger: false, forceCloseConnections: true });
   ops.setNotFoundHandler((_request, reply) =>
-    sendReply(reply, refusalReply(new CharterError('not_found', 'ERR_ENDPOINT', 'no such endpoint'))),
+    sendReply(
+      reply,
+      refusalReply(new CharterError('invalid_request', 'ERR_ENDPOINT', 'no such operations endpoint')),
+    ),
   );
   probes(ops, engine);
   ops.get('/charter/metrics', async (_request, reply) => {

@@ -140,15 +140,14 @@ export class SqliteStore implements GatewayStore {
     });
   }
 
-  async useOnce(key: string, ttlS: number): Promise<boolean> {
+  async useOnce(key: string, expiresAt: number, now: number): Promise<boolean> {
     return guarded('record a used proof or nonce', () => {
-      const now = Date.now();
       // On the hot path (one per protected request): a prepared statement, one autocommit write.
       // WAL with synchronous=NORMAL: committed before the answer, kept across a crash of the process.
       this.#useOnce ??= this.#db.prepare(
         'INSERT INTO replay (key, expires) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET expires = excluded.expires WHERE replay.expires <= ?',
       );
-      const fresh = this.#useOnce.run(key, now + ttlS * 1000, now).changes === 1;
+      const fresh = this.#useOnce.run(key, expiresAt, now).changes === 1;
       if (++this.#replayWrites % REPLAY_SWEEP_EVERY === 0)
         this.#db.prepare('DELETE FROM replay WHERE expires <= ?').run(now);
       return fresh;

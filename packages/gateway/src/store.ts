@@ -62,6 +62,11 @@ export interface AuditEvent {
   /** Clock events: the clock seen and the high-water mark it fell behind. */
   clock?: number;
   high_water?: number;
+  /**
+   * Refusals with no verified identity are sampled (anonymous-audit.ts): the number of such refusals,
+   * of this endpoint and code, that this entry stands for (itself included).
+   */
+  count?: number;
   /** Admin console events: who (the operator's email, or `… (sign-in)` for failures) and what (`auth.signin`, `instance.revoke`, …). */
   actor?: string;
   action?: string;
@@ -106,12 +111,14 @@ export interface GatewayStore {
    */
   compareAndSetState(name: string, expected: string | undefined, value: string): Promise<boolean>;
   /**
-   * Record `key` as used for `ttlS` seconds, durably and atomically: true the first time (or once an
-   * earlier record expired), false while one stands. An embedded store implements it so that a used
-   * proof or spent nonce stays used across a restart or a crash (replay-cache.ts); a store shared by
-   * replicas leaves it to the shared cache (Redis).
+   * Record `key` as used until `expiresAt`, durably and atomically: true the first time (or once an
+   * earlier record expired by `now`), false while one stands. Both times are the engine's (epoch
+   * seconds, never below the clock mark), the clock proofs are checked against, so no change of the
+   * wall clock can expire a record while its proof is still in its window. An embedded store
+   * implements it so that a used proof or spent nonce stays used across a restart or a crash
+   * (replay-cache.ts); a store shared by replicas leaves it to the shared cache (Redis).
    */
-  useOnce?(key: string, ttlS: number): Promise<boolean>;
+  useOnce?(key: string, expiresAt: number, now: number): Promise<boolean>;
   /** Add to named counters atomically (usage since the last report). */
   addCounters(counts: Readonly<Record<string, number>>): Promise<void>;
   /** Read every counter and reset them to zero, atomically. */

@@ -124,18 +124,25 @@ test('under "warn" the gateway keeps deciding on the high-water time and counts 
 
 test('the high-water mark is raised by trusted times only, persists, and ignores a forward jump', async () => {
   const store = new SqliteStore(':memory:');
-  const guard = await TimeGuard.load(store);
+  const guard = await TimeGuard.load(store, 1_000_000);
   guard.raise(1_000_000);
   guard.raise(2_000_002);
   assert.ok(guard.highWater() >= 2_000_002 && guard.highWater() < 2_000_010);
   assert.equal('vote' in guard, false, 'clients have no say in it');
   await guard.persist();
-  const again = await TimeGuard.load(store);
+  const again = await TimeGuard.load(store, 1_000_000);
   assert.ok(again.highWater() >= 2_000_002);
   // A stored mark from another replica that is higher wins; a lower one never lowers it.
-  await store.compareAndSetState(CLOCK_STATE, await store.getState(CLOCK_STATE), '{"high_water":3000000}');
+  const replica = '{"high_water":3000000,"v":2}';
+  await store.compareAndSetState(CLOCK_STATE, await store.getState(CLOCK_STATE), replica);
   await again.persist();
   assert.ok(again.highWater() >= 3_000_000);
+  // A mark from before clients lost their vote counts only up to the wall clock, and is replaced.
+  await store.compareAndSetState(CLOCK_STATE, await store.getState(CLOCK_STATE), '{"high_water":9000000}');
+  const legacy = await TimeGuard.load(store, 4_000_000);
+  assert.ok(legacy.highWater() >= 4_000_000 && legacy.highWater() < 4_000_010);
+  await legacy.persist();
+  assert.ok(JSON.parse((await store.getState(CLOCK_STATE)) as string).high_water < 4_000_010);
   await store.close();
 });
 

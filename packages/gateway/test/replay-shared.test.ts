@@ -9,11 +9,29 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { createGateway, MemoryCache, PgStore } from '../src/index.ts';
+import { createGateway, MemoryCache, PgStore, SqliteStore } from '../src/index.ts';
 import { makeLicense, makeVendor, type TestVendor, tempDir } from './helpers.ts';
 import { dropSchema, freshSchemaName, PG_SKIP, PG_URL } from './services.ts';
 
 const CHARTER = join(import.meta.dirname, '../../cli/bin/charter.js');
+
+test('the embedded store keeps used keys across a reopen, until they expire in engine time', async () => {
+  const home = tempDir();
+  try {
+    const file = join(home.dir, 'gateway.db');
+    let store = new SqliteStore(file);
+    assert.equal(await store.useOnce('jti:k:1', 1_000_121, 1_000_000), true);
+    assert.equal(await store.useOnce('jti:k:1', 1_000_121, 1_000_000), false, 'a second use');
+    await store.close();
+    store = new SqliteStore(file);
+    assert.equal(await store.useOnce('jti:k:1', 1_000_130, 1_000_120), false, 'after a reopen');
+    assert.equal(await store.useOnce('jti:k:1', 1_000_242, 1_000_121), true, 'once expired');
+    assert.equal(await store.useOnce('jti:k:1', 1_000_242, 1_000_122), false);
+    await store.close();
+  } finally {
+    home.remove();
+  }
+});
 
 describe('a replica on PostgreSQL without a shared cache', { skip: PG_URL ? false : PG_SKIP }, () => {
   const pgUrl = PG_URL as string;
