@@ -11,12 +11,12 @@ import {
   appleAppAttestationRoots,
   googleHardwareRoots,
   loadTrustAnchors,
+  revocationSnapshotAgeDays,
   samePublicKey,
   type TrustAnchor,
   verifyAndroidKeyAttestation,
   verifyAppleAppAttestation,
   verifyAppleAssertion,
-  revocationSnapshotAgeDays,
 } from '@charter/attest';
 import { CharterError, type LicenseClaims } from '@charter/core';
 import type {
