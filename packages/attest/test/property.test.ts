@@ -7,14 +7,18 @@ import { describe, test } from 'node:test';
 import { Decoder } from 'cbor-x';
 import fc from 'fast-check';
 import { parseCertificate } from '../src/certificate.ts';
+import { children, readSingle } from '../src/der.ts';
 import {
+  createTestAttestationAuthority,
   KEY_DESCRIPTION_OID,
+  mlDsa65Spki,
   parseKeyDescription,
   verifyAndroidKeyAttestation,
   verifyAppleAppAttestation,
   verifyAppleAssertion,
 } from '../src/index.ts';
-import { b64, fixture, isAttestationRefusal } from './helpers.ts';
+import { keyDescription } from '../src/testing.ts';
+import { assertRefused, b64, fixture, isAttestationRefusal } from './helpers.ts';
 
 /** Run `fn`; it may succeed or refuse, but nothing else. */
 function onlyRefuses(fn: () => unknown): boolean {
@@ -202,6 +206,97 @@ describe('mutated real samples only ever refuse (or, where no signature covers t
         return true;
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('issue 11 shapes under mutation: a catalogued refusal, never a crash', () => {
+  const authority = createTestAttestationAuthority({ caLessBatch: true });
+  const challenge = new Uint8Array(32).fill(7);
+  const opts = { expectedChallenge: challenge, trustedRoots: authority.trustedRoots };
+  const unknownTags = [
+    { tag: 725, value: Uint8Array.of(0x02, 0x01, 0x07) },
+    { tag: 5000, value: Uint8Array.of(0x04, 0x02, 0xab, 0xcd) },
+    { tag: 0x0fffffff, value: Uint8Array.of(0x05, 0x00), list: 'software' as const },
+  ];
+  const km500 = keyDescription({ challenge, attestationVersion: 500, extraAuthorizations: unknownTags });
+  const chains = {
+    'CA-less batch, KeyMint 500': authority
+      .attest({ challenge, attestationVersion: 500, extraAuthorizations: unknownTags })
+      .x5c.map(b64),
+    'ML-DSA leaf': authority.attest({ challenge, leafSpki: mlDsa65Spki() }).x5c.map(b64),
+  };
+
+  test('mutated KeyMint 500 KeyDescriptions with unknown tags', () => {
+    fc.assert(
+      fc.property(mutated(km500), (ext) => onlyRefuses(() => parseKeyDescription(ext))),
+      { numRuns: 500 },
+    );
+  });
+
+  test('KeyDescriptions with random authorization entries (any tag, any content)', () => {
+    const entry = fc
+      .tuple(
+        fc.oneof(fc.integer({ min: 0, max: 800 }), fc.integer({ min: 0, max: 0x0fffffff })),
+        fc.uint8Array({ maxLength: 12 }),
+        fc.boolean(),
+      )
+      .map(([tag, value, wellFormed]) => ({
+        tag,
+        // Either a well-formed inner element (an OCTET STRING of the bytes) or raw bytes.
+        value: wellFormed ? Uint8Array.of(0x04, value.length, ...value) : value,
+        list: (tag % 2 === 0 ? 'software' : 'hardware') as 'software' | 'hardware',
+      }));
+    fc.assert(
+      fc.property(
+        fc.array(entry, { maxLength: 6 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (extra, version) =>
+          onlyRefuses(() =>
+            parseKeyDescription(
+              keyDescription({ challenge, attestationVersion: version, extraAuthorizations: extra }),
+            ),
+          ),
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  for (const [name, chain] of Object.entries(chains)) {
+    test(`${name}: a mutated certificate only refuses; a mutated leaf never verifies`, () => {
+      verifyAndroidKeyAttestation(chain, opts);
+      fc.assert(
+        fc.property(
+          fc.nat(chain.length - 1).chain((i) => fc.tuple(fc.constant(i), mutated(chain[i]!))),
+          ([i, cert]) => {
+            fc.pre(Buffer.compare(cert, chain[i]!) !== 0);
+            const x5c = [...chain];
+            x5c[i] = cert;
+            if (i === 0) {
+              assert.throws(() => verifyAndroidKeyAttestation(x5c, opts), isAttestationRefusal);
+              return true;
+            }
+            return onlyRefuses(() => verifyAndroidKeyAttestation(x5c, opts));
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  test('any non-zero unused-bits byte in any signature is refused', () => {
+    const chain = chains['CA-less batch, KeyMint 500'];
+    fc.assert(
+      fc.property(fc.nat(chain.length - 1), fc.integer({ min: 1, max: 255 }), (i, bits) => {
+        const cert = new Uint8Array(chain[i]!);
+        const sig = children(cert, readSingle(cert))[2]!;
+        cert[sig.contentStart] = bits;
+        const x5c = [...chain];
+        x5c[i] = cert;
+        assertRefused(() => verifyAndroidKeyAttestation(x5c, opts), 'ERR_ATTEST_MALFORMED');
+        return true;
+      }),
+      { numRuns: 100 },
     );
   });
 });
