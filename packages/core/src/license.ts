@@ -1,6 +1,6 @@
 /** Site licenses (`charter-license+jwt`): the vendor's signed allow-list for one site, SPEC.md §2.2. */
 import { ARTIFACT_TYP, type SigningKey, signArtifact } from './artifact.ts';
-import { ClaimReader, ID, JKT, SCOPE } from './claims.ts';
+import { ClaimReader, ID, isCanonicalOrigin, JKT, SCOPE } from './claims.ts';
 import { decodeJsonSegment } from './jws.ts';
 import type { KeyRing } from './keyring.ts';
 import { type VerifiedArtifact, type VerifyOptions, verifyVendorArtifact } from './verify.ts';
@@ -13,6 +13,12 @@ export interface LicensedApp {
   app_id: string;
   scopes?: string[];
   rate?: { per_instance_per_min?: number; per_app_per_min?: number };
+  /**
+   * The web origins of the app's approved charters, copied in by `vendor license issue`: the source of
+   * the gateway's CORS allow-list (an additive field, README "Differences from the SPEC"). A preflight
+   * comes before any charter is shown, so the origins must already be in vendor-signed data.
+   */
+  web_origins?: string[];
 }
 
 /** Android hardware security levels, weakest first. */
@@ -98,6 +104,11 @@ export function checkLicenseClaims(
     if (seen.has(id)) r.fail(`apps[${i}].app_id`, 'is listed twice');
     seen.add(id);
     r.optionalStrings(app.scopes, `apps[${i}].scopes`, SCOPE);
+    if (app.web_origins !== undefined) {
+      const origins = r.strings(app.web_origins, `apps[${i}].web_origins`, undefined, { max: 50 });
+      for (const o of origins)
+        if (!isCanonicalOrigin(o)) r.fail(`apps[${i}].web_origins`, 'holds a value that is not an origin');
+    }
     const rate = r.optionalObject(app.rate, `apps[${i}].rate`);
     if (rate) {
       r.optionalInteger(rate.per_instance_per_min, `apps[${i}].rate.per_instance_per_min`, 1, 1_000_000);

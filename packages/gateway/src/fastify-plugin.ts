@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import { type AdmittedApp, PATHS } from './context.ts';
+import { isPreflight, mergeCorsHeaders } from './cors.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
 import type { CharterRequest } from './request.ts';
@@ -43,11 +44,43 @@ export function neutralRequest(request: FastifyRequest, body?: unknown): Charter
   };
 }
 
+/**
+ * The gateway's CORS headers on a response about to be sent (an `onSend` hook): the response's own
+ * `Access-Control-*` headers (the host's or the upstream's) are replaced and `Vary: Origin` merged;
+ * preflights were answered whole by the gateway and are left alone.
+ */
+export function applyCors(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gateway: Pick<Gateway, 'corsHeaders'>,
+): void {
+  const req = neutralRequest(request);
+  if (isPreflight(req)) return;
+  let cors: Record<string, string>;
+  try {
+    cors = gateway.corsHeaders(req);
+  } catch {
+    cors = {};
+  }
+  const current = reply.getHeaders();
+  const merged = mergeCorsHeaders(current, cors);
+  for (const name of Object.keys(current)) {
+    const n = name.toLowerCase();
+    if (n.startsWith('access-control-') || n === 'vary') reply.removeHeader(name);
+  }
+  for (const [name, value] of Object.entries(merged))
+    if (name.startsWith('access-control-') || name === 'vary') reply.header(name, value);
+}
+
 /** Register the Charter endpoints (well-known, challenge, register, token) on `app` for `gateway`. */
 export async function charterEndpoints(
   app: FastifyInstance,
-  gateway: Pick<Gateway, 'handle' | 'errorReply'>,
+  gateway: Pick<Gateway, 'handle' | 'errorReply' | 'corsHeaders'>,
 ): Promise<void> {
+  app.addHook('onSend', async (request, reply, payload) => {
+    applyCors(request, reply, gateway);
+    return payload;
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
     done(null, body),
@@ -84,11 +117,20 @@ async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions):
   fastify.decorateRequest('charterAdmission', null);
   await fastify.register(async (child) => charterEndpoints(child, gateway));
   fastify.addHook('onRequest', async (request, reply) => {
+    // A CORS preflight is the gateway's to answer, whatever the host routes: never admitted, never
+    // handed to the host (its own CORS handling would otherwise decide the origins).
+    if (isPreflight(neutralRequest(request))) return sendReply(reply, gateway.preflight(neutralRequest(request)));
     if (gateway.isCharterPath(request.url)) return;
     const result = await gateway.handle(neutralRequest(request));
     if (result.kind === 'reply') return sendReply(reply, result);
     request.charter = result.app ?? null;
     request.charterAdmission = { app: result.app, monitored: result.monitored };
+  });
+  // The host's responses carry the gateway's CORS headers, never the host's own (charterEndpoints
+  // does the same for the Charter endpoints in its child scope).
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (!gateway.isCharterPath(request.url)) applyCors(request, reply, gateway);
+    return payload;
   });
 }
 

@@ -13,6 +13,7 @@ import { backendStatusOf } from './backend-status.ts';
 import type { EphemeralCache } from './cache.ts';
 import { TimeGuard } from './clock.ts';
 import { type AdmittedApp, type DecisionNotes, type EngineContext, FAIL_CLOSED, PATHS } from './context.ts';
+import { answerPreflight, checkCorsNarrowing, corsResponseHeaders, licenseWebOrigins } from './cors.ts';
 import type { DecisionListener } from './decisions.ts';
 import { createHardwareAttestationVerifier } from './hardware-attestation.ts';
 import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
@@ -62,6 +63,11 @@ export interface GatewayOptions {
   nonceTtlS?: number;
   /** How often usage counters and the time high-water mark go to the store, in ms; default 5000. */
   usageFlushMs?: number;
+  /**
+   * A local CORS list: it can only narrow the web origins the license allows (the intersection is
+   * used); `[]` turns cross-origin access off. Absent: the license's origins.
+   */
+  corsOrigins?: readonly string[];
 }
 
 /** The public description served at `/.well-known/charter`. */
@@ -116,6 +122,9 @@ export class Gateway {
   /** Instances the operator revoked locally (admin console): refused on top of the license's revocations. */
   readonly localRevocations = new LocalRevocations();
   readonly #decisionListeners = new Set<DecisionListener>();
+  readonly #corsNarrowing: ReadonlySet<string> | undefined;
+  /** The CORS origins of the license they were computed for (recomputed when the license changes). */
+  #cors: { license: SiteLicense; origins: ReadonlySet<string> } | undefined;
 
   private constructor(
     options: GatewayOptions,
@@ -138,6 +147,7 @@ export class Gateway {
     this.base = parts.base;
     this.#trust = options.trust;
     this.#localMode = options.localMode;
+    this.#corsNarrowing = options.corsOrigins ? new Set(options.corsOrigins) : undefined;
     this.#license = parts.license;
     this.#wall = options.clock ?? (() => epochSeconds());
     this.#guard = parts.guard;
@@ -183,6 +193,7 @@ export class Gateway {
   static async create(options: GatewayOptions): Promise<Gateway> {
     const base = publicBaseOf(options.publicUrl);
     const routes = compileRoutes(options.routes ?? []);
+    if (options.corsOrigins) checkCorsNarrowing(options.corsOrigins);
     const guard = await TimeGuard.load(options.store);
     const now = Math.max(options.clock?.() ?? epochSeconds(), guard.highWater());
     let license: SiteLicense;
@@ -268,6 +279,63 @@ export class Gateway {
         token: href + PATHS.token,
       },
     };
+  }
+
+  /**
+   * The web origins cross-origin browsers may call from now: the `web_origins` of the apps the
+   * license in force admits (revoked apps left out), narrowed by the local list if there is one.
+   */
+  corsOrigins(): ReadonlySet<string> {
+    const license = this.#license;
+    if (this.#cors?.license !== license) {
+      const fromLicense = licenseWebOrigins(license);
+      const narrowing = this.#corsNarrowing;
+      const origins = narrowing ? new Set([...fromLicense].filter((o) => narrowing.has(o))) : fromLicense;
+      this.#cors = { license, origins };
+    }
+    return this.#cors.origins;
+  }
+
+  /**
+   * Answer a CORS preflight (the caller checked {@link isPreflight}): never admission, never
+   * upstream. A refusal is counted (`charter_cors_preflights_total`, the usage report's `unknown`)
+   * and logged, but not written to the audit chain: a flood of them must not queue on its head.
+   */
+  preflight(req: CharterRequest): GatewayReply {
+    let origins: ReadonlySet<string>;
+    try {
+      this.#currentLicense();
+      origins = this.corsOrigins();
+    } catch {
+      // No valid license: no app is admitted, so no origin is either.
+      origins = new Set();
+    }
+    const { reply, outcome } = answerPreflight(req, origins);
+    const code = outcome.error?.code ?? 'none';
+    this.metrics.preflights.inc({ outcome: outcome.allowed ? 'allowed' : 'refused', code });
+    if (outcome.error) {
+      this.#usage.add(COUNTER.unknown(outcome.error.code));
+      const origin = req.headers.origin;
+      this.logger.warn(
+        {
+          endpoint: 'preflight',
+          method: req.method,
+          path: (pathOf(req.url) ?? '').slice(0, 256),
+          origin: (Array.isArray(origin) ? origin.join(', ') : (origin ?? '')).slice(0, 256),
+          outcome: 'refused',
+          code: outcome.error.code,
+          detail: outcome.error.detail,
+          reason: outcome.error.message,
+        },
+        'refused',
+      );
+    }
+    return reply;
+  }
+
+  /** The CORS headers for an actual response to `req` (see cors.ts); merge them with {@link mergeCorsHeaders}. */
+  corsHeaders(req: CharterRequest): Record<string, string> {
+    return corsResponseHeaders(req, this.corsOrigins());
   }
 
   /** A fresh single-use nonce. */

@@ -32,6 +32,16 @@ export {
 export type { EphemeralCache } from './cache.ts';
 export { CLOCK_STATE, DEFAULT_CLOCK_TOLERANCE_S, TimeGuard } from './clock.ts';
 export { type AdmittedApp, PATHS } from './context.ts';
+export {
+  CORS_EXPOSED_HEADERS,
+  CORS_METHODS,
+  CORS_REQUEST_HEADERS,
+  isCorsPath,
+  isPreflight,
+  licenseWebOrigins,
+  mergeCorsHeaders,
+  PREFLIGHT_MAX_AGE_S,
+} from './cors.ts';
 export type { DecisionEvent, DecisionListener } from './decisions.ts';
 export { type ProofClaims, type ProofExpectations, type VerifiedProof, verifyDpopProof } from './dpop.ts';
 export { type CharterFastifyOptions, charterFastify } from './fastify-plugin.ts';

@@ -20,6 +20,7 @@ export class GatewayMetrics {
   readonly clockRollbacks: Counter;
   readonly clockHighWater: Gauge;
   readonly backendUp: Gauge<'backend'>;
+  readonly preflights: Counter<'outcome' | 'code'>;
   readonly #backends = new Set<BackendStatus>();
 
   constructor(registry = new Registry()) {
@@ -79,6 +80,12 @@ export class GatewayMetrics {
     this.clockHighWater = new Gauge({
       name: 'charter_clock_high_water_seconds',
       help: 'The time high-water mark, in seconds since the epoch',
+      registers,
+    });
+    this.preflights = new Counter({
+      name: 'charter_cors_preflights_total',
+      help: 'CORS preflights answered by the gateway: allowed, or refused with an error code',
+      labelNames: ['outcome', 'code'],
       registers,
     });
     const backends = this.#backends;

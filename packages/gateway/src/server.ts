@@ -15,7 +15,8 @@ import Fastify, {
 import { pino } from 'pino';
 import { Pool } from 'undici';
 import { MAX_BODY_BYTES } from './bodies.ts';
-import { charterEndpoints, neutralRequest, sendReply } from './fastify-plugin.ts';
+import { isPreflight } from './cors.ts';
+import { applyCors, charterEndpoints, neutralRequest, sendReply } from './fastify-plugin.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.ts';
 import { type Admission, Gateway, type GatewayOptions } from './gateway.ts';
 import { refusalReply } from './reply.ts';
@@ -115,6 +116,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     await charterEndpoints(charter, {
       handle: (req) => engine().handle(req),
       errorReply: (e) => engine().errorReply(e),
+      corsHeaders: (req) => engine().corsHeaders(req),
     });
     charter.get('/charter/healthz', async () => ({ status: 'ok' }));
     charter.get('/charter/readyz', async (_request, reply) => {
@@ -142,6 +144,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     proxy.addContentTypeParser('*', (_request, _payload, done) => done(null));
     proxy.addHook('onRequest', async (request, reply) => {
       const g = engine();
+      // Preflights (for any path: OPTIONS has no Charter route, so they all land here) are answered
+      // by the gateway from the license's web origins; they never reach admission or the upstream.
+      const neutral = neutralRequest(request);
+      if (isPreflight(neutral)) return sendReply(reply, g.preflight(neutral));
       if (request.url.startsWith('/charter/')) {
         return sendReply(
           reply,
@@ -153,6 +159,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       const result = await g.handle(neutralRequest(request));
       if (result.kind === 'reply') return sendReply(reply, result);
       request.charterProxy = { app: result.app, monitored: result.monitored };
+    });
+    // Replies the gateway writes here and the upstream's responses alike: the gateway's CORS headers
+    // replace the upstream's, so the upstream can neither duplicate nor widen them.
+    proxy.addHook('onSend', async (request, reply, payload) => {
+      if (gateway) applyCors(request, reply, gateway);
+      return payload;
     });
     proxy.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
       const code = (error.statusCode ?? 500) < 500 ? 'invalid_request' : 'unavailable';

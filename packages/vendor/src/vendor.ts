@@ -846,6 +846,7 @@ export class Vendor {
       throw new CharterError('conflict', 'ERR_APPS', 'a license must admit at least one app (--apps A1,A2)');
     const revocations = this.listRevocations();
     const revokedApps = new Set(revocations.filter((r) => r.kind === 'app').map((r) => r.target));
+    const revokedCharters = new Set(revocations.filter((r) => r.kind === 'charter').map((r) => r.target));
     const t = now();
     const apps: LicensedApp[] = appIds.map((appId) => {
       reqId(appId, 'app');
@@ -863,7 +864,12 @@ export class Vendor {
       const rate: LicensedApp['rate'] = {};
       if (input.ratePerInstancePerMin) rate.per_instance_per_min = input.ratePerInstancePerMin;
       if (input.ratePerAppPerMin) rate.per_app_per_min = input.ratePerAppPerMin;
-      return Object.keys(rate).length > 0 ? { app_id: appId, rate } : { app_id: appId };
+      const webOrigins = this.#webOriginsOf(appId, t, revokedCharters);
+      return {
+        app_id: appId,
+        ...(Object.keys(rate).length > 0 ? { rate } : {}),
+        ...(webOrigins.length > 0 ? { web_origins: webOrigins } : {}),
+      };
     });
     if (input.reports && input.reports.length > 0) {
       const verdict = await this.verifyReports(input.reports);
@@ -977,6 +983,28 @@ export class Vendor {
         throw e;
       }
     }
+  }
+
+  /**
+   * The web origins a license lists for an app: those of its approved charters that are unexpired and
+   * not revoked, in approval order (the gateway's CORS allow-list comes from here, since a browser's
+   * preflight arrives before any charter does).
+   */
+  #webOriginsOf(appId: string, t: number, revokedCharters: ReadonlySet<string>): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT c.id, s.platforms FROM charters c JOIN submissions s ON s.id = c.submission_id
+         WHERE c.app_id = ? AND c.exp > ? ORDER BY c.iat, c.rowid`,
+      )
+      .all(appId, t) as { id: string; platforms: string }[];
+    const origins = new Set<string>();
+    for (const row of rows) {
+      if (revokedCharters.has(row.id)) continue;
+      const platforms = JSON.parse(row.platforms) as CharterPlatforms;
+      for (const o of platforms.web?.origins ?? []) origins.add(o);
+    }
+    // The license format caps an app's list at 50, like a charter's: the newest approvals win.
+    return [...origins].slice(-50);
   }
 
   /** Verify usage reports (see evidence.ts) and keep those that verify for later chain checks. */

@@ -4,7 +4,14 @@
  * home pick it up within a second).
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { epochSeconds, isoOf, type LicenseMode, parseTrustFile, type VendorTrust } from '@charter/core';
+import {
+  epochSeconds,
+  isCanonicalOrigin,
+  isoOf,
+  type LicenseMode,
+  parseTrustFile,
+  type VendorTrust,
+} from '@charter/core';
 import {
   type Backends,
   createActivation,
@@ -20,7 +27,15 @@ import {
   startGateway,
 } from '@charter/gateway';
 
-import { type CommandSpec, type Flags, type Io, optionalFlag, requireFlag, UsageError } from '../command.ts';
+import {
+  type CommandSpec,
+  type Flags,
+  type Io,
+  listFlag,
+  optionalFlag,
+  requireFlag,
+  UsageError,
+} from '../command.ts';
 import { terminalQr } from '../qr.ts';
 import { ADMIN_LISTEN_FLAG, type AdminConsole, adminConsole } from './console.ts';
 
@@ -83,6 +98,22 @@ function modeOf(flags: Flags): LicenseMode | undefined {
   return mode;
 }
 
+/**
+ * `--cors-origin`: a local list that can only narrow the license's web origins (`none` turns
+ * cross-origin access off); undefined when not given.
+ */
+function corsOriginsOf(flags: Flags): string[] | undefined {
+  const list = listFlag(flags, 'cors-origin');
+  if (list.length === 0) return undefined;
+  if (list.length === 1 && list[0] === 'none') return [];
+  for (const o of list)
+    if (!isCanonicalOrigin(o))
+      throw new UsageError(
+        `--cors-origin ${o} is not an origin as browsers send it (scheme://host[:port], lowercase, no path), or none`,
+      );
+  return list;
+}
+
 /** Resolves on the first SIGINT or SIGTERM. */
 function untilSignal(): Promise<string> {
   return new Promise((done) => {
@@ -137,18 +168,32 @@ export const gatewayStart: CommandSpec = {
       value: 'URL',
     },
     redis: { type: 'string', description: 'redis://…: the cache shared by replicas', value: 'URL' },
+    'cors-origin': {
+      type: 'string',
+      multiple: true,
+      description:
+        'Narrow CORS to these of the license’s web origins (repeatable; none: no cross-origin access)',
+      value: 'ORIGIN',
+    },
+    'require-token-nonce': {
+      type: 'boolean',
+      description: 'Token requests need a server nonce too (RFC 9449 §8); registration always does',
+    },
     ...ADMIN_LISTEN_FLAG,
   },
   help:
     'Serves /.well-known/charter and /charter/v1/{challenge,register,token}; operations endpoints are\n' +
     '/charter/healthz, /charter/readyz and /charter/metrics (Prometheus). JSON logs go to stderr.\n' +
     'Refuses to start (exit 1, code on stderr) on a license it cannot verify, an expired one, or one\n' +
-    'whose serial is below the highest installed here; --mode monitor over an enforce license is invalid_request.',
+    'whose serial is below the highest installed here; --mode monitor over an enforce license is invalid_request.\n' +
+    'CORS: browsers may call from the web origins the license lists for the apps it admits (from their\n' +
+    'approved charters); --cors-origin can only narrow that set.',
   async run({ flags, io }) {
     const licenseFile = requireFlag(flags, 'license');
     const upstream = requireFlag(flags, 'upstream');
     const { host, port } = listenOf(requireFlag(flags, 'listen'));
     const localMode = modeOf(flags);
+    const corsOrigins = corsOriginsOf(flags);
     const { trust, integrity, reason: unsealedBecause } = await trustOf(flags);
     const routesFile = optionalFlag(flags, 'routes');
     const routes: RouteRule[] = routesFile ? parseRoutes(await readText(routesFile, 'routes')) : [];
@@ -181,6 +226,8 @@ export const gatewayStart: CommandSpec = {
         logger,
         ...(publicUrl ? { publicUrl } : {}),
         ...(localMode ? { localMode } : {}),
+        ...(corsOrigins ? { corsOrigins } : {}),
+        ...(flags['require-token-nonce'] === true ? { requireTokenNonce: true } : {}),
       });
     } catch (e) {
       await backends.close();
