@@ -77,7 +77,12 @@ describe('CORS from the license (real gateway process)', () => {
     return { url: g.info.url as string, home, process: g };
   }
 
-  function preflight(base: string, path: string, origin: string | string[], more: Record<string, string> = {}) {
+  function preflight(
+    base: string,
+    path: string,
+    origin: string | string[],
+    more: Record<string, string> = {},
+  ) {
     return rawRequest(base, 'OPTIONS', path, {
       origin: origin as string,
       'access-control-request-method': 'POST',
@@ -101,10 +106,27 @@ describe('CORS from the license (real gateway process)', () => {
     const pub = cli('vendor', 'publisher', 'add', '--home', V, '--name', 'Beta Apps').publisher_id;
     const submit = (name: string, origins: string[]) => {
       const flags = origins.flatMap((o) => ['--web-origin', o]);
-      const s = cli('vendor', 'app', 'submit', '--home', V, '--publisher', pub, '--name', name, '--scopes', 'orders:read', ...flags);
+      const s = cli(
+        'vendor',
+        'app',
+        'submit',
+        '--home',
+        V,
+        '--publisher',
+        pub,
+        '--name',
+        name,
+        '--scopes',
+        'orders:read',
+        ...flags,
+      );
       const file = join(dir, `${name}.charter`);
       cli('vendor', 'app', 'approve', '--home', V, s.submission_id, '--ttl', '30d', '--out', file);
-      apps[name] = { app_id: s.app_id, submission: s.submission_id, charter: readFileSync(file, 'utf8').trim() };
+      apps[name] = {
+        app_id: s.app_id,
+        submission: s.submission_id,
+        charter: readFileSync(file, 'utf8').trim(),
+      };
     };
     submit('ward', [A, A2]);
     submit('orders', [B]);
@@ -148,7 +170,13 @@ describe('CORS from the license (real gateway process)', () => {
   test('preflights from the admitted apps’ origins are answered; others are refused, counted, and reach nothing', async () => {
     const { url } = await gateway(license(['ward', 'orders']));
     for (const origin of [A, A2, B]) {
-      for (const path of ['/charter/v1/register', '/charter/v1/challenge', '/charter/v1/token', '/orders/7?x=1', '/.well-known/charter']) {
+      for (const path of [
+        '/charter/v1/register',
+        '/charter/v1/challenge',
+        '/charter/v1/token',
+        '/orders/7?x=1',
+        '/.well-known/charter',
+      ]) {
         const r = await preflight(url, path, origin, {
           'access-control-request-headers': 'Content-Type, DPoP, Authorization',
         });
@@ -192,7 +220,12 @@ describe('CORS from the license (real gateway process)', () => {
     assert.equal(twice.headers['access-control-allow-origin'], undefined);
     // An allowed origin, but outside what Charter allows: the admin console and metrics are
     // same-origin only; an unknown header or method is refused.
-    for (const path of ['/charter/admin/', '/charter/admin/api/session', '/charter/metrics', '/charter/readyz']) {
+    for (const path of [
+      '/charter/admin/',
+      '/charter/admin/api/session',
+      '/charter/metrics',
+      '/charter/readyz',
+    ]) {
       const r = await preflight(url, path, A);
       assert.equal(r.status, 400, path);
       assert.equal(r.headers['access-control-allow-origin'], undefined, path);
@@ -251,7 +284,13 @@ describe('CORS from the license (real gateway process)', () => {
     assert.equal(seen.at(-1)?.headers.origin, A, 'the Origin still reaches the upstream');
 
     // The register and token answers (the gateway's own) carry them too, and a 401 exposes its challenge.
-    const reg = await rawRequest(url, 'POST', '/charter/v1/challenge', { origin: B, 'content-type': 'application/json' }, '{}');
+    const reg = await rawRequest(
+      url,
+      'POST',
+      '/charter/v1/challenge',
+      { origin: B, 'content-type': 'application/json' },
+      '{}',
+    );
     assert.equal(reg.status, 200);
     assert.equal(reg.headers['access-control-allow-origin'], B);
     assert.equal(reg.headers.vary, 'Origin');
@@ -269,7 +308,11 @@ describe('CORS from the license (real gateway process)', () => {
     const stranger = withOrigin(C);
     await assert.rejects(stranger.fetch('/orders'), (e: { code?: string }) => e.code === 'platform_mismatch');
     const metricsPage = await rawRequest(url, 'GET', '/charter/metrics', { origin: A });
-    assert.equal(metricsPage.headers['access-control-allow-origin'], undefined, 'operations stay same-origin');
+    assert.equal(
+      metricsPage.headers['access-control-allow-origin'],
+      undefined,
+      'operations stay same-origin',
+    );
   });
 
   test('a new license changes the set at once; --cors-origin only narrows it', async () => {
@@ -286,7 +329,10 @@ describe('CORS from the license (real gateway process)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal((await preflight(url, '/orders', B)).status, 403, 'Beta Orders’ origin went with it');
-    assert.equal((await rawRequest(url, 'GET', '/orders', { origin: B })).headers['access-control-allow-origin'], undefined);
+    assert.equal(
+      (await rawRequest(url, 'GET', '/orders', { origin: B })).headers['access-control-allow-origin'],
+      undefined,
+    );
 
     // Narrowing: the intersection with the license, never more.
     const lic = license(['ward', 'orders']);
@@ -294,11 +340,29 @@ describe('CORS from the license (real gateway process)', () => {
     assert.equal((await preflight(narrow.url, '/orders', A)).status, 204);
     assert.equal((await preflight(narrow.url, '/orders', A2)).status, 403, 'left out locally');
     assert.equal((await preflight(narrow.url, '/orders', B)).status, 403, 'left out locally');
-    assert.equal((await preflight(narrow.url, '/orders', C)).status, 403, 'a local list cannot add an origin');
+    assert.equal(
+      (await preflight(narrow.url, '/orders', C)).status,
+      403,
+      'a local list cannot add an origin',
+    );
     const none = await gateway(lic, ['--cors-origin', 'none']);
     for (const o of [A, A2, B]) assert.equal((await preflight(none.url, '/orders', o)).status, 403);
-    const bad = run(['gateway', 'start', '--home', join(dir, 'Gbad'), '--license', lic, '--trust', trust,
-      '--upstream', upstreamUrl, '--listen', '127.0.0.1:0', '--cors-origin', 'https://Orders.beta.example/']);
+    const bad = run([
+      'gateway',
+      'start',
+      '--home',
+      join(dir, 'Gbad'),
+      '--license',
+      lic,
+      '--trust',
+      trust,
+      '--upstream',
+      upstreamUrl,
+      '--listen',
+      '127.0.0.1:0',
+      '--cors-origin',
+      'https://Orders.beta.example/',
+    ]);
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /--cors-origin/);
   });
@@ -307,7 +371,16 @@ describe('CORS from the license (real gateway process)', () => {
     const home = join(dir, 'G-revoke');
     const { url } = await gateway(license(['ward', 'orders']), [], home);
     assert.equal((await preflight(url, '/orders', B)).status, 204);
-    cli('vendor', 'revoke', '--home', V, '--charter', JSON.parse(Buffer.from(apps.orders?.charter.split('.')[1] ?? '', 'base64url').toString()).jti, '--reason', 'leaked');
+    cli(
+      'vendor',
+      'revoke',
+      '--home',
+      V,
+      '--charter',
+      JSON.parse(Buffer.from(apps.orders?.charter.split('.')[1] ?? '', 'base64url').toString()).jti,
+      '--reason',
+      'leaked',
+    );
     // The app stays admitted, but its only charter is revoked: no origin of it goes into the license.
     const next = license(['ward', 'orders']);
     const claims = decodeJsonSegment(readFileSync(next, 'utf8').split('.')[1] ?? '') as {

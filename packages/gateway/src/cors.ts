@@ -157,7 +157,10 @@ export function answerPreflight(
  * on it), and for an allowed origin `Access-Control-Allow-Origin` with the exposed headers. Never
  * `Access-Control-Allow-Credentials`: Charter's credentials are headers, not cookies.
  */
-export function corsResponseHeaders(req: CharterRequest, origins: ReadonlySet<string>): Record<string, string> {
+export function corsResponseHeaders(
+  req: CharterRequest,
+  origins: ReadonlySet<string>,
+): Record<string, string> {
   if (!isCorsPath(req.url)) return {};
   const origin = allowedOrigin(req, origins);
   if (origin === undefined) return { vary: 'Origin' };
@@ -196,14 +199,12 @@ export function mergeCorsHeaders(
     const n = name.toLowerCase();
     if (n === 'access-control-expose-headers') exposed = listOf(value).filter((h) => h !== '*');
     else if (n === 'vary') vary = listOf(value);
-    else if (!n.startsWith('access-control-'))
-      out[n] = Array.isArray(value) ? value : String(value);
+    else if (!n.startsWith('access-control-')) out[n] = Array.isArray(value) ? value : String(value);
   }
   if (cors['access-control-allow-origin'] !== undefined) {
     out['access-control-allow-origin'] = cors['access-control-allow-origin'];
     const names = [...CORS_EXPOSED_HEADERS];
-    for (const h of exposed)
-      if (!names.some((x) => x.toLowerCase() === h.toLowerCase())) names.push(h);
+    for (const h of exposed) if (!names.some((x) => x.toLowerCase() === h.toLowerCase())) names.push(h);
     out['access-control-expose-headers'] = names.join(', ');
   }
   if (cors.vary !== undefined && !vary.some((v) => v === '*' || v.toLowerCase() === 'origin'))

@@ -119,7 +119,8 @@ async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions):
   fastify.addHook('onRequest', async (request, reply) => {
     // A CORS preflight is the gateway's to answer, whatever the host routes: never admitted, never
     // handed to the host (its own CORS handling would otherwise decide the origins).
-    if (isPreflight(neutralRequest(request))) return sendReply(reply, gateway.preflight(neutralRequest(request)));
+    if (isPreflight(neutralRequest(request)))
+      return sendReply(reply, gateway.preflight(neutralRequest(request)));
     if (gateway.isCharterPath(request.url)) return;
     const result = await gateway.handle(neutralRequest(request));
     if (result.kind === 'reply') return sendReply(reply, result);
