@@ -1,8 +1,11 @@
 /**
  * `npm start`: the first run. A throwaway vendor approves its own app and a third party's, issues a
  * site license admitting both, starts a small sample API behind the gateway, then runs the approved
- * apps and three clones and prints who was admitted and who was refused, and why. The gateway stays up
- * afterwards so you can try it by hand (CHARTER_DEMO_EXIT=1 stops it after the story, for tests).
+ * apps and three clones and prints who was admitted and who was refused, and why. Then it serves the
+ * Charter web client on an origin of its own (the approved web app, which a browser shows being
+ * admitted through the gateway on another origin) next to a clone page on a third origin, which the
+ * gateway's CORS preflight refuses. Everything stays up afterwards so you can try it by hand
+ * (CHARTER_DEMO_EXIT=1 stops it after the story, for tests).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -13,6 +16,7 @@ import { runCaptured } from '@charter/cli';
 import { CharterError, createCharterClient, MemoryKeyStore } from '@charter/client';
 import { parseTrustFile } from '@charter/core';
 import { createGatewayLogger, SqliteStore, startGateway } from '@charter/gateway';
+import { type RunningWebClient, reservePort, serveWebClient } from '../packages/client/demo/server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'charter-first-run-'));
 const env = {
@@ -29,6 +33,17 @@ async function charter(...args: string[]): Promise<any> {
   if (r.code !== 0) throw new Error(`charter ${args.join(' ')} failed: ${r.stderr}`);
   return r.json;
 }
+
+/** A preferred port, else any free one: the first run must work next to whatever else is running. */
+async function reserve(preferred: number) {
+  return reservePort(preferred).catch(() => reservePort(0));
+}
+const webPort = (s: Awaited<ReturnType<typeof reservePort>>) => (s.address() as AddressInfo).port;
+// The web pages' origins go into the charter, so their ports are taken before the vendor approves it.
+const appServer = await reserve(Number(process.env.CHARTER_DEMO_WEB_PORT ?? 5173));
+const cloneServer = await reserve(Number(process.env.CHARTER_DEMO_CLONE_PORT ?? 5174));
+const appOrigin = `http://127.0.0.1:${webPort(appServer)}`;
+const cloneOrigin = `http://127.0.0.1:${webPort(cloneServer)}`;
 
 say('Charter — first run');
 say(`Working folder: ${dir}`);
@@ -53,7 +68,7 @@ const ward = await charter(
   '--scopes',
   scopes,
   '--web-origin',
-  'http://localhost:5173',
+  appOrigin,
   '--server',
 );
 const orders = await charter(
@@ -242,7 +257,47 @@ const width = Math.max(...outcomes.map((o) => o.who.length));
 for (const o of outcomes) say(`   ${o.who.padEnd(width)}  ${o.result}`);
 say();
 
+// The web platform: the same app in a browser, on its own origin, and a clone of it on another.
+const wardCharter = readFileSync(join(dir, 'acme-ward.charter'), 'utf8').trim();
+const pageConfig = {
+  gateway: gw.url,
+  charter: wardCharter,
+  charterOrigins: [appOrigin],
+  apiPath: '/orders',
+};
+const pages: RunningWebClient[] = [
+  await serveWebClient(
+    appServer,
+    {
+      ...pageConfig,
+      title: 'Acme Ward',
+      role: 'app',
+      intro:
+        'The approved web app, served from the origin its charter names. The gateway is on another origin, so the browser asks it first (CORS); the origins it allows come from the vendor-signed license.',
+    },
+    '127.0.0.1',
+  ),
+  await serveWebClient(
+    cloneServer,
+    {
+      ...pageConfig,
+      title: 'Acme Ward (clone)',
+      role: 'clone',
+      intro:
+        'A clone that copied Acme Ward’s charter out of the web app and runs it from an origin no charter lists. The gateway refuses its CORS preflight, so the browser never even sends the registration.',
+    },
+    '127.0.0.1',
+  ),
+];
+say('4. In a browser (the gateway is on another origin, so CORS decides, from the license’s web origins):');
+say(
+  `   Acme Ward, the approved web app    ${pages[0]?.url}   watch it register, get a token and call GET /orders`,
+);
+say(`   a clone with the copied charter    ${pages[1]?.url}   refused: the gateway turns down its preflight`);
+say();
+
 const stop = async () => {
+  for (const p of pages) await p.close();
   await gw.close();
   await store.close();
   api.close();
@@ -250,11 +305,14 @@ const stop = async () => {
 if (process.env.CHARTER_DEMO_EXIT === '1') {
   await stop();
 } else {
-  say(`The gateway is still running at ${gw.url} (Ctrl-C stops it). Try it by hand:`);
+  say(`The gateway is still running at ${gw.url}, the web pages too (Ctrl-C stops them). Try it by hand:`);
   say(`  curl ${gw.url}/.well-known/charter`);
   say(`  curl -i ${gw.url}/orders                      # refused: no token`);
   say(`  npx charter license inspect ${join(dir, 'hospital-a.license')} --trust ${join(dir, 'trust.json')}`);
   say(`  curl ${gw.url}/charter/metrics`);
+  say(
+    `  curl -i -X OPTIONS ${gw.url}/orders -H 'Origin: ${cloneOrigin}' -H 'Access-Control-Request-Method: GET'   # 403: not a licensed origin`,
+  );
   say(`Charters, license, trust file and routes are in ${dir}.`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

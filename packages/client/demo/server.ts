@@ -28,7 +28,7 @@ export interface WebClientConfig {
 
 /** A page being served. */
 export interface RunningWebClient {
-  /** `http://localhost:PORT`: the origin the page runs at. */
+  /** `http://HOST:PORT`: the origin the page runs at. */
   url: string;
   port: number;
   server: Server;
@@ -61,8 +61,15 @@ export async function reservePort(port = 0): Promise<Server> {
   return server;
 }
 
-/** Serve the web client on `server` (from {@link reservePort}) as `http://localhost:PORT`. */
-export async function serveWebClient(server: Server, config: WebClientConfig): Promise<RunningWebClient> {
+/**
+ * Serve the web client on `server` (from {@link reservePort}) as `http://HOST:PORT`; `host` is the
+ * name the page's origin uses (default `localhost`; the server itself is bound to 127.0.0.1).
+ */
+export async function serveWebClient(
+  server: Server,
+  config: WebClientConfig,
+  host: 'localhost' | '127.0.0.1' = 'localhost',
+): Promise<RunningWebClient> {
   const js = await clientBundle();
   const files: Record<string, [string, string]> = {
     '/': ['text/html; charset=utf-8', readFileSync(join(HERE, 'index.html'), 'utf8')],
@@ -94,7 +101,7 @@ export async function serveWebClient(server: Server, config: WebClientConfig): P
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://localhost:${port}`,
+    url: `http://${host}:${port}`,
     port,
     server,
     close: () =>
