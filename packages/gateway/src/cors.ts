@@ -6,6 +6,7 @@
  * answered here and never reach admission or upstream, and the upstream's own `Access-Control-*`
  * headers are replaced, so an upstream that says `*` cannot widen what the license allows.
  */
+import type { ServerResponse } from 'node:http';
 import { CharterError, isCanonicalOrigin } from '@charter/core';
 import { PATHS } from './context.ts';
 import type { SiteLicense } from './license.ts';
@@ -222,4 +223,36 @@ export function checkCorsNarrowing(origins: readonly string[]): void {
         'ERR_CORS_NARROWING',
         `${JSON.stringify(o).slice(0, 80)} is not an origin in the form browsers send (scheme://host[:port], lowercase, no path)`,
       );
+}
+
+/**
+ * Give the response written to `res` the gateway's CORS headers, whoever writes it and whatever
+ * ran before (the host app, its CORS middleware or hooks, in any order): `writeHead`, which node
+ * also calls implicitly and Fastify calls with its headers, folds its headers in and then replaces
+ * every `Access-Control-*` (merged as {@link mergeCorsHeaders} says; `exact` for a preflight answer,
+ * which keeps exactly the gateway's).
+ */
+export function corsOnWrite(res: ServerResponse, cors: Record<string, string>, exact = false): void {
+  const writeHead = res.writeHead;
+  const patched = function (this: ServerResponse, status: number, ...rest: unknown[]) {
+    const reason = typeof rest[0] === 'string' ? (rest.shift() as string) : undefined;
+    const given = rest[0];
+    if (Array.isArray(given)) {
+      // Raw pairs, flat ([k, v, k, v]) or nested ([[k, v]]).
+      const flat = given.length > 0 && Array.isArray(given[0]) ? given.flat() : given;
+      for (let i = 0; i + 1 < flat.length; i += 2) this.setHeader(String(flat[i]), flat[i + 1] as string);
+    } else if (given && typeof given === 'object') {
+      for (const [k, v] of Object.entries(given)) if (v !== undefined) this.setHeader(k, v as string);
+    }
+    const current = this.getHeaders();
+    for (const name of Object.keys(current))
+      if (name.startsWith('access-control-') || name === 'vary') this.removeHeader(name);
+    const wanted = exact ? cors : mergeCorsHeaders(current, cors);
+    for (const [name, value] of Object.entries(wanted))
+      if (name.startsWith('access-control-') || name === 'vary') this.setHeader(name, value);
+    return reason === undefined
+      ? writeHead.call(this, status)
+      : (writeHead as (s: number, r: string) => ServerResponse).call(this, status, reason);
+  };
+  res.writeHead = patched as ServerResponse['writeHead'];
 }

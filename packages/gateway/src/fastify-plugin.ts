@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import { type AdmittedApp, PATHS } from './context.ts';
-import { isPreflight, mergeCorsHeaders } from './cors.ts';
+import { corsOnWrite, isCorsPath, isPreflight } from './cors.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
 import type { CharterRequest } from './request.ts';
@@ -44,43 +44,42 @@ export function neutralRequest(request: FastifyRequest, body?: unknown): Charter
   };
 }
 
+/** Answer a CORS preflight with the gateway's reply (see {@link Gateway.preflight}), and only that. */
+export function sendPreflight(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  gateway: Pick<Gateway, 'preflight'>,
+): FastifyReply {
+  const answer = gateway.preflight(neutralRequest(request));
+  corsOnWrite(reply.raw, answer.headers, true);
+  return sendReply(reply, answer);
+}
+
 /**
- * The gateway's CORS headers on a response about to be sent (an `onSend` hook): the response's own
- * `Access-Control-*` headers (the host's or the upstream's) are replaced and `Vary: Origin` merged;
- * preflights were answered whole by the gateway and are left alone.
+ * From an `onRequest` hook: the response to this request will carry the gateway's CORS headers in
+ * place of any the host or upstream set (see corsOnWrite). Paths outside CORS are left alone.
  */
-export function applyCors(
+export function corsForReply(
   request: FastifyRequest,
   reply: FastifyReply,
   gateway: Pick<Gateway, 'corsHeaders'>,
 ): void {
   const req = neutralRequest(request);
-  if (isPreflight(req)) return;
+  if (!isCorsPath(req.url)) return;
   let cors: Record<string, string>;
   try {
     cors = gateway.corsHeaders(req);
   } catch {
     cors = {};
   }
-  const current = reply.getHeaders();
-  const merged = mergeCorsHeaders(current, cors);
-  for (const name of Object.keys(current)) {
-    const n = name.toLowerCase();
-    if (n.startsWith('access-control-') || n === 'vary') reply.removeHeader(name);
-  }
-  for (const [name, value] of Object.entries(merged))
-    if (name.startsWith('access-control-') || name === 'vary') reply.header(name, value);
+  corsOnWrite(reply.raw, cors);
 }
 
 /** Register the Charter endpoints (well-known, challenge, register, token) on `app` for `gateway`. */
 export async function charterEndpoints(
   app: FastifyInstance,
-  gateway: Pick<Gateway, 'handle' | 'errorReply' | 'corsHeaders'>,
+  gateway: Pick<Gateway, 'handle' | 'errorReply'>,
 ): Promise<void> {
-  app.addHook('onSend', async (request, reply, payload) => {
-    applyCors(request, reply, gateway);
-    return payload;
-  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) =>
     done(null, body),
@@ -119,19 +118,14 @@ async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions):
   fastify.addHook('onRequest', async (request, reply) => {
     // A CORS preflight is the gateway's to answer, whatever the host routes: never admitted, never
     // handed to the host (its own CORS handling would otherwise decide the origins).
-    if (isPreflight(neutralRequest(request)))
-      return sendReply(reply, gateway.preflight(neutralRequest(request)));
+    if (isPreflight(neutralRequest(request))) return sendPreflight(request, reply, gateway);
+    // Every other response, the host's and the gateway's refusals alike, gets the gateway's CORS.
+    corsForReply(request, reply, gateway);
     if (gateway.isCharterPath(request.url)) return;
     const result = await gateway.handle(neutralRequest(request));
     if (result.kind === 'reply') return sendReply(reply, result);
     request.charter = result.app ?? null;
     request.charterAdmission = { app: result.app, monitored: result.monitored };
-  });
-  // The host's responses carry the gateway's CORS headers, never the host's own (charterEndpoints
-  // does the same for the Charter endpoints in its child scope).
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    if (!gateway.isCharterPath(request.url)) applyCors(request, reply, gateway);
-    return payload;
   });
 }
 

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import type { AdmittedApp } from './context.ts';
-import { isCorsPath, isPreflight, mergeCorsHeaders } from './cors.ts';
+import { corsOnWrite, isCorsPath, isPreflight } from './cors.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import { readBody } from './node-body.ts';
 import type { GatewayReply } from './reply.ts';
@@ -31,35 +31,6 @@ export function writeNodeReply(res: ServerResponse, reply: GatewayReply): void {
   res.end(text);
 }
 
-/**
- * Give every response written to `res` the gateway's CORS headers, whoever writes it (the gateway
- * or the host app, and whatever CORS middleware the host runs after this one): `writeHead`, which
- * node also calls implicitly, folds its headers in and then replaces every `Access-Control-*`.
- */
-function corsOnWrite(res: ServerResponse, cors: Record<string, string>): void {
-  const writeHead = res.writeHead;
-  const patched = function (this: ServerResponse, status: number, ...rest: unknown[]) {
-    const reason = typeof rest[0] === 'string' ? (rest.shift() as string) : undefined;
-    const given = rest[0];
-    if (Array.isArray(given)) {
-      // Raw pairs, flat ([k, v, k, v]) or nested ([[k, v]]).
-      const flat = given.length > 0 && Array.isArray(given[0]) ? given.flat() : given;
-      for (let i = 0; i + 1 < flat.length; i += 2) this.setHeader(String(flat[i]), flat[i + 1] as string);
-    } else if (given && typeof given === 'object') {
-      for (const [k, v] of Object.entries(given)) if (v !== undefined) this.setHeader(k, v as string);
-    }
-    const current = this.getHeaders();
-    for (const name of Object.keys(current))
-      if (name.startsWith('access-control-') || name === 'vary') this.removeHeader(name);
-    for (const [name, value] of Object.entries(mergeCorsHeaders(current, cors)))
-      if (name.startsWith('access-control-') || name === 'vary') this.setHeader(name, value);
-    return reason === undefined
-      ? writeHead.call(this, status)
-      : (writeHead as (s: number, r: string) => ServerResponse).call(this, status, reason);
-  };
-  res.writeHead = patched as ServerResponse['writeHead'];
-}
-
 /** The Node/Express/Connect middleware of a gateway engine. */
 export function charterMiddleware(
   gateway: Gateway,
@@ -70,7 +41,9 @@ export function charterMiddleware(
       const neutral: CharterRequest = { method: req.method ?? 'GET', url, headers: req.headers };
       // A CORS preflight is the gateway's to answer: never admitted, never handed to the host.
       if (isPreflight(neutral)) {
-        writeNodeReply(res, gateway.preflight(neutral));
+        const answer = gateway.preflight(neutral);
+        corsOnWrite(res, answer.headers, true);
+        writeNodeReply(res, answer);
         return;
       }
       if (isCorsPath(url)) corsOnWrite(res, gateway.corsHeaders(neutral));

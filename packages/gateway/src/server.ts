@@ -16,7 +16,13 @@ import { pino } from 'pino';
 import { Pool } from 'undici';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import { isPreflight } from './cors.ts';
-import { applyCors, charterEndpoints, neutralRequest, sendReply } from './fastify-plugin.ts';
+import {
+  charterEndpoints,
+  corsForReply,
+  neutralRequest,
+  sendPreflight,
+  sendReply,
+} from './fastify-plugin.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.ts';
 import { type Admission, Gateway, type GatewayOptions } from './gateway.ts';
 import { refusalReply } from './reply.ts';
@@ -105,6 +111,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     return gateway;
   };
 
+  // Every response on a CORS path (Charter endpoints, refusals, proxied answers) carries the
+  // gateway's CORS headers in place of the upstream's; preflights are answered in the proxy's hook.
+  app.addHook('onRequest', async (request, reply) => {
+    if (gateway && !isPreflight(neutralRequest(request))) corsForReply(request, reply, gateway);
+  });
+
   app.setNotFoundHandler((_request, reply) =>
     sendReply(
       reply,
@@ -116,7 +128,6 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     await charterEndpoints(charter, {
       handle: (req) => engine().handle(req),
       errorReply: (e) => engine().errorReply(e),
-      corsHeaders: (req) => engine().corsHeaders(req),
     });
     charter.get('/charter/healthz', async () => ({ status: 'ok' }));
     charter.get('/charter/readyz', async (_request, reply) => {
@@ -146,8 +157,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       const g = engine();
       // Preflights (for any path: OPTIONS has no Charter route, so they all land here) are answered
       // by the gateway from the license's web origins; they never reach admission or the upstream.
-      const neutral = neutralRequest(request);
-      if (isPreflight(neutral)) return sendReply(reply, g.preflight(neutral));
+      if (isPreflight(neutralRequest(request))) return sendPreflight(request, reply, g);
       if (request.url.startsWith('/charter/')) {
         return sendReply(
           reply,
@@ -159,12 +169,6 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       const result = await g.handle(neutralRequest(request));
       if (result.kind === 'reply') return sendReply(reply, result);
       request.charterProxy = { app: result.app, monitored: result.monitored };
-    });
-    // Replies the gateway writes here and the upstream's responses alike: the gateway's CORS headers
-    // replace the upstream's, so the upstream can neither duplicate nor widen them.
-    proxy.addHook('onSend', async (request, reply, payload) => {
-      if (gateway) applyCors(request, reply, gateway);
-      return payload;
     });
     proxy.setErrorHandler((error: { statusCode?: number }, _request, reply) => {
       const code = (error.statusCode ?? 500) < 500 ? 'invalid_request' : 'unavailable';
