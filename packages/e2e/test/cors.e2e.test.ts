@@ -225,6 +225,10 @@ describe('CORS from the license (real gateway process)', () => {
       '/charter/admin/api/session',
       '/charter/metrics',
       '/charter/readyz',
+      '/%63harter/admin/',
+      '/charter/v1/%2e%2e/admin/',
+      '/charter/v1/../admin/',
+      '/orders/%E0%A4%A',
     ]) {
       const r = await preflight(url, path, A);
       assert.equal(r.status, 400, path);
@@ -235,18 +239,24 @@ describe('CORS from the license (real gateway process)', () => {
     assert.equal(header.headers['access-control-allow-origin'], undefined);
     const method = await preflight(url, '/orders', A, { 'access-control-request-method': 'TRACE' });
     assert.equal(method.status, 400);
+    const pna = await preflight(url, '/orders', B, { 'access-control-request-private-network': 'true' });
+    assert.equal(pna.headers['access-control-allow-private-network'], 'true');
+    const pnaForeign = await preflight(url, '/orders', C, {
+      'access-control-request-private-network': 'true',
+    });
+    assert.equal(pnaForeign.headers['access-control-allow-private-network'], undefined);
     const lower = await preflight(url, '/orders', A, { 'access-control-request-method': 'patch' });
     assert.equal(lower.status, 400, 'Fetch compares methods case-sensitively');
 
     assert.equal(seen.length, 0, 'no preflight reached the upstream');
-    assert.equal(await metric(url, 'charter_cors_preflights_total', 'outcome="allowed",code="none"'), 15);
+    assert.equal(await metric(url, 'charter_cors_preflights_total', 'outcome="allowed",code="none"'), 16);
     assert.equal(
       await metric(url, 'charter_cors_preflights_total', 'outcome="refused",code="platform_mismatch"'),
-      foreign.length + 1,
+      foreign.length + 2,
     );
     assert.equal(
       await metric(url, 'charter_cors_preflights_total', 'outcome="refused",code="invalid_request"'),
-      7,
+      10, // the undecodable path is refused by the HTTP layer before (still 400, no CORS)
     );
     // Preflights are not admission decisions: nothing was admitted or refused.
     const text = await (await fetch(`${url}/charter/metrics`)).text();

@@ -44,10 +44,21 @@ export function licenseWebOrigins(license: Pick<SiteLicense, 'claims' | 'revoked
  * console, metrics, health) is same-origin only.
  */
 export function isCorsPath(url: string): boolean {
-  const path = pathOf(url);
-  if (path === undefined) return false;
-  if (path === PATHS.wellKnown || path.startsWith('/charter/v1/')) return true;
-  return !path.startsWith('/charter/');
+  const raw = pathOf(url);
+  if (raw === undefined) return false;
+  // Decided on the decoded path too, since a router may decode before matching: `/%63harter/admin`
+  // must not get CORS if it reaches the console. Undecodable paths, dot segments and backslashes
+  // (refused as requests anyway) get none.
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    return false;
+  }
+  if (path.includes('\\') || path.split('/').some((s) => s === '.' || s === '..')) return false;
+  if (path === PATHS.wellKnown || (path.startsWith('/charter/v1/') && raw.startsWith('/charter/v1/')))
+    return true;
+  return !path.startsWith('/charter/') && !raw.startsWith('/charter/');
 }
 
 /** True for a CORS preflight: `OPTIONS` with `Origin` and `Access-Control-Request-Method`. */
@@ -135,22 +146,19 @@ export function answerPreflight(
         'a requested header is not one allowed cross-origin',
       ),
     );
-  return {
-    reply: {
-      kind: 'reply',
-      status: 204,
-      headers: {
-        'access-control-allow-origin': origin,
-        'access-control-allow-methods': CORS_METHODS.join(', '),
-        'access-control-allow-headers': CORS_REQUEST_HEADERS.join(', '),
-        'access-control-max-age': String(PREFLIGHT_MAX_AGE_S),
-        vary: VARY_PREFLIGHT,
-        'cache-control': 'no-store',
-      },
-      body: undefined,
-    },
-    outcome: { allowed: true },
+  const headers: Record<string, string> = {
+    'access-control-allow-origin': origin,
+    'access-control-allow-methods': CORS_METHODS.join(', '),
+    'access-control-allow-headers': CORS_REQUEST_HEADERS.join(', '),
+    'access-control-max-age': String(PREFLIGHT_MAX_AGE_S),
+    vary: VARY_PREFLIGHT,
+    'cache-control': 'no-store',
   };
+  // Chromium's Private Network Access: a licensed web app on the internet calling an on-premise
+  // gateway on a private address asks this too. Granted to licensed origins only, like the rest.
+  if (req.headers['access-control-request-private-network'] === 'true')
+    headers['access-control-allow-private-network'] = 'true';
+  return { reply: { kind: 'reply', status: 204, headers, body: undefined }, outcome: { allowed: true } };
 }
 
 /**
