@@ -74,8 +74,10 @@ export const licenseInspect: CommandSpec = {
           `  ${a.app_id}`,
           a.scopes ? a.scopes.join(' ') : '(charter scopes)',
           a.rate ? JSON.stringify(a.rate) : '',
+          a.web_origins ? `web: ${a.web_origins.join(' ')}` : '',
         ]),
       ),
+      'CORS: browsers may call this site’s gateway from the web origins listed above (gateway start --cors-origin narrows).',
       `Attestation: ${claims.attestation ? JSON.stringify({ ...claims.attestation, roots: claims.attestation.roots?.length }) : 'bundled roots and policy'}; bundled Android revocation snapshot of ${ANDROID_REVOCATION_SNAPSHOT_DATE}`,
       `Revoked: ${claims.revoked?.charters?.length ?? 0} charters, ${claims.revoked?.apps?.length ?? 0} apps, ${claims.revoked?.instances?.length ?? 0} instances`,
       verified === null
