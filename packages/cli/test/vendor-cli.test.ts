@@ -139,6 +139,7 @@ test('the SPEC §4 main flow, run as the real executable, yields a charter and a
 
   const trust = await parseTrustFile(readFileSync(join(dir, 'trust.json'), 'utf8'));
   const license = await verifyLicense(readFileSync(join(dir, 'a.license'), 'utf8'), new KeyRing(trust));
+  // The approved charter's web origins come along: the gateway's CORS allow-list.
   assert.deepEqual(license.claims.apps, [
     { app_id: sub.app_id, web_origins: ['https://orders.beta.example', 'http://localhost:5173'] },
   ]);

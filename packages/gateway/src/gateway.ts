@@ -346,7 +346,8 @@ export class Gateway {
    * license in force admits (revoked apps left out), narrowed by the local list if there is one.
    */
   corsOrigins(): ReadonlySet<string> {
-    const license = this.#license;
+    // The license as enforced (its revocations merged with any applied on top), cached by identity.
+    const license = this.localRevocations.apply(this.#license);
     if (this.#cors?.license !== license) {
       const fromLicense = licenseWebOrigins(license);
       const narrowing = this.#corsNarrowing;

@@ -81,8 +81,10 @@ export const licenseInspect: CommandSpec = {
           `  ${a.app_id}`,
           a.scopes ? a.scopes.join(' ') : '(charter scopes)',
           a.rate ? JSON.stringify(a.rate) : '',
+          a.web_origins ? `web: ${a.web_origins.join(' ')}` : '',
         ]),
       ),
+      'CORS: browsers may call this site’s gateway from the web origins listed above (gateway start --cors-origin narrows).',
       `Attestation: ${claims.attestation ? JSON.stringify({ ...claims.attestation, roots: claims.attestation.roots?.length, android_revoked: claims.attestation.android_revoked?.length }) : 'bundled roots and policy'}`,
       `Android revocation: bundled snapshot of ${ANDROID_REVOCATION_SNAPSHOT_DATE}, ${snapshotAge} days old; ` +
         `the license adds ${androidRevoked} serial(s)` +
