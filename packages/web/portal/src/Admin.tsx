@@ -1,5 +1,5 @@
 /** The vendor admin's screens: sites and licenses, revocations, usage reports with charts, the record. */
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { api, messageOf, when } from './api.ts';
 import { BarChart, Field, Table, useAnnounce } from './ui.tsx';
 
@@ -91,6 +91,13 @@ function useOverview(): [Overview | null, () => void] {
 /** The admin's part of the portal. */
 export function Admin(props: { route: string[] }) {
   const [data, reload] = useOverview();
+  // Each screen shows fresh data (reports uploaded on one change what another shows); `screen` is the trigger.
+  const screen = props.route[0];
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else reload();
+  }, [screen, reload]);
   if (!data) return <p>Loading…</p>;
   if (props.route[0] === 'reports') return <Reports data={data} />;
   if (props.route[0] === 'record') return <Record />;
