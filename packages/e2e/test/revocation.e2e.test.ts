@@ -135,6 +135,12 @@ test('a revocation update cuts the only app off at two running replicas at once,
     );
     assert.equal(u.serial, 2);
     assert.equal(u.license_serial, 1);
+    const inspected = run(['license', 'inspect', file, ...trustArgs()]);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.deepEqual(
+      [inspected.json.kind, inspected.json.serial, inspected.json.verified],
+      ['revocations', 2, true],
+    );
     // Not installed yet: still admitted (so what follows is the update's doing).
     assert.equal(await outcome(ca), '200');
     const r = install(s.G, file);
