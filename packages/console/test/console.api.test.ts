@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { SESSION_TTL } from '@charter/accounts';
 import { createCharterClient, MemoryKeyStore } from '@charter/client';
 import { addOperator, charterConsole, SESSIONS_STATE, startConsoleServer } from '@charter/console';
+import { type RevocationsClaims, signRevocations } from '@charter/core';
 import { type RunningGateway, SqliteStore, startGateway, verifyAuditChain } from '@charter/gateway';
 import fc from 'fast-check';
 import {
@@ -347,5 +348,75 @@ describe('console API', () => {
       { numRuns: 150 },
     );
     assert.equal(gw.gateway.license.serial, 2, 'no junk was installed');
+  });
+
+  test('the upload takes a revocation update: in force at once, shown in the overview; older, foreign or looser ones refused', async () => {
+    const b = new Browser(gw.url);
+    await b.signIn('ops@hospital.example');
+    const client = createCharterClient({
+      baseUrl: gw.url,
+      charter,
+      platform: 'server',
+      keyStore: new MemoryKeyStore(),
+    });
+    assert.equal((await client.fetch('/orders/1')).status, 200);
+    const t = Math.floor(Date.now() / 1000);
+    const update = (over: Partial<RevocationsClaims>, v: TestVendor = vendor) =>
+      signRevocations(
+        {
+          iss: v.id,
+          sub: 'site_a',
+          jti: `rvu_${Math.random().toString(36).slice(2)}`,
+          serial: 3,
+          license_serial: 2,
+          iat: t - 10,
+          nbf: t - 10,
+          exp: t + 86400,
+          revoked: { apps: ['app_beta'] },
+          keys: [v.delegation],
+          ...over,
+        },
+        v.signer,
+      );
+    const up = await b.req('POST', `${ADMIN}/api/license`, { license: await update({ jti: 'rvu_first' }) });
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    assert.deepEqual([up.json.kind, up.json.serial, up.json.installed], ['revocations', 3, true]);
+    const refused = await client.fetch('/orders/2').then(
+      (r) => r.status,
+      (e: { code?: string }) => e.code,
+    );
+    assert.ok(refused === 'charter_revoked' || refused === 403, String(refused));
+    const o = await b.req('GET', `${ADMIN}/api/overview`);
+    assert.equal(o.json.admits_none, true);
+    assert.deepEqual((o.json.revocation_update as { serial: number; in_force: boolean }).in_force, true);
+    assert.deepEqual((o.json.revoked as { apps: string[] }).apps, ['app_beta']);
+    for (const [bad, why] of [
+      [await update({ serial: 3 }), 'ERR_REVOCATIONS_SERIAL_REUSED'],
+      [await update({ serial: 2, license_serial: 1 }), 'ERR_REVOCATIONS_ROLLBACK'],
+      [await update({ serial: 4, revoked: {} }), 'ERR_REVOCATIONS_LOOSEN'],
+      [await update({ serial: 4, sub: 'site_b' }), 'ERR_REVOCATIONS_SITE'],
+      [await update({ serial: 4 }, await makeVendor('acme')), 'ERR_KEY_DELEGATION'],
+      [await update({ serial: 4, exp: t + 40 * 86400 }), 'ERR_CLAIMS'],
+    ] as const) {
+      const r = await b.req('POST', `${ADMIN}/api/license`, { license: bad });
+      assert.deepEqual([r.status, r.json.error], [422, 'license_invalid'], why);
+      const entries = await store.auditEntries(0, 100_000);
+      assert.ok(entries.at(-1)?.entry.includes(why), `${why} audited: ${entries.at(-1)?.entry}`);
+    }
+    // Junk with the update's typ only ever gets a 4xx.
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue({ maxDepth: 2 }), async (payload) => {
+        const h = Buffer.from(
+          JSON.stringify({ alg: 'EdDSA', typ: 'charter-revocations+jwt', kid: 'x' }),
+        ).toString('base64url');
+        const token = `${h}.${Buffer.from(JSON.stringify(payload) ?? 'null').toString('base64url')}.c2ln`;
+        const r = await b.req('POST', `${ADMIN}/api/license`, { license: token });
+        assert.ok(r.status >= 400 && r.status < 500, String(r.status));
+      }),
+      { numRuns: 40 },
+    );
+    const activity = await b.req('GET', `${ADMIN}/api/activity`);
+    assert.ok((activity.json.admin as { action: string }[]).some((a) => a.action === 'revocations.install'));
+    assert.equal(gw.gateway.revocationUpdates.update?.serial, 3);
   });
 });

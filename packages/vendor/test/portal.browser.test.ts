@@ -22,6 +22,7 @@ import {
   trustFromDocument,
   verifyCharter,
   verifyLicense,
+  verifyRevocations,
 } from '@charter/core';
 import { openVendorDb, type Portal, startPortal, Vendor } from '@charter/vendor';
 import { ensureBuilt } from '@charter/web';
@@ -183,7 +184,13 @@ async function installationKeyArtifacts(siteId: string, appId: string) {
     },
     key,
   );
-  const report = async (k: KeyObject, seq: number, prev: string | undefined, admitted: number) => {
+  const report = async (
+    k: KeyObject,
+    seq: number,
+    prev: string | undefined,
+    admitted: number,
+    extra: Partial<ReportClaims> = {},
+  ) => {
     const claims: ReportClaims = {
       iss: await installationJkt(k),
       jti: `rep_${seq}_${admitted}`,
@@ -197,6 +204,7 @@ async function installationKeyArtifacts(siteId: string, appId: string) {
       clock: { rollback_events: 0 },
       apps: { [appId]: { admitted, denied: { rate_limited: 4, insufficient_scope: 2 }, instances: 3 } },
       unknown: { invalid_charter: 5 },
+      ...extra,
     };
     return signInstallationArtifact('report', claims, k);
   };
@@ -405,6 +413,74 @@ test('the portal end to end in Chromium', async () => {
 
   assert.deepEqual(cspErrors, [], 'no CSP violation or page error');
   await Promise.all([pub.context.close(), rev.context.close(), adm.context.close()]);
+});
+
+test('revocation updates in one click from the revocation screen; reports show which sites installed them', async () => {
+  const app = vendor.listApps().find((a) => a.name === 'Beta Orders');
+  assert.ok(app);
+  // A second site, bound to an installation whose reports the vendor will read.
+  const { site_id: siteB } = vendor.addSite({ name: 'Hospital B' });
+  const instB = await installationKeyArtifacts(siteB, app.app_id);
+  await vendor.issueLicense({
+    siteId: siteB,
+    appIds: [app.app_id],
+    ttlS: 30 * 86400,
+    activation: instB.activation,
+  });
+  const adm = await newPage();
+  await signIn(adm.page, 'admin@acme.example');
+  await adm.page.getByRole('heading', { name: 'Sites & licenses' }).waitFor();
+  const updates = adm.page.getByRole('region', { name: 'Revocation updates' });
+  // Nothing is revoked yet: nobody is behind, and the button says so.
+  assert.ok(await updates.getByRole('button', { name: /to 0 site\(s\) behind/ }).isDisabled());
+
+  await adm.page.getByLabel('Kind').selectOption('app');
+  await adm.page.getByLabel('Id to revoke').fill(app.app_id);
+  await adm.page.getByLabel('Reason').fill('contract ended');
+  await adm.page.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await adm.page.getByText(/issue revocation updates below/).waitFor();
+  const sites = vendor.revocationStatus().filter((x) => x.latest_license_serial !== null);
+  assert.ok(sites.length >= 2 && sites.every((x) => x.behind), 'every licensed site is behind');
+  const button = updates.getByRole('button', {
+    name: `Issue revocation updates to ${sites.length} site(s) behind`,
+  });
+  await button.click();
+  await adm.page.getByText(`Revocation updates issued for ${sites.length} site(s).`).waitFor();
+  await updates.getByRole('button', { name: /to 0 site\(s\) behind/ }).waitFor();
+  assert.match(await text(updates.getByTestId(`installed-${siteB}`)), /not yet \(reported nothing\)/);
+  await shot(adm.page, 'admin-revocation-updates');
+
+  // The download is a revocation update for that site that verifies to the vendor root.
+  const [download] = await Promise.all([
+    adm.page.waitForEvent('download'),
+    updates.getByRole('link', { name: 'Download revocation update for Hospital B' }).click(),
+  ]);
+  const token = readFileSync((await download.path()) as string, 'utf8');
+  const trust = await trustFromDocument(vendor.trustDocument());
+  const u = await verifyRevocations(token, new KeyRing(trust));
+  assert.equal(u.claims.sub, siteB);
+  assert.equal(u.claims.license_serial, 1);
+  assert.equal(u.claims.serial, 2);
+  assert.deepEqual(u.claims.revoked.apps, [app.app_id]);
+
+  // Hospital B's gateway reports it installed; Hospital A has not (its last report said serial 1).
+  const report = await instB.report(instB.key, 1, undefined, 10, { revocations_serial: u.claims.serial });
+  const file = join(dir, 'report-b-1.jwt');
+  writeFileSync(file, report);
+  await adm.page.getByRole('link', { name: 'Usage reports' }).click();
+  await adm.page.getByLabel('Report files (charter-report+jwt)').setInputFiles([file]);
+  await adm.page.getByRole('button', { name: 'Verify reports' }).click();
+  await adm.page.getByText('1 reports verified: unbroken.').first().waitFor();
+  await adm.page.getByRole('link', { name: 'Sites & licenses' }).click();
+  await updates.getByTestId(`installed-${siteB}`).getByText('installed', { exact: true }).waitFor();
+  const siteA = vendor.listSites().find((x) => x.name === 'Hospital A');
+  assert.ok(siteA);
+  assert.match(
+    await text(updates.getByTestId(`installed-${siteA.site_id}`)),
+    /not yet \(reported serial 1\)/,
+  );
+  await shot(adm.page, 'admin-revocation-updates-installed');
+  await adm.context.close();
 });
 
 test('the admin adds a publisher and its account in the browser; that publisher signs in', async () => {

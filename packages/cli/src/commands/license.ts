@@ -2,20 +2,25 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ANDROID_REVOCATION_SNAPSHOT_DATE, revocationSnapshotAgeDays } from '@charter/attest';
 import {
+  ARTIFACT_TYP,
+  artifactTypOf,
   CharterError,
   decodeJsonSegment,
   KeyRing,
   type LicenseClaims,
   parseTrustFile,
+  type RevocationsClaims,
   verifyLicense,
+  verifyRevocations,
 } from '@charter/core';
+import type { Output } from '../command.ts';
 import { type CommandSpec, optionalFlag } from '../command.ts';
 import { iso, table } from '../context.ts';
 
 export const licenseInspect: CommandSpec = {
   path: ['license', 'inspect'],
-  summary: 'show what a license admits, its serial and expiry, and whether it verifies',
-  positionals: [{ name: 'FILE', required: true, description: 'the .license file' }],
+  summary: 'show what a license (or revocation update) says, its serial and expiry, and whether it verifies',
+  positionals: [{ name: 'FILE', required: true, description: 'the .license file, or a revocation update' }],
   flags: {
     trust: { type: 'string', description: 'the vendor trust file to verify against', value: 'trust.json' },
   },
@@ -31,6 +36,8 @@ export const licenseInspect: CommandSpec = {
         'the file does not hold a license (a compact JWS)',
       );
     const trustFile = optionalFlag(flags, 'trust');
+    if (artifactTypOf(token) === ARTIFACT_TYP.revocations)
+      return inspectRevocations(token, claims as Partial<RevocationsClaims>, trustFile);
     let verified: boolean | null = null;
     let verifyError: { code: string; reason: string } | undefined;
     if (trustFile) {
@@ -99,3 +106,49 @@ export const licenseInspect: CommandSpec = {
     return { json, text: lines.join('\n'), exitCode: verified === false ? 1 : 0 };
   },
 };
+
+/** A revocation update: its site, serials, validity and what it revokes. */
+async function inspectRevocations(
+  token: string,
+  claims: Partial<RevocationsClaims>,
+  trustFile: string | undefined,
+): Promise<Output> {
+  let verified: boolean | null = null;
+  let verifyError: { code: string; reason: string } | undefined;
+  if (trustFile) {
+    try {
+      await verifyRevocations(token, new KeyRing(await parseTrustFile(readFileSync(trustFile, 'utf8'))));
+      verified = true;
+    } catch (e) {
+      if (!(e instanceof CharterError)) throw e;
+      verified = false;
+      verifyError = { code: e.code, reason: e.message };
+    }
+  }
+  const r = claims.revoked;
+  const json = {
+    kind: 'revocations',
+    revocations_id: claims.jti,
+    vendor_id: claims.iss,
+    site_id: claims.sub,
+    serial: claims.serial,
+    license_serial: claims.license_serial,
+    iat: claims.iat,
+    exp: claims.exp,
+    revoked: r,
+    verified,
+    ...(verifyError ? { error: verifyError.code, reason: verifyError.reason } : {}),
+  };
+  const lines = [
+    `Revocation update ${claims.jti} from ${claims.iss} for site ${claims.sub}`,
+    `Serial ${claims.serial}, on top of license ${claims.license_serial}; issued ${iso(claims.iat)}, installable until ${iso(claims.exp)}`,
+    `Revokes: ${r?.charters?.length ?? 0} charters, ${r?.apps?.length ?? 0} apps, ${r?.instances?.length ?? 0} instances`,
+    ...(r?.apps?.length ? [`  apps: ${r.apps.join(', ')}`] : []),
+    verified === null
+      ? 'Signature: not checked (pass --trust trust.json)'
+      : verified
+        ? 'Signature: verifies against the trust file'
+        : `Signature: REFUSED (${verifyError?.code}: ${verifyError?.reason})`,
+  ];
+  return { json, text: lines.join('\n'), exitCode: verified === false ? 1 : 0 };
+}

@@ -306,6 +306,7 @@ export function registerApi(app: FastifyInstance, db: VendorDb, auth: ApiAuth): 
       apps: reader.listApps(),
       licenses: reader.listLicenses(),
       revocations: reader.listRevocations(),
+      revocation_status: reader.revocationStatus(),
       users: auth.users.list(),
       publishers: reader.listPublishers(),
     };
@@ -434,6 +435,43 @@ export function registerApi(app: FastifyInstance, db: VendorDb, auth: ApiAuth): 
       },
     },
     async (req) => vendorFor(auth.require(req, ['admin'])).revoke(req.body),
+  );
+
+  // One click: a revocation update (charter-revocations+jwt) for every site that is behind.
+  app.post<{ Body: { ttl?: string } }>(
+    '/api/admin/revocations/updates',
+    {
+      schema: {
+        body: { type: 'object', additionalProperties: false, properties: { ttl: str(20, 1) } },
+      },
+    },
+    async (req) => {
+      const s = auth.require(req, ['admin']);
+      const ttlS = req.body.ttl === undefined ? undefined : ttl(req.body.ttl, 30 * 86400);
+      const issued = await vendorFor(s).issueRevocationsToBehind(ttlS);
+      return {
+        updates: issued.map((u) => ({
+          revocations_id: u.revocations_id,
+          site_id: u.site_id,
+          serial: u.serial,
+          license_serial: u.license_serial,
+          exp: u.exp,
+        })),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/admin/revocations/updates/:id/download',
+    { schema: { params: ID_PARAM } },
+    async (req, reply) => {
+      auth.require(req, ['admin']);
+      const u = reader.revocationsToken(req.params.id);
+      return reply
+        .header('Content-Type', 'application/jwt')
+        .header('Content-Disposition', `attachment; filename="${u.site_id}-${u.serial}.revocations"`)
+        .send(u.token);
+    },
   );
 
   app.post<{ Body: { reports: string[] } }>(

@@ -1,5 +1,5 @@
 /** The vendor admin's screens: sites and licenses, revocations, usage reports with charts, the record. */
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { api, messageOf, when } from './api.ts';
 import { BarChart, Field, Table, useAnnounce } from './ui.tsx';
 
@@ -46,6 +46,19 @@ interface Overview {
     locked_until: number;
   }[];
   publishers: { id: string; name: string; created_at: number }[];
+  revocation_status: RevocationStatus[];
+}
+
+/** Where a site stands with revocations (Vendor.revocationStatus). */
+interface RevocationStatus {
+  site_id: string;
+  name: string;
+  latest_license_serial: number | null;
+  behind: boolean;
+  missing: number;
+  update: { revocations_id: string; serial: number; exp: number; iat: number } | null;
+  reported_serial: number | null;
+  installed: boolean | null;
 }
 
 interface Verdict {
@@ -78,6 +91,13 @@ function useOverview(): [Overview | null, () => void] {
 /** The admin's part of the portal. */
 export function Admin(props: { route: string[] }) {
   const [data, reload] = useOverview();
+  // Each screen shows fresh data (reports uploaded on one change what another shows); `screen` is the trigger.
+  const screen = props.route[0];
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else reload();
+  }, [screen, reload]);
   if (!data) return <p>Loading…</p>;
   if (props.route[0] === 'reports') return <Reports data={data} />;
   if (props.route[0] === 'record') return <Record />;
@@ -275,7 +295,9 @@ function Sites({ data, reload }: { data: Overview; reload: () => void }) {
         onSubmit={(e) =>
           run(e, async () => {
             await api.post('/api/admin/revocations', rev);
-            announce(`Revoked ${rev.kind} ${rev.target}. It is carried in every license issued from now on.`);
+            announce(
+              `Revoked ${rev.kind} ${rev.target}. It is carried in every license issued from now on; issue revocation updates below to reach the sites now.`,
+            );
             setRev({ kind: 'app', target: '', reason: '' });
           })
         }
@@ -328,6 +350,78 @@ function Sites({ data, reload }: { data: Overview; reload: () => void }) {
           </ul>
         )}
       </form>
+      <RevocationUpdates status={data.revocation_status} reload={reload} />
+    </section>
+  );
+}
+
+/**
+ * Revocation updates: one click signs a `charter-revocations+jwt` for every site whose latest license
+ * or update lacks a revocation; the table says, from the sites' usage reports, which have installed it.
+ */
+function RevocationUpdates({ status, reload }: { status: RevocationStatus[]; reload: () => void }) {
+  const announce = useAnnounce();
+  const [busy, setBusy] = useState(false);
+  const behind = status.filter((s) => s.behind);
+  const issue = async () => {
+    setBusy(true);
+    try {
+      const r = await api.post<{ updates: { site_id: string; serial: number }[] }>(
+        '/api/admin/revocations/updates',
+        {},
+      );
+      announce(
+        `Revocation updates issued for ${r.updates.length} site(s). Download each and install it at the site (charter gateway license install, or the console's upload).`,
+      );
+      reload();
+    } catch (err) {
+      announce(messageOf(err), 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="rvu-h">
+      <h2 id="rvu-h">Revocation updates</h2>
+      <p className="hint">
+        A signed update carries every revocation to a site at once, without changing its license; the site
+        installs it like a license. Sites behind: {behind.length}.
+      </p>
+      <button type="button" className="danger" disabled={busy || behind.length === 0} onClick={issue}>
+        Issue revocation updates to {behind.length} site(s) behind
+      </button>
+      <Table
+        head={['Site', 'License', 'Revocations', 'Latest update', 'Installed (from reports)', 'File']}
+        rows={status.filter((s) => s.latest_license_serial !== null)}
+        rowKey={(s) => s.site_id}
+        row={(s) => (
+          <>
+            <th scope="row">{s.name}</th>
+            <td>{s.latest_license_serial}</td>
+            <td>
+              {s.behind ? <span className="flag flag-bad">behind: {s.missing} missing</span> : 'up to date'}
+            </td>
+            <td>{s.update ? `serial ${s.update.serial}, until ${when(s.update.exp)}` : 'none'}</td>
+            <td data-testid={`installed-${s.site_id}`}>
+              {s.installed === null
+                ? '—'
+                : s.installed
+                  ? 'installed'
+                  : `not yet (reported ${s.reported_serial === null ? 'nothing' : `serial ${s.reported_serial}`})`}
+            </td>
+            <td>
+              {s.update && (
+                <a
+                  href={`/api/admin/revocations/updates/${encodeURIComponent(s.update.revocations_id)}/download`}
+                  download
+                >
+                  Download <span className="sr-only">revocation update for {s.name}</span>
+                </a>
+              )}
+            </td>
+          </>
+        )}
+      />
     </section>
   );
 }
