@@ -95,10 +95,20 @@ export function charterCredentials(req: CharterRequest): CharterCredentials {
   if (charterToken.length === 0 || charterToken.length > MAX_TOKEN_CHARS || !TOKEN68.test(charterToken))
     throw new CharterError('invalid_token', 'ERR_TOKEN_FORMAT', 'the Charter-Token value is malformed');
   const hash = sha256B64url(charterToken);
+  const authorization = headerOf(req, 'authorization');
+  // The dual form forwards Authorization: the Charter token in it would reach the upstream.
+  if (
+    authorization !== undefined &&
+    authorization.slice(authorization.indexOf(' ') + 1).trim() === charterToken
+  )
+    throw new CharterError(
+      'invalid_request',
+      'ERR_TOKEN_TWICE',
+      'the Charter token belongs in Charter-Token only, not in Authorization',
+    );
   const own = headerOf(req, CHARTER_DPOP_HEADER, 'invalid_dpop_proof');
   if (own !== undefined) return { form: 'dual', token: charterToken, tokenHash: hash, proof: own, ath: hash };
   const proof = headerOf(req, 'dpop', 'invalid_dpop_proof');
-  const authorization = headerOf(req, 'authorization');
   if (authorization !== undefined && schemeOf(authorization) === 'dpop') {
     // One proof for both tokens: `ath` is the user token's, `charter_ath` the Charter token's.
     return {
@@ -124,9 +134,12 @@ export function userCredentialOf(req: CharterRequest): UserCredential | undefine
     const v = req.headers[name];
     return typeof v === 'string' ? v : undefined;
   };
-  if (req.headers[CHARTER_TOKEN_HEADER] === undefined) return undefined;
+  const charterToken = req.headers[CHARTER_TOKEN_HEADER];
+  if (charterToken === undefined) return undefined;
   const authorization = one('authorization');
   if (authorization === undefined || authorization === '') return undefined;
+  // Never the Charter token itself, even where monitor mode lets the request through.
+  if (authorization.slice(authorization.indexOf(' ') + 1).trim() === charterToken) return undefined;
   const scheme = schemeOf(authorization);
   const dpop = one('dpop');
   const userDpop =
