@@ -34,6 +34,20 @@ export const CHARTER_REQUEST_HEADERS: readonly string[] = [
   CHARTER_DPOP_HEADER,
 ];
 
+/**
+ * The response header on every refusal the engine answers (value: the error code). In the dual form
+ * the API behind the gateway answers `401 WWW-Authenticate: DPoP` for the user's token too; this is
+ * how a client tells the gateway's refusal from the API's.
+ */
+export const CHARTER_REFUSAL_HEADER = 'charter-refusal';
+
+/** Response headers a browser client must be able to read (CORS `Access-Control-Expose-Headers`). */
+export const CHARTER_RESPONSE_HEADERS: readonly string[] = [
+  'dpop-nonce',
+  'www-authenticate',
+  CHARTER_REFUSAL_HEADER,
+];
+
 /** The headers of draft-ietf-oauth-attestation-based-client-auth an app sends to the OAuth server. */
 export const CLIENT_ATTESTATION_HEADERS: readonly string[] = [
   'oauth-client-attestation',

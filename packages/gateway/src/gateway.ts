@@ -15,7 +15,7 @@ import { type ClientAttestationResult, clientAttestation } from './client-attest
 import { ATTESTER_PATHS, ClientAttester, oauthClientMap } from './client-attester.ts';
 import { TimeGuard } from './clock.ts';
 import { type AdmittedApp, type DecisionNotes, type EngineContext, FAIL_CLOSED, PATHS } from './context.ts';
-import { type UserCredential, userCredentialOf } from './credentials.ts';
+import { CHARTER_REFUSAL_HEADER, type UserCredential, userCredentialOf } from './credentials.ts';
 import type { DecisionListener } from './decisions.ts';
 import { createHardwareAttestationVerifier } from './hardware-attestation.ts';
 import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
@@ -390,6 +390,7 @@ export class Gateway {
       error = new CharterError('unavailable', 'ERR_INTERNAL', 'unexpected failure');
     }
     const reply = refusalReply(error);
+    reply.headers[CHARTER_REFUSAL_HEADER] = error.code;
     if (error.code === 'use_dpop_nonce') reply.headers['dpop-nonce'] = this.challenge().nonce;
     if (error.code === 'rate_limited') reply.headers['retry-after'] = String(60 - (this.#ctx.now() % 60));
     return reply;
