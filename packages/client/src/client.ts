@@ -365,10 +365,17 @@ export class CharterClient {
       }
       const freshNonce = this.#remember(response.headers);
       const challenge = response.headers.get('www-authenticate') ?? '';
-      const fromGateway = response.status === 401 && /^\s*dpop\b/i.test(challenge);
+      // With a user token the API's own 401s say DPoP too: only the gateway marks its refusals.
+      const gatewayMarked = !user || response.headers.has('charter-refusal');
+      const fromGateway = response.status === 401 && gatewayMarked && /^\s*dpop\b/i.test(challenge);
       if (response.status === 400 || response.status === 401) {
         const text = await this.#peek(response);
-        if (!nonceRetried && freshNonce && isUseDpopNonce(response.status, response.headers, text)) {
+        if (
+          !nonceRetried &&
+          freshNonce &&
+          gatewayMarked &&
+          isUseDpopNonce(response.status, response.headers, text)
+        ) {
           nonceRetried = true;
           await response.body?.cancel().catch(() => undefined);
           continue;
@@ -388,7 +395,7 @@ export class CharterClient {
       if (response.status === 403) {
         const text = await this.#peek(response);
         const error = text === undefined ? undefined : errorFromResponse(403, response.headers, text);
-        if (error?.detail === 'ERR_SERVER' && INSTANCE_FATAL.has(error.code)) {
+        if (gatewayMarked && error?.detail === 'ERR_SERVER' && INSTANCE_FATAL.has(error.code)) {
           this.#onFatal(error);
           throw error;
         }

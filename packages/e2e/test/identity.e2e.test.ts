@@ -436,10 +436,19 @@ test('dual form variants: Bearer user tokens, a user token bound to another key,
       'invalid_dpop_proof',
     ],
     ['a user token and no Charter token', { authorization: 'Bearer u6' }, 'invalid_token'],
+    [
+      'the Charter token in both headers (it would reach the API)',
+      {
+        authorization: `DPoP ${token}`,
+        'charter-token': token,
+        dpop: await proof(app, 'GET', url, { ath: hash(token), charter_ath: hash(token) }),
+      },
+      'invalid_request',
+    ],
   ];
   for (const [what, headers, code] of refusals) {
     const res = await get(headers);
-    assert.equal(res.status, 401, what);
+    assert.equal(res.status, code === 'invalid_request' ? 400 : 401, what);
     assert.equal(((await res.json()) as { error: string }).error, code, what);
   }
   // Two Charter-Token headers are one comma-joined value, which is no token.

@@ -34,6 +34,20 @@ export const CHARTER_REQUEST_HEADERS: readonly string[] = [
   CHARTER_DPOP_HEADER,
 ];
 
+/**
+ * The response header on every refusal the engine answers (value: the error code). In the dual form
+ * the API behind the gateway answers `401 WWW-Authenticate: DPoP` for the user's token too; this is
+ * how a client tells the gateway's refusal from the API's.
+ */
+export const CHARTER_REFUSAL_HEADER = 'charter-refusal';
+
+/** Response headers a browser client must be able to read (CORS `Access-Control-Expose-Headers`). */
+export const CHARTER_RESPONSE_HEADERS: readonly string[] = [
+  'dpop-nonce',
+  'www-authenticate',
+  CHARTER_REFUSAL_HEADER,
+];
+
 /** The headers of draft-ietf-oauth-attestation-based-client-auth an app sends to the OAuth server. */
 export const CLIENT_ATTESTATION_HEADERS: readonly string[] = [
   'oauth-client-attestation',
@@ -95,10 +109,20 @@ export function charterCredentials(req: CharterRequest): CharterCredentials {
   if (charterToken.length === 0 || charterToken.length > MAX_TOKEN_CHARS || !TOKEN68.test(charterToken))
     throw new CharterError('invalid_token', 'ERR_TOKEN_FORMAT', 'the Charter-Token value is malformed');
   const hash = sha256B64url(charterToken);
+  const authorization = headerOf(req, 'authorization');
+  // The dual form forwards Authorization: the Charter token in it would reach the upstream.
+  if (
+    authorization !== undefined &&
+    authorization.slice(authorization.indexOf(' ') + 1).trim() === charterToken
+  )
+    throw new CharterError(
+      'invalid_request',
+      'ERR_TOKEN_TWICE',
+      'the Charter token belongs in Charter-Token only, not in Authorization',
+    );
   const own = headerOf(req, CHARTER_DPOP_HEADER, 'invalid_dpop_proof');
   if (own !== undefined) return { form: 'dual', token: charterToken, tokenHash: hash, proof: own, ath: hash };
   const proof = headerOf(req, 'dpop', 'invalid_dpop_proof');
-  const authorization = headerOf(req, 'authorization');
   if (authorization !== undefined && schemeOf(authorization) === 'dpop') {
     // One proof for both tokens: `ath` is the user token's, `charter_ath` the Charter token's.
     return {
@@ -124,9 +148,12 @@ export function userCredentialOf(req: CharterRequest): UserCredential | undefine
     const v = req.headers[name];
     return typeof v === 'string' ? v : undefined;
   };
-  if (req.headers[CHARTER_TOKEN_HEADER] === undefined) return undefined;
+  const charterToken = req.headers[CHARTER_TOKEN_HEADER];
+  if (charterToken === undefined) return undefined;
   const authorization = one('authorization');
   if (authorization === undefined || authorization === '') return undefined;
+  // Never the Charter token itself, even where monitor mode lets the request through.
+  if (authorization.slice(authorization.indexOf(' ') + 1).trim() === charterToken) return undefined;
   const scheme = schemeOf(authorization);
   const dpop = one('dpop');
   const userDpop =

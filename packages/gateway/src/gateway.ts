@@ -17,7 +17,7 @@ import { ATTESTER_PATHS, ClientAttester, oauthClientMap } from './client-atteste
 import { TimeGuard } from './clock.ts';
 import { type AdmittedApp, type DecisionNotes, type EngineContext, FAIL_CLOSED, PATHS } from './context.ts';
 import { answerPreflight, checkCorsNarrowing, corsResponseHeaders, licenseWebOrigins } from './cors.ts';
-import { type UserCredential, userCredentialOf } from './credentials.ts';
+import { CHARTER_REFUSAL_HEADER, type UserCredential, userCredentialOf } from './credentials.ts';
 import type { DecisionListener } from './decisions.ts';
 import { androidRevocationStatus, createHardwareAttestationVerifier } from './hardware-attestation.ts';
 import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
@@ -499,6 +499,7 @@ export class Gateway {
       error = new CharterError('unavailable', 'ERR_INTERNAL', 'unexpected failure');
     }
     const reply = refusalReply(error);
+    reply.headers[CHARTER_REFUSAL_HEADER] = error.code;
     if (error.code === 'use_dpop_nonce') reply.headers['dpop-nonce'] = this.challenge().nonce;
     if (error.code === 'rate_limited') reply.headers['retry-after'] = String(60 - (this.#ctx.now() % 60));
     return reply;

@@ -19,6 +19,7 @@ import {
   createGateway,
   type Gateway,
   SqliteStore,
+  startGateway,
   userCredentialOf,
 } from '../src/index.ts';
 import {
@@ -29,6 +30,7 @@ import {
   makeProof,
   makeVendor,
   SpecClient,
+  startUpstream,
   type TestVendor,
   tempDir,
 } from './helpers.ts';
@@ -141,6 +143,53 @@ describe('the user credential in library mode', () => {
       await store.close();
     }
   });
+});
+
+test('proxy, monitor mode: the user credential goes on whatever Charter would refuse, the Charter token never', async () => {
+  const vendor = await makeVendor();
+  const home = tempDir();
+  const upstream = await startUpstream();
+  const store = new SqliteStore(join(home.dir, 'monitor.db'));
+  const gw = await startGateway({
+    trust: vendor.trust,
+    store,
+    license: await makeLicense(vendor, 1, { policy: { mode: 'monitor' } }),
+    upstream: upstream.url,
+    licensePollMs: 0,
+  });
+  try {
+    const c = new SpecClient(gw.url, await makeInstanceKey());
+    assert.equal((await c.register((await makeCharter(vendor, 'app_beta')).token)).status, 200);
+    assert.equal((await c.token()).status, 200);
+    const url = `${gw.url}/orders`;
+    // A forged Charter token: monitor mode lets it through with no identity headers, the user's Bearer intact.
+    let r = await fetch(url, {
+      headers: { authorization: 'Bearer user-1', 'charter-token': 'forged.charter.token', dpop: 'x' },
+    });
+    assert.equal(r.status, 200);
+    let seen = upstream.seen.at(-1)?.headers ?? {};
+    assert.equal(seen.authorization, 'Bearer user-1');
+    assert.equal(seen['charter-app-id'], undefined);
+    assert.match(String(seen['charter-monitor']), /invalid_token/);
+    assert.equal(seen.dpop, undefined, "a Bearer user's DPoP header is the app's");
+    // The Charter token sent in Authorization too: noted, and it does not reach the upstream.
+    r = await fetch(url, {
+      headers: {
+        authorization: `DPoP ${c.accessToken}`,
+        'charter-token': c.accessToken,
+        dpop: await makeProof(c.key, { htm: 'GET', htu: url, ath: ath(c.accessToken) }),
+      },
+    });
+    assert.equal(r.status, 200);
+    seen = upstream.seen.at(-1)?.headers ?? {};
+    assert.equal(seen.authorization, undefined);
+    assert.match(String(seen['charter-monitor']), /invalid_request/);
+  } finally {
+    await gw.close();
+    await store.close();
+    await upstream.close();
+    home.remove();
+  }
 });
 
 test('credential parsing: any headers give a result or a catalogued refusal', () => {
