@@ -94,6 +94,7 @@ export function Admin(props: { route: string[] }) {
   // Each screen shows fresh data (reports uploaded on one change what another shows); `screen` is the trigger.
   const screen = props.route[0];
   const first = useRef(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `screen` is the trigger: moving to another screen reloads the data
   useEffect(() => {
     if (first.current) first.current = false;
     else reload();
