@@ -71,9 +71,12 @@ describe('CORS from the license (real gateway process)', () => {
       upstreamUrl,
       '--listen',
       '127.0.0.1:0',
+      '--metrics-listen',
+      '127.0.0.1:0',
       ...extra,
     ]);
     started.push(g);
+    metricsOf.set(g.info.url as string, g.info.metrics_url as string);
     return { url: g.info.url as string, home, process: g };
   }
 
@@ -91,8 +94,12 @@ describe('CORS from the license (real gateway process)', () => {
     });
   }
 
+  // Metrics are on each gateway's operations listener (--metrics-listen), never on its public one.
+  const metricsOf = new Map<string, string>();
+  const metricsText = async (base: string) => (await fetch(metricsOf.get(base) as string)).text();
+
   async function metric(base: string, name: string, labels: string): Promise<number> {
-    const text = await (await fetch(`${base}/charter/metrics`)).text();
+    const text = await metricsText(base);
     const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
     return line ? Number(line.split(' ').pop()) : 0;
   }
@@ -259,7 +266,7 @@ describe('CORS from the license (real gateway process)', () => {
       10, // the undecodable path is refused by the HTTP layer before (still 400, no CORS)
     );
     // Preflights are not admission decisions: nothing was admitted or refused.
-    const text = await (await fetch(`${url}/charter/metrics`)).text();
+    const text = await metricsText(url);
     assert.doesNotMatch(text, /^charter_admissions_total\{/m);
     assert.doesNotMatch(text, /^charter_refusals_total\{/m);
     // A plain OPTIONS (no preflight headers) is an ordinary request: protected.
@@ -289,7 +296,7 @@ describe('CORS from the license (real gateway process)', () => {
     assert.equal(res.headers.get('access-control-allow-credentials'), null);
     assert.equal(res.headers.get('access-control-allow-methods'), null);
     const exposed = (res.headers.get('access-control-expose-headers') ?? '').split(/,\s*/);
-    assert.deepEqual(exposed, ['DPoP-Nonce', 'WWW-Authenticate', 'X-Total-Count']);
+    assert.deepEqual(exposed, ['DPoP-Nonce', 'WWW-Authenticate', 'Charter-Refusal', 'X-Total-Count']);
     assert.equal(res.headers.get('vary'), 'Accept-Encoding, origin');
     assert.equal(seen.at(-1)?.headers.origin, A, 'the Origin still reaches the upstream');
 

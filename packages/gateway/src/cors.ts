@@ -21,8 +21,8 @@ export const CORS_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'P
  * and a JSON body's type. (Headers the CORS-safelist already covers need no listing.)
  */
 export const CORS_REQUEST_HEADERS: readonly string[] = [...CHARTER_REQUEST_HEADERS, 'content-type'];
-/** Response headers the SDK must read: the next nonce, and the error of a 401. */
-export const CORS_EXPOSED_HEADERS: readonly string[] = ['DPoP-Nonce', 'WWW-Authenticate'];
+/** Response headers the SDK must read: the next nonce, the error of a 401, and whose refusal it was (credentials.ts). */
+export const CORS_EXPOSED_HEADERS: readonly string[] = ['DPoP-Nonce', 'WWW-Authenticate', 'Charter-Refusal'];
 /**
  * How long a browser may cache a preflight answer. Short, so a license that drops an origin is felt
  * soon in the browser too; the actual responses lose `Access-Control-Allow-Origin` at once.

@@ -108,7 +108,7 @@ describe('CORS in library mode', () => {
     assert.equal(call.headers.get('vary'), 'Accept, Origin');
     assert.equal(
       call.headers.get('access-control-expose-headers'),
-      'DPoP-Nonce, WWW-Authenticate, X-Request-Id',
+      'DPoP-Nonce, WWW-Authenticate, Charter-Refusal, X-Request-Id',
     );
     const foreign = await c.call('GET', '/orders/1', { headers: { origin: FOREIGN } });
     assert.equal(foreign.status, 200, 'CORS is the browser’s; admission stays the gateway’s');
