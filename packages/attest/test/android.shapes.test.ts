@@ -229,6 +229,24 @@ describe('2. newer attestation versions and unknown tags', () => {
     );
   });
 
+  test('BER forms some Keymasters write: TRUE as 01, integers with redundant leading bytes', () => {
+    const kd = keyDescription({
+      challenge,
+      extraAuthorizations: [{ tag: 718, value: Uint8Array.of(0x02, 0x05, 0x00, 0x00, 0x03, 0x16, 0xa9) }],
+    });
+    const at = Buffer.from(kd).indexOf(Buffer.of(0x01, 0x01, 0xff));
+    assert.ok(at > 0 && Buffer.from(kd).indexOf(Buffer.of(0x01, 0x01, 0xff), at + 1) === -1);
+    const ber = new Uint8Array(kd);
+    ber[at + 2] = 0x01;
+    const r = parseKeyDescription(ber);
+    assert.equal(r.rootOfTrust?.deviceLocked, true);
+    assert.equal(r.vendorPatchLevel, 202409);
+    verifyAndroidKeyAttestation(authority.attest({ challenge, keyDescriptionDer: ber }).x5c, {
+      ...opts,
+      requireVerifiedBoot: true,
+    });
+  });
+
   test('fewer than eight fields is malformed', () => {
     const full = keyDescription({ challenge });
     const fields = children(full, readSingle(full)).slice(0, 7);
