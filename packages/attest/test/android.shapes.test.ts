@@ -283,6 +283,17 @@ describe('3. validity dates (Google: the device cannot fix factory dates)', () =
     verifyAndroidKeyAttestation(att.x5c, { expectedChallenge: challenge, trustedRoots: old.trustedRoots });
   });
 
+  test('a 3-certificate factory chain (batch key under the root) is classified by its batch certificate', () => {
+    const att = createTestAttestationAuthority().attest({ challenge });
+    const [leaf, batch, intermediate] = att.x5c.map((c) => parseCertificate(der(c)));
+    assert.equal(isFactoryProvisioned([leaf!, intermediate!]), true);
+    assert.equal(isFactoryProvisioned([leaf!, batch!]), true); // serialNumber + title "TEE"
+    assert.equal(isFactoryProvisioned([leaf!]), false);
+    const rkp = createTestAttestationAuthority({ provisioning: 'remote' }).attest({ challenge });
+    const [rl, rb, ri] = rkp.x5c.map((c) => parseCertificate(der(c)));
+    assert.equal(isFactoryProvisioned([rl!, rb!, ri!]), false);
+  });
+
   test('remotely provisioned (RKP) intermediates that expired: refused', () => {
     const rkp = createTestAttestationAuthority({
       provisioning: 'remote',
