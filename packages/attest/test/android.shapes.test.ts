@@ -378,6 +378,19 @@ describe('4. leaf keys Charter cannot use as instance keys', () => {
     assert.equal(json.leaf_spki_b64, b64of(spki));
   });
 
+  test('a key of an algorithm nobody names: reported by its OID, unusable', () => {
+    const oid = Uint8Array.of(0x06, 0x03, 0x2a, 0x03, 0x04); // 1.2.3.4
+    const alg = concat([Uint8Array.of(0x30, oid.length), oid]);
+    const bits = Uint8Array.of(0x03, 0x05, 0x00, 1, 2, 3, 4);
+    const spki = concat([Uint8Array.of(0x30, alg.length + bits.length), alg, bits]);
+    const r = verifyAndroidKeyAttestation(authority.attest({ challenge, leafSpki: spki }).x5c, {
+      expectedChallenge: challenge,
+      trustedRoots: authority.trustedRoots,
+    });
+    assert.equal(r.leafPublicKey, null);
+    assert.equal(r.leafKeyAlgorithm, '1.2.3.4');
+  });
+
   test('the usual keys are named', () => {
     for (const [pair, name] of [
       [generateKeyPairSync('ec', { namedCurve: 'P-256' }), 'ec-p256'],
