@@ -128,7 +128,8 @@ export function validateChain(certs: readonly ParsedCertificate[], options: Chai
  * provisioned (RKP) chains are short-lived and re-fetched by the device, so their expiry is enforced.
  */
 export function isFactoryProvisioned(path: readonly ParsedCertificate[]): boolean {
-  if (path.length < 3) return false;
+  // The leaf itself never decides (a batch key may sign it directly under the root: 3-certificate chains).
+  if (path.length < 2) return false;
   const top = path[path.length - 1]!.subjectAttributes;
   return (
     top.some(([type]) => type === '2.5.4.5') &&

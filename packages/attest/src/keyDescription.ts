@@ -204,13 +204,14 @@ function rootOfTrust(der: Uint8Array, rot: Tlv): NonNullable<KeyDescriptionInfo[
   if (!isUniversal(locked, BOOLEAN, false) || locked.end - locked.contentStart !== 1) {
     malformed('The root of trust has no device lock state.');
   }
+  // BER TRUE is any non-zero byte; DER says 0xff. Read it as BER (as BouncyCastle, under Google's
+  // verifier, does): the bytes are signed by the device, so leniency here admits, never forges.
   const lockByte = der[locked.contentStart]!;
-  if (lockByte !== 0 && lockByte !== 0xff) malformed('The root of trust has a non-DER boolean.');
   const bootState = BOOT_STATES[enumerated(der, state, 'boot state')];
   if (bootState === undefined) malformed('The root of trust has an unknown boot state.');
   return {
     verifiedBootKey: octets(der, key, 'verified boot key'),
-    deviceLocked: lockByte === 0xff,
+    deviceLocked: lockByte !== 0,
     verifiedBootState: bootState,
     verifiedBootHash: hash ? octets(der, hash, 'verified boot hash') : undefined,
   };
@@ -252,18 +253,14 @@ function isNull(t: Tlv | undefined, what: string): boolean {
 }
 
 /**
- * A DER INTEGER/ENUMERATED content as a number: minimal two's complement, at most 8 bytes (KeyMint
- * values are 32- or 64-bit). Values beyond 2^53 lose precision, which no field Charter judges reaches.
+ * An INTEGER/ENUMERATED content as a number (two's complement; KeyMint values are 32- or 64-bit, so
+ * at most 16 bytes are read). Non-minimal encodings (redundant leading 00/ff bytes, which some
+ * Keymaster implementations write) are read for their value: the device signed these bytes, and the
+ * value is the same. Values beyond 2^53 lose precision, which no field Charter judges reaches.
  */
 function integerValue(der: Uint8Array, t: Tlv, what: string): number {
   const bytes = der.subarray(t.contentStart, t.end);
-  if (bytes.length === 0 || bytes.length > 9) malformed(`The ${what} is not a valid integer.`);
-  if (
-    bytes.length > 1 &&
-    ((bytes[0] === 0 && !(bytes[1]! & 0x80)) || (bytes[0] === 0xff && bytes[1]! & 0x80))
-  ) {
-    malformed(`The ${what} is not minimally encoded.`);
-  }
+  if (bytes.length === 0 || bytes.length > 16) malformed(`The ${what} is not a valid integer.`);
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);
   if (bytes[0]! & 0x80) v -= 1n << BigInt(bytes.length * 8);

@@ -223,8 +223,10 @@ function keyAlgorithmName(key: KeyObject | null, spki: Uint8Array): string {
     if (key.asymmetricKeyType === 'rsa') return `rsa-${d?.modulusLength ?? 'unknown'}`;
     return key.asymmetricKeyType ?? 'unknown';
   }
+  // An unknown OID is reported as such (digits and dots only, by construction), but never a long one:
+  // the name ends up in log lines.
   const oid = spkiAlgorithmOid(spki);
-  return UNLOADABLE_KEY_ALGORITHMS[oid] ?? oid;
+  return UNLOADABLE_KEY_ALGORITHMS[oid] ?? (oid.length <= 64 ? oid : 'unknown');
 }
 
 /** The algorithm OID of a DER SubjectPublicKeyInfo (SEQUENCE { SEQUENCE { OID, … }, BIT STRING }). */

@@ -229,6 +229,24 @@ describe('2. newer attestation versions and unknown tags', () => {
     );
   });
 
+  test('BER forms some Keymasters write: TRUE as 01, integers with redundant leading bytes', () => {
+    const kd = keyDescription({
+      challenge,
+      extraAuthorizations: [{ tag: 718, value: Uint8Array.of(0x02, 0x05, 0x00, 0x00, 0x03, 0x16, 0xa9) }],
+    });
+    const at = Buffer.from(kd).indexOf(Buffer.of(0x01, 0x01, 0xff));
+    assert.ok(at > 0 && Buffer.from(kd).indexOf(Buffer.of(0x01, 0x01, 0xff), at + 1) === -1);
+    const ber = new Uint8Array(kd);
+    ber[at + 2] = 0x01;
+    const r = parseKeyDescription(ber);
+    assert.equal(r.rootOfTrust?.deviceLocked, true);
+    assert.equal(r.vendorPatchLevel, 202409);
+    verifyAndroidKeyAttestation(authority.attest({ challenge, keyDescriptionDer: ber }).x5c, {
+      ...opts,
+      requireVerifiedBoot: true,
+    });
+  });
+
   test('fewer than eight fields is malformed', () => {
     const full = keyDescription({ challenge });
     const fields = children(full, readSingle(full)).slice(0, 7);
@@ -263,6 +281,17 @@ describe('3. validity dates (Google: the device cannot fix factory dates)', () =
     const att = old.attest({ challenge });
     assert.ok(isFactoryProvisioned(att.x5c.slice(0, 3).map((c) => parseCertificate(der(c)))));
     verifyAndroidKeyAttestation(att.x5c, { expectedChallenge: challenge, trustedRoots: old.trustedRoots });
+  });
+
+  test('a 3-certificate factory chain (batch key under the root) is classified by its batch certificate', () => {
+    const att = createTestAttestationAuthority().attest({ challenge });
+    const [leaf, batch, intermediate] = att.x5c.map((c) => parseCertificate(der(c)));
+    assert.equal(isFactoryProvisioned([leaf!, intermediate!]), true);
+    assert.equal(isFactoryProvisioned([leaf!, batch!]), true); // serialNumber + title "TEE"
+    assert.equal(isFactoryProvisioned([leaf!]), false);
+    const rkp = createTestAttestationAuthority({ provisioning: 'remote' }).attest({ challenge });
+    const [rl, rb, ri] = rkp.x5c.map((c) => parseCertificate(der(c)));
+    assert.equal(isFactoryProvisioned([rl!, rb!, ri!]), false);
   });
 
   test('remotely provisioned (RKP) intermediates that expired: refused', () => {
@@ -347,6 +376,19 @@ describe('4. leaf keys Charter cannot use as instance keys', () => {
     const json = androidAttestationJson(r);
     assert.equal(json.leaf_key_algorithm, 'ml-dsa-65');
     assert.equal(json.leaf_spki_b64, b64of(spki));
+  });
+
+  test('a key of an algorithm nobody names: reported by its OID, unusable', () => {
+    const oid = Uint8Array.of(0x06, 0x03, 0x2a, 0x03, 0x04); // 1.2.3.4
+    const alg = concat([Uint8Array.of(0x30, oid.length), oid]);
+    const bits = Uint8Array.of(0x03, 0x05, 0x00, 1, 2, 3, 4);
+    const spki = concat([Uint8Array.of(0x30, alg.length + bits.length), alg, bits]);
+    const r = verifyAndroidKeyAttestation(authority.attest({ challenge, leafSpki: spki }).x5c, {
+      expectedChallenge: challenge,
+      trustedRoots: authority.trustedRoots,
+    });
+    assert.equal(r.leafPublicKey, null);
+    assert.equal(r.leafKeyAlgorithm, '1.2.3.4');
   });
 
   test('the usual keys are named', () => {
