@@ -291,6 +291,8 @@ test('the whole story: portal → license → gateway → client → console', a
   const overview = await text(ops.page.locator('main'));
   assert.match(overview, /Hospital A/);
   assert.match(overview, /Expires in 364 days/);
+  // Which web origins the license lets browsers call from (CORS), as enforced here.
+  assert.match(overview, /Web origins browsers may call from \(CORS[^)]*\): (none|https?:\/\/)/);
   assert.equal(await ops.page.getByTestId('serial').textContent(), '1');
   const legend = await text(ops.page.locator('figure.line-chart figcaption'));
   const through = Number(new RegExp(`${appId}: (\\d+) let through`).exec(legend)?.[1]);
