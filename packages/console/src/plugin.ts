@@ -310,7 +310,10 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
         app_id: a.app_id,
         scopes: a.scopes ?? [],
         rate: a.rate ?? null,
+        web_origins: a.web_origins ?? [],
       })),
+      // The web origins browsers may call from now: the license's, narrowed by --cors-origin.
+      cors_origins: [...g.corsOrigins()],
       revoked: {
         charters: [...l.revoked.charters],
         apps: [...l.revoked.apps],

@@ -305,6 +305,8 @@ test('the whole story: portal → license → gateway → client → console', a
     await text(ops.page.getByTestId('android-revocation')),
     /Android revocation snapshot \d{4,} days old .*dated 2019-08-14 .*this license adds 0 serial/,
   );
+  // Which web origins the license lets browsers call from (CORS), as enforced here.
+  assert.match(overview, /Web origins browsers may call from \(CORS[^)]*\): (none|https?:\/\/)/);
   assert.equal(await ops.page.getByTestId('serial').textContent(), '1');
   const legend = await text(ops.page.locator('figure.line-chart figcaption'));
   const through = Number(new RegExp(`${appId}: (\\d+) let through`).exec(legend)?.[1]);

@@ -30,7 +30,9 @@ interface OverviewData {
     app_id: string;
     scopes: string[];
     rate: { per_instance_per_min?: number; per_app_per_min?: number } | null;
+    web_origins: string[];
   }[];
+  cors_origins: string[];
   revoked: { charters: string[]; apps: string[]; instances: string[] };
   local_revocations: LocalRevocation[];
   android_revocation?: {
@@ -188,6 +190,11 @@ export function Overview() {
             </>
           )}
         />
+        <p className="hint">
+          Web origins browsers may call from (CORS: those the license lists for its admitted apps, narrowed by{' '}
+          <code>--cors-origin</code> if set):{' '}
+          {o.cors_origins.length === 0 ? 'none' : o.cors_origins.join(', ')}.
+        </p>
         <p className="hint">
           License <code className="wrap">{o.license_id}</code>, issued {when(o.iat)}. Revoked by the license:{' '}
           {o.revoked.instances.length} instance(s), {o.revoked.charters.length} charter(s),{' '}
