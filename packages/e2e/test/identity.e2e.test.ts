@@ -272,6 +272,38 @@ test('the running gateway serves the attester key the operator exported', async 
   assert.equal(wk.endpoints.client_attestation, `${gwUrl}/charter/v1/client-attestation`);
 });
 
+test('the gateway refuses to start on an OAuth client map that gives two apps one client id', async () => {
+  const bad = join(world.dir, 'bad-clients.json');
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      [world.apps.orders?.app_id as string]: 'one',
+      [world.apps.reports?.app_id as string]: 'one',
+    }),
+  );
+  const license = join(world.dir, 'bad-start.license');
+  writeFileSync(license, await world.license(['orders', 'reports']));
+  const H = join(world.dir, 'G-bad');
+  mkdirSync(H);
+  await assert.rejects(
+    startGatewayProcess([
+      '--home',
+      H,
+      '--license',
+      license,
+      '--trust',
+      join(world.dir, 'trust.json'),
+      '--upstream',
+      world.api.url,
+      '--listen',
+      '127.0.0.1:0',
+      '--oauth-clients',
+      bad,
+    ]),
+    (e: { code?: number; stderr?: string }) => e.code === 1 && /invalid_request/.test(e.stderr ?? ''),
+  );
+});
+
 test('a user signs in through the approved app and calls the API with both identities', async () => {
   const app = await registered(world.apps.orders?.charter as string);
   const att = await clientAttestation(app);

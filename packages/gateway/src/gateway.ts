@@ -165,14 +165,11 @@ export class Gateway {
       routes: CompiledRoute[];
       guard: TimeGuard;
       attester: ClientAttester;
+      oauthClients: ReadonlyMap<string, string>;
     },
   ) {
     this.#attester = parts.attester;
-    this.#oauthClients = oauthClientMap(
-      options.oauthClients instanceof Map
-        ? Object.fromEntries(options.oauthClients)
-        : (options.oauthClients ?? {}),
-    );
+    this.#oauthClients = parts.oauthClients;
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.metrics = options.metrics ?? new GatewayMetrics();
     this.store = options.store;
@@ -238,6 +235,12 @@ export class Gateway {
     const base = publicBaseOf(options.publicUrl);
     const routes = compileRoutes(options.routes ?? []);
     if (options.corsOrigins) checkCorsNarrowing(options.corsOrigins);
+    // Checked before anything is opened: a bad map refuses the start (invalid_request).
+    const oauthClients = oauthClientMap(
+      options.oauthClients instanceof Map
+        ? Object.fromEntries(options.oauthClients)
+        : (options.oauthClients ?? {}),
+    );
     const guard = await TimeGuard.load(options.store, options.clock?.() ?? epochSeconds());
     const now = Math.max(options.clock?.() ?? epochSeconds(), guard.highWater());
     let license: SiteLicense;
@@ -278,7 +281,17 @@ export class Gateway {
     const tokens = await TokenAuthority.create(tokenKey, base.href, `urn:charter:site:${license.siteId}`);
     const nonces = new NonceIssuer(nonceKey, cache, options.nonceTtlS);
     const attester = await ClientAttester.open(options.store);
-    const gateway = new Gateway(options, { license, tokens, nonces, cache, base, routes, guard, attester });
+    const gateway = new Gateway(options, {
+      license,
+      tokens,
+      nonces,
+      cache,
+      base,
+      routes,
+      guard,
+      attester,
+      oauthClients,
+    });
     try {
       gateway.#checkClock();
     } catch (e) {
