@@ -14,6 +14,7 @@ import {
   type GatewayStore,
   installRevocations,
   PgStore,
+  REVOCATION_UPDATE_STATE,
   SqliteStore,
 } from '@charter/gateway';
 import { makeLicense, makeVendor, tempDir } from './helpers.ts';
@@ -139,6 +140,17 @@ for (const kind of ['sqlite', 'pg'] as const) {
       const more = await update(installed + 1, { revoked: { apps: ['app_beta'], instances: ['ins_lost'] } });
       await a.installRevocations(more);
       assert.ok(a.license.revoked.instances.has('ins_lost'));
+      // An edited store (a forged update in the state) is not applied, and what is in force stays.
+      const text = (await store.getState(REVOCATION_UPDATE_STATE)) as string;
+      const forged = JSON.stringify({
+        ...JSON.parse(text),
+        token: (await update(99, { revoked: {} })).replace(/.$/, 'A'),
+      });
+      assert.ok(await store.compareAndSetState(REVOCATION_UPDATE_STATE, text, forged));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(a.license.revoked.instances.has('ins_lost'), 'the engine stays as tight as it was');
+      assert.ok(c.license.revoked.apps.has('app_beta'));
+      assert.ok(await store.compareAndSetState(REVOCATION_UPDATE_STATE, forged, text));
       // A restart on the same store keeps the update in force over the old license.
       const d = await start();
       assert.ok(d.license.revoked.apps.has('app_beta'));
