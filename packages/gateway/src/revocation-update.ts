@@ -102,6 +102,11 @@ function missing(inForce: Revoked, offered: Revoked): number {
   return n;
 }
 
+/** True when `next` revokes everything `cur` does. */
+function revokesAll(next: RevocationUpdate, cur: RevocationUpdate): boolean {
+  return KINDS.every((kind) => [...cur.revoked[kind]].every((id) => next.revoked[kind].has(id)));
+}
+
 function refuse(detail: string, reason: string): never {
   throw new CharterError('license_invalid', detail, reason);
 }
@@ -189,7 +194,16 @@ export class RevocationUpdates {
       return false;
     }
     try {
-      this.#update = await readRevocationUpdate(store, trust);
+      const next = await readRevocationUpdate(store, trust);
+      // The store is the operator's: one written past the install checks may not loosen here either.
+      const cur = this.#update;
+      if (cur && next && (next.serial < cur.serial || !revokesAll(next, cur)))
+        throw new CharterError(
+          'license_invalid',
+          'ERR_REVOCATIONS_LOOSEN',
+          'the stored revocation update is older or revokes less than the one in force here; it is not applied',
+        );
+      this.#update = next;
     } catch (e) {
       this.#failed = text;
       throw e;
