@@ -58,8 +58,16 @@ test('the README main flow runs as written, and step 5 cuts the revoked app off 
   const timer = setTimeout(() => child.kill('SIGKILL'), 220_000);
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   clearTimeout(timer);
+  // `kill $GW` must have stopped the gateway: nothing of the flow may still hold the port.
+  const probe = await fetch(`http://127.0.0.1:${gw}/charter/healthz`).then(
+    () => 'still running',
+    () => 'stopped',
+  );
+  child.stdout.destroy();
+  child.stderr.destroy();
   try {
     assert.equal(code, 0, out);
+    assert.equal(probe, 'stopped', 'the flow’s last line stops the gateway it started');
     // Step 4: the gateway is up and refuses a request with no charter.
     assert.match(out, /"license_serial":1/);
     assert.match(out, /"error":"invalid_token"/);

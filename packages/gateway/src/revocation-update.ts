@@ -102,6 +102,11 @@ function missing(inForce: Revoked, offered: Revoked): number {
   return n;
 }
 
+/** True when `next` revokes everything `cur` does. */
+function revokesAll(next: RevocationUpdate, cur: RevocationUpdate): boolean {
+  return KINDS.every((kind) => [...cur.revoked[kind]].every((id) => next.revoked[kind].has(id)));
+}
+
 function refuse(detail: string, reason: string): never {
   throw new CharterError('license_invalid', detail, reason);
 }
@@ -166,6 +171,7 @@ export async function installRevocations(
 /** An engine's copy of the installed revocation update, merged into the license it hands the hot path. */
 export class RevocationUpdates {
   #text: string | undefined;
+  #failed: string | undefined;
   #update: RevocationUpdate | undefined;
   #merged: { base: SiteLicense; update: RevocationUpdate; license: SiteLicense } | undefined;
 
@@ -174,11 +180,34 @@ export class RevocationUpdates {
     return this.#update;
   }
 
-  /** Reload from the store; true when the update changed. A stored update that fails to verify is kept out. */
+  /**
+   * Reload from the store; true when the update changed. A stored update that fails to verify throws
+   * once (then is skipped quietly until the state changes) and the one in force here stays: an edited
+   * store can only keep this engine at least as tight as it was.
+   */
   async refresh(store: GatewayStore, trust: VendorTrust): Promise<boolean> {
     const text = await store.getState(REVOCATION_UPDATE_STATE);
-    if (text === this.#text) return false;
-    this.#update = text === undefined ? undefined : await readRevocationUpdate(store, trust);
+    if (text === this.#text || (text !== undefined && text === this.#failed)) return false;
+    if (text === undefined) {
+      // The state was removed (a wiped or edited store): keep what is in force in this process.
+      this.#text = text;
+      return false;
+    }
+    try {
+      const next = await readRevocationUpdate(store, trust);
+      // The store is the operator's: one written past the install checks may not loosen here either.
+      const cur = this.#update;
+      if (cur && next && (next.serial < cur.serial || !revokesAll(next, cur)))
+        throw new CharterError(
+          'license_invalid',
+          'ERR_REVOCATIONS_LOOSEN',
+          'the stored revocation update is older or revokes less than the one in force here; it is not applied',
+        );
+      this.#update = next;
+    } catch (e) {
+      this.#failed = text;
+      throw e;
+    }
     this.#text = text;
     return true;
   }

@@ -14,6 +14,7 @@ import {
   type GatewayStore,
   installRevocations,
   PgStore,
+  REVOCATION_UPDATE_STATE,
   SqliteStore,
 } from '@charter/gateway';
 import { makeLicense, makeVendor, tempDir } from './helpers.ts';
@@ -101,7 +102,10 @@ for (const kind of ['sqlite', 'pg'] as const) {
       const first = await installRevocations(await update(2), vendor.trust, await b.open());
       assert.equal(first.outcome, 'installed');
       const t0 = Date.now();
-      while (!c.license.revoked.apps.has('app_beta') && Date.now() - t0 < 2000)
+      while (
+        !(c.license.revoked.apps.has('app_beta') && a.license.revoked.apps.has('app_beta')) &&
+        Date.now() - t0 < 2000
+      )
         await new Promise((r) => setTimeout(r, 20));
       assert.ok(c.license.revoked.apps.has('app_beta'), 'replica C applies the update');
       assert.ok(a.license.revoked.apps.has('app_beta'), 'replica A applies the update');
@@ -139,6 +143,27 @@ for (const kind of ['sqlite', 'pg'] as const) {
       const more = await update(installed + 1, { revoked: { apps: ['app_beta'], instances: ['ins_lost'] } });
       await a.installRevocations(more);
       assert.ok(a.license.revoked.instances.has('ins_lost'));
+      // An edited store (a forged update in the state) is not applied, and what is in force stays.
+      const text = (await store.getState(REVOCATION_UPDATE_STATE)) as string;
+      const looser = await update(99, { revoked: {} });
+      const edited = looser.slice(0, -1) + (looser.endsWith('A') ? 'B' : 'A');
+      let state = text;
+      // An edited token (signature broken), then a validly signed one that revokes less, written to
+      // the store past the install checks: neither is applied.
+      for (const token of [edited, looser]) {
+        const next = JSON.stringify({
+          ...JSON.parse(text),
+          token,
+          serial: 99,
+          jti: `rvu_${token === edited}`,
+        });
+        assert.ok(await store.compareAndSetState(REVOCATION_UPDATE_STATE, state, next));
+        state = next;
+        await new Promise((r) => setTimeout(r, 200));
+        assert.ok(a.license.revoked.instances.has('ins_lost'), 'the engine stays as tight as it was');
+        assert.ok(c.license.revoked.apps.has('app_beta'));
+      }
+      assert.ok(await store.compareAndSetState(REVOCATION_UPDATE_STATE, state, text));
       // A restart on the same store keeps the update in force over the old license.
       const d = await start();
       assert.ok(d.license.revoked.apps.has('app_beta'));
