@@ -16,6 +16,7 @@ import { type AdmittedApp, type DecisionNotes, type EngineContext, FAIL_CLOSED, 
 import type { DecisionListener } from './decisions.ts';
 import { createHardwareAttestationVerifier } from './hardware-attestation.ts';
 import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
+import { InstanceBook } from './instance-check.ts';
 import { INSTANCE_ALGS } from './instance-key.ts';
 import { installLicense, loadLicense, type SiteLicense } from './license.ts';
 import { LocalRevocations } from './local-revocations.ts';
@@ -155,6 +156,7 @@ export class Gateway {
       routes: parts.routes,
       nonces: parts.nonces,
       tokens: parts.tokens,
+      instances: new InstanceBook(),
       // Hardware attestation is on unless the host passes its own verifier (or null, for no verifier).
       attestation:
         options.attestationVerifier === null
@@ -606,8 +608,18 @@ export class Gateway {
     if (!refused && endpoint === 'register' && app && notes.instance_id) {
       u.add(COUNTER.instances(app));
       if (notes.attested !== true) u.add(COUNTER.unattested(app));
-      if (notes.charter_id) u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
     }
+    // Every instance registered or used in the period goes in the report with its evidence, so a row
+    // written into the store by hand reaches the vendor too.
+    if (
+      !refused &&
+      endpoint !== 'challenge' &&
+      app &&
+      notes.instance_id &&
+      notes.charter_id &&
+      notes.instance_known
+    )
+      u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
     if (!refused && notes.proof_iat !== undefined) this.#guard.vote(notes.proof_iat);
   }
 

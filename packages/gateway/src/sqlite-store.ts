@@ -30,6 +30,11 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE audit (seq INTEGER PRIMARY KEY, prev TEXT NOT NULL, entry TEXT NOT NULL, hash TEXT NOT NULL);`,
   `CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
+  // One key is one instance per app (rows of older versions have no charter and admit nothing).
+  `ALTER TABLE instances ADD COLUMN charter TEXT;
+   ALTER TABLE instances ADD COLUMN waived TEXT;
+   ALTER TABLE instances ADD COLUMN evidence TEXT;
+   CREATE UNIQUE INDEX instances_key ON instances(app_id, jkt) WHERE charter IS NOT NULL;`,
 ];
 
 interface InstanceRow {
@@ -44,6 +49,25 @@ interface InstanceRow {
   charter_exp: number;
   created_at: number;
   attestation_state: string | null;
+  charter: string | null;
+  waived: string | null;
+  evidence: string | null;
+}
+
+function instanceOf(row: InstanceRow): InstanceRecord {
+  const { attestation_state, charter, waived, evidence, ...rest } = row;
+  return {
+    ...rest,
+    platform: row.platform as InstanceRecord['platform'],
+    scopes: JSON.parse(row.scopes) as string[],
+    attested: row.attested === 1,
+    ...(attestation_state
+      ? { attestation_state: JSON.parse(attestation_state) as Record<string, unknown> }
+      : {}),
+    ...(charter ? { charter } : {}),
+    ...(waived ? { waived: JSON.parse(waived) as string[] } : {}),
+    ...(evidence ? { evidence } : {}),
+  };
 }
 
 /** Run `fn`, turning a database failure into `unavailable` (fail closed; the cause goes to logs). */
@@ -94,17 +118,53 @@ export class SqliteStore implements GatewayStore {
           | InstanceRow
           | undefined,
     );
-    if (!row) return undefined;
-    const { attestation_state, ...rest } = row;
-    return {
-      ...rest,
-      platform: row.platform as InstanceRecord['platform'],
-      scopes: JSON.parse(row.scopes) as string[],
-      attested: row.attested === 1,
-      ...(attestation_state
-        ? { attestation_state: JSON.parse(attestation_state) as Record<string, unknown> }
-        : {}),
-    };
+    return row ? instanceOf(row) : undefined;
+  }
+
+  async instanceByKey(appId: string, jkt: string): Promise<InstanceRecord | undefined> {
+    const row = guarded(
+      'read an instance',
+      () =>
+        this.#db
+          .prepare('SELECT * FROM instances WHERE app_id = ? AND jkt = ? AND charter IS NOT NULL')
+          .get(appId, jkt) as InstanceRow | undefined,
+    );
+    return row ? instanceOf(row) : undefined;
+  }
+
+  async registerInstance(r: InstanceRecord): Promise<InstanceRecord> {
+    const row = guarded(
+      'record an instance',
+      () =>
+        this.#db
+          .prepare(
+            `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (app_id, jkt) WHERE charter IS NOT NULL DO UPDATE SET
+               charter_id = excluded.charter_id, publisher_id = excluded.publisher_id, platform = excluded.platform,
+               scopes = excluded.scopes, attested = excluded.attested, charter_exp = excluded.charter_exp,
+               attestation_state = excluded.attestation_state, charter = excluded.charter,
+               waived = excluded.waived, evidence = excluded.evidence
+             RETURNING *`,
+          )
+          .get(
+            r.instance_id,
+            r.app_id,
+            r.charter_id,
+            r.publisher_id,
+            r.platform,
+            r.jkt,
+            JSON.stringify(r.scopes),
+            r.attested ? 1 : 0,
+            r.charter_exp,
+            r.created_at,
+            r.attestation_state ? JSON.stringify(r.attestation_state) : null,
+            r.charter ?? null,
+            r.waived && r.waived.length > 0 ? JSON.stringify(r.waived) : null,
+            r.evidence ?? null,
+          ) as InstanceRow,
+    );
+    return instanceOf(row);
   }
 
   async getState(name: string): Promise<string | undefined> {
@@ -174,8 +234,8 @@ export class SqliteStore implements GatewayStore {
     guarded('record an instance', () =>
       this.#db
         .prepare(
-          `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           r.instance_id,
@@ -189,6 +249,9 @@ export class SqliteStore implements GatewayStore {
           r.charter_exp,
           r.created_at,
           r.attestation_state ? JSON.stringify(r.attestation_state) : null,
+          r.charter ?? null,
+          r.waived && r.waived.length > 0 ? JSON.stringify(r.waived) : null,
+          r.evidence ?? null,
         ),
     );
   }
