@@ -609,16 +609,9 @@ export class Gateway {
       u.add(COUNTER.instances(app));
       if (notes.attested !== true) u.add(COUNTER.unattested(app));
     }
-    // Every instance registered or used in the period goes in the report with its evidence, so a row
-    // written into the store by hand reaches the vendor too.
-    if (
-      !refused &&
-      endpoint !== 'challenge' &&
-      app &&
-      notes.instance_id &&
-      notes.charter_id &&
-      notes.instance_known
-    )
+    // Every instance registered or used (or refused) in the period goes in the report with its
+    // evidence, so a row written into the store by hand reaches the vendor too.
+    if (app && notes.instance_id && notes.charter_id && notes.instance_known)
       u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
     if (!refused && notes.proof_iat !== undefined) this.#guard.vote(notes.proof_iat);
   }

@@ -101,8 +101,20 @@ function checkInstances(db: VendorDb, reports: Parsed[], verdict: ReportVerdict)
       flag(site, id, entry.app_id, `its charter does not approve the ${platform} platform`);
     if (platform === 'android' || platform === 'ios') {
       const required = claims ? attestationPolicyOf(claims, platform) === 'required' : true;
-      if (entry.attested && (!entry.evidence || !entry.verdict?.fmt))
+      const v = entry.verdict ?? {};
+      const complete =
+        platform === 'android'
+          ? v.fmt === 'android-key' && typeof v.security_level === 'string' && typeof v.root === 'string'
+          : v.fmt === 'apple-appattest' && typeof v.environment === 'string';
+      if (entry.attested && !entry.evidence)
         flag(site, id, entry.app_id, 'it claims hardware attestation but carries no attestation evidence');
+      else if (entry.attested && !complete)
+        flag(
+          site,
+          id,
+          entry.app_id,
+          'it claims hardware attestation but its attestation verdict is incomplete',
+        );
       if (!entry.attested && required && !(entry.waived ?? []).length)
         flag(
           site,
