@@ -29,8 +29,12 @@ export interface VerifiedInstance {
   charter: CharterClaims;
 }
 
-/** How long a cached row is trusted before it is read again (a re-registration on another replica). */
-const CACHE_MS = 30_000;
+/**
+ * How long a cached row is used before it is read again. A new license clears the cache; a cached
+ * row that would refuse or does not fit the token is read again before refusing (a re-registration
+ * at another replica), so staleness can only admit what a row already admitted under this license.
+ */
+const CACHE_MS = 300_000;
 const MAX_CACHED = 100_000;
 /** A token may be dated this far ahead of the engine's clock (the signer's clock may run fast). */
 const TOKEN_IAT_SKEW_S = 60;
@@ -153,12 +157,7 @@ export class InstanceBook {
   }
 }
 
-/**
- * What the instance itself must satisfy, at token and protected requests alike: a platform its
- * charter approves, a charter not expired, no check left waived by monitor mode, the attestation its
- * platform requires (with its evidence on record), and no revoked certificate in its Android chain.
- * Policy refusals, so monitor mode notes them.
- */
+/** Apply {@link instanceProblems} as policy refusals (monitor mode notes them). */
 export function checkInstance(
   ctx: EngineContext,
   notes: DecisionNotes,
@@ -166,11 +165,23 @@ export function checkInstance(
   license: SiteLicense,
   now: number,
 ): void {
+  for (const e of instanceProblems(instance, license, now)) policy(ctx, notes, e);
+}
+
+/**
+ * What the instance itself must satisfy, at token and protected requests alike: a platform its
+ * charter approves, a charter not expired, no check left waived by monitor mode, the attestation its
+ * platform requires (with its evidence on record), and no revoked certificate in its Android chain.
+ */
+export function instanceProblems(
+  instance: VerifiedInstance,
+  license: SiteLicense,
+  now: number,
+): CharterError[] {
+  const problems: CharterError[] = [];
   const { record, charter } = instance;
   if (!charter.platforms[record.platform])
-    policy(
-      ctx,
-      notes,
+    problems.push(
       refusal(
         'platform_mismatch',
         'ERR_PLATFORM',
@@ -178,17 +189,13 @@ export function checkInstance(
       ),
     );
   if (charter.exp <= now)
-    policy(
-      ctx,
-      notes,
+    problems.push(
       refusal('charter_expired', 'ERR_CHARTER_EXPIRED', 'the charter of this instance has expired'),
     );
   const waived = record.waived ?? [];
   if (waived.length > 0) {
     const [code, detail] = (waived[0] as string).split(':');
-    policy(
-      ctx,
-      notes,
+    problems.push(
       new CharterError(
         (code ?? 'invalid_request') as CharterError['code'],
         'ERR_WAIVED_AT_REGISTRATION',
@@ -199,9 +206,7 @@ export function checkInstance(
   if (record.platform === 'android' || record.platform === 'ios') {
     if (attestationPolicyOf(charter, record.platform) === 'required') {
       if (!record.attested)
-        policy(
-          ctx,
-          notes,
+        problems.push(
           refusal(
             'attestation_required',
             'ERR_INSTANCE_UNATTESTED',
@@ -209,9 +214,7 @@ export function checkInstance(
           ),
         );
       else if (record.evidence === undefined)
-        policy(
-          ctx,
-          notes,
+        problems.push(
           refusal('invalid_attestation', 'ERR_EVIDENCE_MISSING', 'the instance has no attestation on record'),
         );
     }
@@ -227,9 +230,7 @@ export function checkInstance(
           decimal = undefined;
         }
         if (revoked.has(s, decimal)) {
-          policy(
-            ctx,
-            notes,
+          problems.push(
             refusal(
               'invalid_attestation',
               'ERR_ATTEST_REVOKED',
@@ -241,6 +242,7 @@ export function checkInstance(
       }
     }
   }
+  return problems;
 }
 
 /** The scopes an instance may hold now: its charter's, narrowed by the license in force. */
