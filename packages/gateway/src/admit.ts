@@ -9,7 +9,7 @@ import { type AdmittedApp, type DecisionNotes, type EngineContext, policy, refus
 import { verifyDpopProof } from './dpop.ts';
 import { sha256B64url } from './hash.ts';
 import { expectedHtu } from './htu.ts';
-import { checkInstance, instanceProblems, tokenFitsInstance } from './instance-check.ts';
+import { checkInstance, instanceProblems, RECHECK_MS, tokenFitsInstance } from './instance-check.ts';
 import { type CharterRequest, headerOf, pathOf } from './request.ts';
 import { canonicalPath, matchRoute } from './routes.ts';
 
@@ -62,7 +62,7 @@ export async function admit(
     instanceProblems(instance, license, now).length > 0
   ) {
     // A cached row may predate a re-registration at another replica: read it again before refusing.
-    instance = await ctx.instances.get(ctx, claims.sub, true);
+    instance = await ctx.instances.get(ctx, claims.sub, RECHECK_MS);
     if (!instance)
       throw refusal('invalid_token', 'ERR_INSTANCE_UNKNOWN', 'the token names no instance known here');
     const misfit = tokenFitsInstance(claims, instance, license, now);

@@ -36,6 +36,8 @@ export interface VerifiedInstance {
  */
 const CACHE_MS = 300_000;
 const MAX_CACHED = 100_000;
+/** A cached row that refuses is read again at most this often (a re-registration at another replica). */
+export const RECHECK_MS = 2_000;
 /** A token may be dated this far ahead of the engine's clock (the signer's clock may run fast). */
 const TOKEN_IAT_SKEW_S = 60;
 
@@ -71,7 +73,7 @@ async function verifiedCharter(
 
 /** The engine's cache of instance rows and their verified charters. */
 export class InstanceBook {
-  readonly #rows = new Map<string, { entry: VerifiedInstance | CharterError; until: number }>();
+  readonly #rows = new Map<string, { entry: VerifiedInstance | CharterError; at: number }>();
   /** Verified charters by their token text, for the license they were verified under. */
   #charters = new Map<string, CharterClaims>();
   #ring: SiteLicense['ring'] | undefined;
@@ -89,10 +91,14 @@ export class InstanceBook {
 
   /**
    * The instance `instanceId` with its verified charter; undefined when the store has no such row.
-   * `fresh` reads the store even when a cached copy exists. A row without a charter, or whose charter
+   * A cached copy older than `maxAgeMs` is read again from the store (0: always read). A row without a charter, or whose charter
    * does not verify, is refused with `invalid_token` (the row was not written by a registration).
    */
-  async get(ctx: EngineContext, instanceId: string, fresh = false): Promise<VerifiedInstance | undefined> {
+  async get(
+    ctx: EngineContext,
+    instanceId: string,
+    maxAgeMs = CACHE_MS,
+  ): Promise<VerifiedInstance | undefined> {
     const license = ctx.license();
     if (this.#ring !== license.ring) {
       this.clear();
@@ -100,7 +106,7 @@ export class InstanceBook {
     }
     const cached = this.#rows.get(instanceId);
     const t = Date.now();
-    if (!fresh && cached && cached.until > t) {
+    if (cached && t - cached.at < maxAgeMs) {
       if (cached.entry instanceof CharterError) throw cached.entry;
       return cached.entry;
     }
@@ -117,7 +123,7 @@ export class InstanceBook {
       entry = e;
     }
     if (this.#rows.size >= MAX_CACHED) this.#rows.clear();
-    this.#rows.set(instanceId, { entry, until: t + CACHE_MS });
+    this.#rows.set(instanceId, { entry, at: t });
     if (entry instanceof CharterError) throw entry;
     return entry;
   }

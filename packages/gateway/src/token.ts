@@ -47,7 +47,7 @@ export async function token(
   }
 
   // Read from the store (not the cache): a token request is where a re-registration takes effect.
-  const verified = await ctx.instances.get(ctx, body.instance_id, true);
+  const verified = await ctx.instances.get(ctx, body.instance_id, 0);
   if (!verified)
     throw refusal('invalid_request', 'ERR_INSTANCE_UNKNOWN', 'no such instance is registered here');
   const instance = verified.record;
