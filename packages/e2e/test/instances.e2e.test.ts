@@ -28,6 +28,8 @@ const device = createTestAttestationAuthority();
 
 let world: World;
 let ward: { app_id: string; charter: string; charter_id: string };
+/** A second server app of the same publisher. */
+let other: { app_id: string; charter: string };
 const running: Started[] = [];
 
 before(async () => {
@@ -72,6 +74,34 @@ before(async () => {
     file,
   );
   ward = { app_id: sub.app_id, charter: readFileSync(file, 'utf8'), charter_id: a.charter_id };
+  const sub2 = await charter(
+    'vendor',
+    'app',
+    'submit',
+    '--home',
+    world.V,
+    '--publisher',
+    publisher_id,
+    '--name',
+    'Beta Other',
+    '--scopes',
+    'orders:read',
+    '--server',
+  );
+  const file2 = join(world.dir, 'other.charter');
+  await charter(
+    'vendor',
+    'app',
+    'approve',
+    '--home',
+    world.V,
+    sub2.submission_id,
+    '--ttl',
+    '30d',
+    '--out',
+    file2,
+  );
+  other = { app_id: sub2.app_id, charter: readFileSync(file2, 'utf8') };
   writeFileSync(join(world.dir, 'device-root.pem'), device.rootPem);
   writeFileSync(
     join(world.dir, 'routes.json'),
@@ -110,7 +140,7 @@ async function site(name: string) {
       '--site',
       site_id,
       '--apps',
-      `${orders().app_id},${ward.app_id}`,
+      `${orders().app_id},${ward.app_id},${other.app_id}`,
       '--ttl',
       '30d',
       '--activation',
@@ -487,6 +517,17 @@ test('item 8: one key is one instance, a revoked key stays out, registrations ar
   assert.equal(back.status, 403, JSON.stringify(back.body));
   assert.equal(back.body.error, 'instance_revoked');
   assert.equal(back.body.instance_id, undefined);
+  // Nor as another app.
+  const asOther = await client.register(other.charter, 'server');
+  assert.equal(asOther.status, 403, JSON.stringify(asOther.body));
+  assert.equal(asOther.body.error, 'instance_revoked');
+  // A key that was never revoked registers as both apps: one instance per app.
+  const both = new SpecClient(base, await makeInstanceKey('ES256'));
+  const one = await both.register(orders().charter, 'server');
+  const two = await both.register(other.charter, 'server');
+  assert.equal(one.status, 200);
+  assert.equal(two.status, 200);
+  assert.notEqual(one.body.instance_id, two.body.instance_id);
 });
 
 test('item 8: registrations per charter are limited by the license', async () => {

@@ -196,6 +196,15 @@ export class PgStore implements GatewayStore, HasBackendStatus {
     return row ? instanceOf(row) : undefined;
   }
 
+  async instanceIdsByKey(jkt: string): Promise<string[]> {
+    const { rows } = await this.#query<{ instance_id: string }>(
+      'read instances',
+      'SELECT instance_id FROM instances WHERE jkt = $1 LIMIT 100',
+      [jkt],
+    );
+    return rows.map((r) => r.instance_id);
+  }
+
   async registerInstance(r: InstanceRecord): Promise<InstanceRecord> {
     // One statement: two replicas registering one key race on the unique index, and the loser's
     // insert becomes the refresh of the winner's row.

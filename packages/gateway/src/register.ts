@@ -139,9 +139,11 @@ export async function register(
       refusal('rate_limited', 'ERR_RATE_REGISTER_CHARTER', 'too many registrations of this charter'),
     );
 
-  // One key is one instance per app; a revoked instance does not come back by registering again.
+  // One key is one instance per app; a revoked instance's key does not come back by registering
+  // again, as that app or any other.
   const known = await ctx.store.instanceByKey(charter.sub, proof.key.jkt);
-  if (known && license.revoked.instances.has(known.instance_id))
+  const sameKey = await ctx.store.instanceIdsByKey(proof.key.jkt);
+  if (sameKey.some((id) => license.revoked.instances.has(id)))
     policy(
       ctx,
       notes,

@@ -34,7 +34,8 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE instances ADD COLUMN charter TEXT;
    ALTER TABLE instances ADD COLUMN waived TEXT;
    ALTER TABLE instances ADD COLUMN evidence TEXT;
-   CREATE UNIQUE INDEX instances_key ON instances(app_id, jkt) WHERE charter IS NOT NULL;`,
+   CREATE UNIQUE INDEX instances_key ON instances(app_id, jkt) WHERE charter IS NOT NULL;
+   CREATE INDEX instances_jkt ON instances(jkt);`,
 ];
 
 interface InstanceRow {
@@ -130,6 +131,16 @@ export class SqliteStore implements GatewayStore {
           .get(appId, jkt) as InstanceRow | undefined,
     );
     return row ? instanceOf(row) : undefined;
+  }
+
+  async instanceIdsByKey(jkt: string): Promise<string[]> {
+    return guarded('read instances', () =>
+      (
+        this.#db.prepare('SELECT instance_id FROM instances WHERE jkt = ? LIMIT 100').all(jkt) as {
+          instance_id: string;
+        }[]
+      ).map((r) => r.instance_id),
+    );
   }
 
   async registerInstance(r: InstanceRecord): Promise<InstanceRecord> {

@@ -90,6 +90,8 @@ export interface GatewayStore {
   putInstance(record: InstanceRecord): Promise<void>;
   /** The instance of app `appId` whose key has thumbprint `jkt` (one key is one instance per app). */
   instanceByKey(appId: string, jkt: string): Promise<InstanceRecord | undefined>;
+  /** The ids of every instance, of any app, whose key has thumbprint `jkt`. */
+  instanceIdsByKey(jkt: string): Promise<string[]>;
   /**
    * Record a registration: a new instance, or, when the app already has an instance with this key,
    * that instance refreshed in place (same id and `created_at`; charter, scopes, attestation, evidence

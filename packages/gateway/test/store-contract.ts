@@ -107,11 +107,14 @@ export function storeContract(label: string, factory: HarnessFactory): void {
       assert.equal(await a.getInstance('ins_2'), undefined);
       assert.equal((await a.instanceByKey('app_beta', 'k1'))?.instance_id, 'ins_1');
       assert.equal(await a.instanceByKey('app_other', 'k1'), undefined);
+      assert.deepEqual(await a.instanceIdsByKey('k1'), ['ins_1']);
+      assert.deepEqual(await a.instanceIdsByKey('k_none'), []);
       // Another app with the same key is another instance.
       const other = await a.registerInstance(
         instance('ins_3', { jkt: 'k1', app_id: 'app_other', charter: 'c.3' }),
       );
       assert.equal(other.instance_id, 'ins_3');
+      assert.deepEqual((await b.instanceIdsByKey('k1')).sort(), ['ins_1', 'ins_3']);
       // Racing replicas registering one new key end with one row.
       const raced = await Promise.all(
         Array.from({ length: 6 }, (_, k) =>
