@@ -36,6 +36,13 @@ export interface VerifiedInstance {
  */
 const CACHE_MS = 300_000;
 const MAX_CACHED = 100_000;
+/** The codes a registration can record as waived (register.ts). */
+const WAIVABLE: ReadonlySet<string> = new Set([
+  'platform_mismatch',
+  'attestation_required',
+  'invalid_attestation',
+]);
+
 /** A cached row that refuses is read again at most this often (a re-registration at another replica). */
 export const RECHECK_MS = 2_000;
 /** A token may be dated this far ahead of the engine's clock (the signer's clock may run fast). */
@@ -200,12 +207,14 @@ export function instanceProblems(
     );
   const waived = record.waived ?? [];
   if (waived.length > 0) {
-    const [code, detail] = (waived[0] as string).split(':');
+    const [code = '', detail] = String(waived[0]).split(':');
     problems.push(
       new CharterError(
-        (code ?? 'invalid_request') as CharterError['code'],
+        // The row is store data: only the codes registration waives are echoed, anything else is
+        // not a row a registration wrote.
+        WAIVABLE.has(code) ? (code as CharterError['code']) : 'invalid_token',
         'ERR_WAIVED_AT_REGISTRATION',
-        `this instance registered while the license said monitor without passing every check (${detail ?? code}); register it again`,
+        `this instance registered while the license said monitor without passing every check (${(detail ?? code).slice(0, 64)}); register it again`,
       ),
     );
   }
