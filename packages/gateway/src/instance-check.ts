@@ -117,7 +117,15 @@ export class InstanceBook {
       if (cached.entry instanceof CharterError) throw cached.entry;
       return cached.entry;
     }
-    const record = await ctx.store.getInstance(instanceId);
+    let record: InstanceRecord | undefined;
+    try {
+      record = await ctx.store.getInstance(instanceId);
+    } catch (e) {
+      // Store down: a row this license already verified keeps serving protected requests (as the
+      // license and token key do); a token request (maxAgeMs 0) fails closed.
+      if (maxAgeMs > 0 && cached && !(cached.entry instanceof CharterError)) return cached.entry;
+      throw e;
+    }
     if (!record) {
       this.#rows.delete(instanceId);
       return undefined;
