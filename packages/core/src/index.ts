@@ -45,6 +45,7 @@ export {
   installationJkt,
   type ReportAppUsage,
   type ReportClaims,
+  type ReportInstance,
   signInstallationArtifact,
   type VerifiedInstallationArtifact,
   verifyActivation,
@@ -66,6 +67,7 @@ export { type KeyDelegation, KeyRing, verifyKeyDelegation } from './keyring.ts';
 export {
   type ClockRollbackPolicy,
   checkLicenseClaims,
+  DEFAULT_REGISTER_RATE,
   type LicenseClaims,
   type LicensedApp,
   type LicenseMode,

@@ -44,6 +44,24 @@ export interface ReportAppUsage {
   unattested_instances?: number;
 }
 
+/** One instance in a report: its app and charter and, from this version on, what it registered with. */
+export interface ReportInstance {
+  app_id: string;
+  charter_id: string;
+  platform?: string;
+  /** RFC 7638 thumbprint of the instance key. */
+  jkt?: string;
+  attested?: boolean;
+  /** base64url SHA-256 of the attestation the instance registered with (absent: none was sent). */
+  evidence?: string;
+  /** What the attestation verifier concluded (format, security level, boot state, root, …). */
+  verdict?: Record<string, string | boolean | number>;
+  /** Checks monitor mode waived at registration (`code:detail`). */
+  waived?: string[];
+  /** The instance row has no stored charter (registered before charters were stored, or written by hand). */
+  unverifiable?: boolean;
+}
+
 /** A usage report (SPEC.md §2.3). */
 export interface ReportClaims {
   iss: string;
@@ -60,8 +78,11 @@ export interface ReportClaims {
   clock: { rollback_events: number };
   apps: Record<string, ReportAppUsage>;
   unknown: Record<string, number>;
-  /** Instances registered in the period and the charter each came with: what lets a leak be traced. */
-  instances?: Record<string, { app_id: string; charter_id: string }>;
+  /**
+   * Instances registered or used in the period and the charter each came with (what lets a leak be
+   * traced), with the evidence each registered with, so the vendor can re-check it at renewal.
+   */
+  instances?: Record<string, ReportInstance>;
 }
 
 /** A verified installation artifact: claims and the installation's jkt. */
@@ -192,6 +213,23 @@ export async function verifyReport(input: unknown): Promise<VerifiedInstallation
       const o = r.object(v, `instances.${id}`);
       r.string(o.app_id, `instances.${id}.app_id`, ID);
       r.string(o.charter_id, `instances.${id}.charter_id`, ID);
+      r.optionalString(o.platform, `instances.${id}.platform`, ID, 32);
+      r.optionalString(o.jkt, `instances.${id}.jkt`, JKT);
+      r.optionalBoolean(o.attested, `instances.${id}.attested`);
+      r.optionalString(o.evidence, `instances.${id}.evidence`, JKT);
+      r.optionalBoolean(o.unverifiable, `instances.${id}.unverifiable`);
+      const verdict = r.optionalObject(o.verdict, `instances.${id}.verdict`);
+      for (const [k, v] of Object.entries(verdict ?? {}))
+        if (!['string', 'boolean', 'number'].includes(typeof v) || (typeof v === 'string' && v.length > 512))
+          r.fail(`instances.${id}.verdict.${k}`, 'must be a short string, a boolean or a number');
+      const waived = o.waived;
+      if (
+        waived !== undefined &&
+        (!Array.isArray(waived) ||
+          waived.length > 32 ||
+          waived.some((w) => typeof w !== 'string' || w.length > 128))
+      )
+        r.fail(`instances.${id}.waived`, 'must be at most 32 short strings');
     }
   });
 }

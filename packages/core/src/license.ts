@@ -40,7 +40,15 @@ export interface LicensePolicy {
   on_clock_rollback?: ClockRollbackPolicy;
   /** Seconds after `exp` the site keeps working (with warnings) before the gateway refuses. */
   grace_s?: number;
+  /**
+   * Registration rate limits (additive): registrations per minute per charter and per source address.
+   * Absent, the gateway uses {@link DEFAULT_REGISTER_RATE}.
+   */
+  register_rate?: { per_charter_per_min?: number; per_address_per_min?: number };
 }
+
+/** Registration limits when the license names none: generous for a rollout, tight for a farm of clones. */
+export const DEFAULT_REGISTER_RATE = { per_charter_per_min: 60, per_address_per_min: 20 } as const;
 
 /** The claims of a site license. */
 export interface LicenseClaims {
@@ -126,6 +134,21 @@ export function checkLicenseClaims(
   r.optionalInteger(policy.clock_tolerance_s, 'policy.clock_tolerance_s', 60, 30 * 86400);
   r.optionalOneOf(policy.on_clock_rollback, 'policy.on_clock_rollback', ROLLBACK);
   r.optionalInteger(policy.grace_s, 'policy.grace_s', 0, 90 * 86400);
+  const registerRate = r.optionalObject(policy.register_rate, 'policy.register_rate');
+  if (registerRate) {
+    r.optionalInteger(
+      registerRate.per_charter_per_min,
+      'policy.register_rate.per_charter_per_min',
+      1,
+      1_000_000,
+    );
+    r.optionalInteger(
+      registerRate.per_address_per_min,
+      'policy.register_rate.per_address_per_min',
+      1,
+      1_000_000,
+    );
+  }
   const att = r.optionalObject(p.attestation, 'attestation');
   if (att) {
     r.optionalStrings(

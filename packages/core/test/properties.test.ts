@@ -134,3 +134,68 @@ test('random valid charters round-trip through sign and verify', async () => {
     { numRuns: 100 },
   );
 });
+
+test('report instance entries and policy.register_rate: any value is accepted or refused with a catalogued code', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { installationJkt, signInstallationArtifact, verifyReport } = await import('@charter/core');
+  const key = generateKeyPairSync('ed25519').privateKey;
+  const jkt = await installationJkt(key);
+  const report = (instances: unknown) => ({
+    iss: jkt,
+    jti: 'rep_1',
+    iat: AT,
+    site: 'site_a',
+    seq: 1,
+    period: { from: AT - 60, to: AT },
+    license_serial: 1,
+    integrity: 'unsealed',
+    clock: { rollback_events: 0 },
+    apps: {},
+    unknown: {},
+    instances,
+  });
+  const good = await signInstallationArtifact(
+    'report',
+    report({
+      ins_1: {
+        app_id: 'app_beta',
+        charter_id: 'chr_1',
+        platform: 'android',
+        jkt,
+        attested: true,
+        evidence: jkt,
+        verdict: { fmt: 'android-key', device_locked: true },
+        waived: ['attestation_required:ERR_ATTESTATION_MISSING'],
+      },
+    }),
+    key,
+  );
+  assert.equal((await verifyReport(good)).claims.instances?.ins_1?.platform, 'android');
+  await fc.assert(
+    fc.asyncProperty(fc.jsonValue(), async (entry) => {
+      const token = await signInstallationArtifact(
+        'report',
+        report({ ins_1: { app_id: 'app_beta', charter_id: 'chr_1', ...(entry as object) } }),
+        key,
+      );
+      try {
+        await verifyReport(token);
+      } catch (e) {
+        assert.ok(e instanceof CharterError && isErrorCode(e.code), String(e));
+      }
+    }),
+    { numRuns: 200 },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.jsonValue(), async (rate) => {
+      const base = licenseClaims(keys);
+      const token = await signLicense(
+        { ...base, policy: { ...base.policy, register_rate: rate } as never },
+        v.signer(v.licenseKey),
+      );
+      const r = await outcome('license', token);
+      if (r !== 'ok') assert.equal(r.code, 'license_invalid');
+    }),
+    { numRuns: 200 },
+  );
+});

@@ -9,6 +9,7 @@ import { type AdmittedApp, type DecisionNotes, type EngineContext, policy, refus
 import { charterCredentials } from './credentials.ts';
 import { verifyDpopProof } from './dpop.ts';
 import { expectedHtu } from './htu.ts';
+import { checkInstance, instanceProblems, RECHECK_MS, tokenFitsInstance } from './instance-check.ts';
 import type { InstanceKey } from './instance-key.ts';
 import { type CharterRequest, pathOf } from './request.ts';
 import { scopesFor } from './routes.ts';
@@ -58,6 +59,23 @@ export async function admit(
   }
   notes.proof_iat = proof.claims.iat;
 
+  // The token key can be read out of the store, so the token is only believed as far as the
+  // instance it names, which must be known, match it, and still pass its own checks.
+  let instance = await ctx.instances.get(ctx, claims.sub);
+  if (!instance)
+    throw refusal('invalid_token', 'ERR_INSTANCE_UNKNOWN', 'the token names no instance known here');
+  if (
+    tokenFitsInstance(claims, instance, license, now) ||
+    instanceProblems(instance, license, now).length > 0
+  ) {
+    // A cached row may predate a re-registration at another replica: read it again before refusing.
+    instance = await ctx.instances.get(ctx, claims.sub, RECHECK_MS);
+    if (!instance)
+      throw refusal('invalid_token', 'ERR_INSTANCE_UNKNOWN', 'the token names no instance known here');
+    const misfit = tokenFitsInstance(claims, instance, license, now);
+    if (misfit) throw misfit;
+  }
+
   const app: AdmittedApp = {
     app_id: claims.app_id,
     publisher_id: claims.publisher_id,
@@ -68,6 +86,8 @@ export async function admit(
   notes.publisher_id = app.publisher_id;
   notes.instance_id = app.instance_id;
   notes.charter_id = claims.charter_id;
+  notes.instance_known = true;
+  checkInstance(ctx, notes, instance, license, now);
 
   const r = license.revoked;
   if (r.instances.has(app.instance_id))

@@ -4,6 +4,7 @@ import type { TokenAuthority } from './access-token.ts';
 import type { AttestationVerifier } from './attestation.ts';
 import type { EphemeralCache } from './cache.ts';
 import type { PublicBase } from './htu.ts';
+import type { InstanceBook } from './instance-check.ts';
 import type { SiteLicense } from './license.ts';
 import type { NonceIssuer } from './nonce.ts';
 import type { CompiledRoute } from './routes.ts';
@@ -26,6 +27,8 @@ export interface DecisionNotes {
   /** Registration only: the platform, and whether hardware attestation proved the instance. */
   platform?: string;
   attested?: boolean;
+  /** The instance was found in the store (and its charter verified): it belongs in the usage report. */
+  instance_known?: boolean;
   /** The `iat` of the request's DPoP proof once it verified (never a source of the clock mark: clock.ts). */
   proof_iat?: number;
   /** Refusals monitor mode let through. */
@@ -46,6 +49,8 @@ export interface EngineContext {
   routes: readonly CompiledRoute[];
   nonces: NonceIssuer;
   tokens: TokenAuthority;
+  /** Instance rows behind tokens, cached and checked (instance-check.ts). */
+  instances: InstanceBook;
   attestation: AttestationVerifier | undefined;
   requireTokenNonce: boolean;
   /** Normalised `htu` values of the Charter endpoints. */

@@ -21,6 +21,7 @@ import { CHARTER_REFUSAL_HEADER, type UserCredential, userCredentialOf } from '.
 import type { DecisionListener } from './decisions.ts';
 import { androidRevocationStatus, createHardwareAttestationVerifier } from './hardware-attestation.ts';
 import { expectedHtu, type PublicBase, publicBaseOf } from './htu.ts';
+import { InstanceBook } from './instance-check.ts';
 import { INSTANCE_ALGS } from './instance-key.ts';
 import { installLicense, loadLicense, type SiteLicense } from './license.ts';
 import { LocalRevocations } from './local-revocations.ts';
@@ -197,6 +198,7 @@ export class Gateway {
       routes: parts.routes,
       nonces: parts.nonces,
       tokens: parts.tokens,
+      instances: new InstanceBook(),
       // Hardware attestation is on unless the host passes its own verifier (or null, for no verifier).
       attestation:
         options.attestationVerifier === null
@@ -855,8 +857,11 @@ export class Gateway {
     if (!refused && endpoint === 'register' && app && notes.instance_id) {
       u.add(COUNTER.instances(app));
       if (notes.attested !== true) u.add(COUNTER.unattested(app));
-      if (notes.charter_id) u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
     }
+    // Every instance registered or used (or refused) in the period goes in the report with its
+    // evidence, so a row written into the store by hand reaches the vendor too.
+    if (app && notes.instance_id && notes.charter_id && notes.instance_known)
+      u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
   }
 
   async #record(

@@ -26,6 +26,10 @@ export const PG_MIGRATIONS: readonly string[] = [
    INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '');
    CREATE TABLE state (name text PRIMARY KEY, value text NOT NULL, updated_at bigint NOT NULL);
    CREATE TABLE counters (name text PRIMARY KEY, value bigint NOT NULL);`,
+  // One key is one instance per app (rows of older versions have no charter and admit nothing).
+  `ALTER TABLE instances ADD COLUMN charter text, ADD COLUMN waived jsonb, ADD COLUMN evidence text;
+   CREATE UNIQUE INDEX instances_key ON instances (app_id, jkt) WHERE charter IS NOT NULL;
+   CREATE INDEX instances_jkt ON instances (jkt);`,
 ];
 
 /** A schema name safe to splice into SQL (PostgreSQL identifiers, unquoted, lower case). */

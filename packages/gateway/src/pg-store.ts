@@ -48,6 +48,45 @@ interface InstanceRow {
   charter_exp: string;
   created_at: string;
   attestation_state: Record<string, unknown> | null;
+  charter: string | null;
+  waived: string[] | null;
+  evidence: string | null;
+}
+
+function instanceOf(row: InstanceRow): InstanceRecord {
+  const { attestation_state, charter, waived, evidence, ...rest } = row;
+  return {
+    ...rest,
+    charter_exp: Number(row.charter_exp),
+    created_at: Number(row.created_at),
+    ...(attestation_state ? { attestation_state } : {}),
+    ...(charter ? { charter } : {}),
+    ...(waived && waived.length > 0 ? { waived } : {}),
+    ...(evidence ? { evidence } : {}),
+  };
+}
+
+/** The instance columns in insert order. */
+const INSTANCE_COLUMNS =
+  'instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence';
+
+function instanceValues(r: InstanceRecord): unknown[] {
+  return [
+    r.instance_id,
+    r.app_id,
+    r.charter_id,
+    r.publisher_id,
+    r.platform,
+    r.jkt,
+    JSON.stringify(r.scopes),
+    r.attested,
+    r.charter_exp,
+    r.created_at,
+    r.attestation_state ? JSON.stringify(r.attestation_state) : null,
+    r.charter ?? null,
+    r.waived && r.waived.length > 0 ? JSON.stringify(r.waived) : null,
+    r.evidence ?? null,
+  ];
 }
 
 interface LicenseRow {
@@ -137,35 +176,53 @@ export class PgStore implements GatewayStore, HasBackendStatus {
       [instanceId],
     );
     const row = rows[0];
-    if (!row) return undefined;
-    const { attestation_state, ...rest } = row;
-    return {
-      ...rest,
-      charter_exp: Number(row.charter_exp),
-      created_at: Number(row.created_at),
-      ...(attestation_state ? { attestation_state } : {}),
-    };
+    return row ? instanceOf(row) : undefined;
   }
 
   async putInstance(r: InstanceRecord): Promise<void> {
     await this.#query(
       'record an instance',
-      `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        r.instance_id,
-        r.app_id,
-        r.charter_id,
-        r.publisher_id,
-        r.platform,
-        r.jkt,
-        JSON.stringify(r.scopes),
-        r.attested,
-        r.charter_exp,
-        r.created_at,
-        r.attestation_state ? JSON.stringify(r.attestation_state) : null,
-      ],
+      `INSERT INTO instances (${INSTANCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      instanceValues(r),
     );
+  }
+
+  async instanceByKey(appId: string, jkt: string): Promise<InstanceRecord | undefined> {
+    const { rows } = await this.#query<InstanceRow>(
+      'read an instance',
+      'SELECT * FROM instances WHERE app_id = $1 AND jkt = $2 AND charter IS NOT NULL',
+      [appId, jkt],
+    );
+    const row = rows[0];
+    return row ? instanceOf(row) : undefined;
+  }
+
+  async instanceIdsByKey(jkt: string): Promise<string[]> {
+    const { rows } = await this.#query<{ instance_id: string }>(
+      'read instances',
+      'SELECT instance_id FROM instances WHERE jkt = $1 LIMIT 100',
+      [jkt],
+    );
+    return rows.map((r) => r.instance_id);
+  }
+
+  async registerInstance(r: InstanceRecord): Promise<InstanceRecord> {
+    // One statement: two replicas registering one key race on the unique index, and the loser's
+    // insert becomes the refresh of the winner's row.
+    const { rows } = await this.#query<InstanceRow>(
+      'record an instance',
+      `INSERT INTO instances (${INSTANCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       ON CONFLICT (app_id, jkt) WHERE charter IS NOT NULL DO UPDATE SET
+         charter_id = excluded.charter_id, publisher_id = excluded.publisher_id, platform = excluded.platform,
+         scopes = excluded.scopes, attested = excluded.attested, charter_exp = excluded.charter_exp,
+         attestation_state = excluded.attestation_state, charter = excluded.charter,
+         waived = excluded.waived, evidence = excluded.evidence
+       RETURNING *`,
+      instanceValues(r),
+    );
+    const row = rows[0];
+    if (!row) throw new CharterError('unavailable', 'ERR_STORE', 'the instance was not recorded');
+    return instanceOf(row);
   }
 
   async advanceAttestationCounter(instanceId: string, counter: number): Promise<boolean> {

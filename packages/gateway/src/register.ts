@@ -1,5 +1,13 @@
 /** `POST /charter/v1/register` (SPEC.md §3): a charter, a platform and a nonce-bound proof become an instance. */
-import { attestationPolicyOf, type CharterClaims, CharterError, newId, verifyCharter } from '@charter/core';
+import { createHash, X509Certificate } from 'node:crypto';
+import {
+  attestationPolicyOf,
+  type CharterClaims,
+  CharterError,
+  DEFAULT_REGISTER_RATE,
+  newId,
+  verifyCharter,
+} from '@charter/core';
 import { attestationBinding } from './attestation.ts';
 import { parseRegisterBody } from './bodies.ts';
 import { type DecisionNotes, type EngineContext, policy, refusal } from './context.ts';
@@ -23,10 +31,67 @@ export function grantedScopes(
   return charterScopes.filter((s) => allowed.has(s));
 }
 
+/** Seconds in a registration rate window. */
+const REGISTER_WINDOW_S = 60;
+
 /**
- * Register an instance. Order: body, proof (signature, method, URL), nonce (spent once), license,
- * charter signature, then the policy checks (revocation, admission, platform, origin, attestation),
- * which monitor mode notes instead of refusing.
+ * The address a registration counts against: IPv4 as is (IPv4-mapped IPv6 unwrapped), IPv6 by its
+ * /64, since one host commonly holds a whole /64 and could otherwise rotate addresses at will.
+ */
+export function rateAddressOf(ip: string | undefined): string | undefined {
+  if (!ip) return undefined;
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (v4) return v4[1];
+  if (!ip.includes(':')) return ip;
+  const bare = ip.split('%')[0] as string;
+  const [head = '', tail] = bare.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined ? h : [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (g === '' ? '0' : g.toLowerCase().replace(/^0+(?=.)/, '')))
+    .join(':')}::/64`;
+}
+
+/** Refusals of checks that only registration makes (the platform and what binds an instance to it). */
+const REGISTRATION_ONLY: ReadonlySet<string> = new Set([
+  'platform_mismatch',
+  'attestation_required',
+  'invalid_attestation',
+]);
+
+/** Checks that only monitor mode let through, as stored with the instance (`code:detail`). */
+function waiversOf(notes: DecisionNotes): string[] {
+  // Only what is decided once, at registration: revocations, admission and charter expiry are
+  // checked again on every request anyway, and a registration over the rate is early, not weaker.
+  return notes.monitored.filter((e) => REGISTRATION_ONLY.has(e.code)).map((e) => `${e.code}:${e.detail}`);
+}
+
+/** The certificate serials of an attestation chain (lowercase hex without leading zeros). */
+function chainSerials(x5c: unknown): string[] {
+  if (!Array.isArray(x5c)) return [];
+  const serials: string[] = [];
+  for (const der of x5c) {
+    if (typeof der !== 'string') continue;
+    try {
+      const hex = new X509Certificate(Buffer.from(der, 'base64')).serialNumber.toLowerCase();
+      serials.push(hex.replace(/^0+(?=.)/, ''));
+    } catch {
+      // The verifier accepted the chain; a certificate node cannot parse has no serial to keep.
+    }
+  }
+  return serials;
+}
+
+/**
+ * Register an instance. Order: body, registration rate per source address, proof (signature,
+ * method, URL), nonce (spent once), license, charter signature, registration rate per charter, then
+ * the policy checks (revocation of the instance this key already is, of the charter or app,
+ * admission, platform, origin, attestation), which monitor mode notes instead of refusing — and
+ * records with the instance as waivers, refused once the license says enforce. One key is one
+ * instance per app: registering a known key again refreshes that instance (same id).
  */
 export async function register(
   ctx: EngineContext,
@@ -36,6 +101,18 @@ export async function register(
   const body = parseRegisterBody(req.body, headerOf(req, 'content-type'));
   const now = ctx.now();
   const license = ctx.license();
+  const limits = { ...DEFAULT_REGISTER_RATE, ...license.claims.policy.register_rate };
+  const window = Math.floor(now / REGISTER_WINDOW_S);
+  const address = rateAddressOf(req.ip);
+  if (
+    address !== undefined &&
+    (await ctx.cache.incr(`reg:a:${address}:${window}`, REGISTER_WINDOW_S + 1)) > limits.per_address_per_min
+  )
+    policy(
+      ctx,
+      notes,
+      refusal('rate_limited', 'ERR_RATE_REGISTER_ADDRESS', 'too many registrations from this address'),
+    );
   const proof = verifyDpopProof(headerOf(req, 'dpop', 'invalid_dpop_proof'), {
     method: 'POST',
     htu: ctx.htu.register,
@@ -52,7 +129,26 @@ export async function register(
   notes.app_id = charter.sub;
   notes.publisher_id = charter.publisher.id;
   notes.charter_id = charter.jti;
+  if (
+    (await ctx.cache.incr(`reg:c:${charter.jti}:${window}`, REGISTER_WINDOW_S + 1)) >
+    limits.per_charter_per_min
+  )
+    policy(
+      ctx,
+      notes,
+      refusal('rate_limited', 'ERR_RATE_REGISTER_CHARTER', 'too many registrations of this charter'),
+    );
 
+  // One key is one instance per app; a revoked instance's key does not come back by registering
+  // again, as that app or any other.
+  const known = await ctx.store.instanceByKey(charter.sub, proof.key.jkt);
+  const sameKey = await ctx.store.instanceIdsByKey(proof.key.jkt);
+  if (sameKey.some((id) => license.revoked.instances.has(id)))
+    policy(
+      ctx,
+      notes,
+      refusal('instance_revoked', 'ERR_INSTANCE_REVOKED', 'this key belongs to a revoked instance'),
+    );
   if (license.revoked.charters.has(charter.jti))
     policy(ctx, notes, refusal('charter_revoked', 'ERR_CHARTER_REVOKED', 'the license revokes this charter'));
   else if (license.revoked.apps.has(charter.sub))
@@ -73,8 +169,12 @@ export async function register(
     license: license.claims,
   });
 
-  const record = {
-    instance_id: newId('ins'),
+  const attestationState =
+    attested?.state && body.platform === 'android'
+      ? { ...attested.state, serials: chainSerials(body.attestation?.x5c) }
+      : attested?.state;
+  const proposed = {
+    instance_id: known?.instance_id ?? newId('ins'),
     app_id: charter.sub,
     charter_id: charter.jti,
     publisher_id: charter.publisher.id,
@@ -84,10 +184,19 @@ export async function register(
     attested: attested !== undefined,
     charter_exp: charter.exp,
     created_at: now,
-    ...(attested?.state ? { attestation_state: attested.state } : {}),
+    ...(attestationState ? { attestation_state: attestationState } : {}),
+    charter: body.charter,
+    waived: waiversOf(notes),
+    ...(attested !== undefined && body.attestation
+      ? {
+          evidence: createHash('sha256').update(JSON.stringify(body.attestation)).digest('base64url'),
+        }
+      : {}),
   };
-  await ctx.store.putInstance(record);
+  const record = await ctx.store.registerInstance(proposed);
+  ctx.instances.invalidate(record.instance_id);
   notes.instance_id = record.instance_id;
+  notes.instance_known = true;
   notes.platform = record.platform;
   notes.attested = record.attested;
   return { instance_id: record.instance_id, app_id: record.app_id, scopes: record.scopes };

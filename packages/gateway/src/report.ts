@@ -12,6 +12,7 @@ import {
   installationJkt,
   newId,
   type ReportClaims,
+  type ReportInstance,
   signInstallationArtifact,
 } from '@charter/core';
 import { installationKey } from './activation.ts';
@@ -36,6 +37,45 @@ export interface ExportedReport {
   token: string;
   seq: number;
   claims: ReportClaims;
+}
+
+/** Verdict fields copied from an instance's attestation state into the report (short, no keys). */
+const VERDICT_FIELDS = [
+  'fmt',
+  'security_level',
+  'verified_boot_state',
+  'device_locked',
+  'os_patch_level',
+  'root',
+  'environment',
+  'app_id',
+] as const;
+
+/**
+ * Each reported instance with what it registered with, read from its row: platform, key, whether it
+ * attested, the digest of its attestation and the verifier's verdict, and the checks monitor mode
+ * waived. A row written by hand shows here as it is (say, attested with no evidence) for the vendor
+ * to flag at renewal.
+ */
+async function addEvidence(store: GatewayStore, instances: Record<string, ReportInstance>): Promise<void> {
+  for (const [id, entry] of Object.entries(instances)) {
+    const row = await store.getInstance(id);
+    if (!row) continue;
+    entry.platform = row.platform;
+    entry.jkt = row.jkt;
+    entry.attested = row.attested;
+    if (row.evidence) entry.evidence = row.evidence;
+    const verdict: Record<string, string | boolean | number> = {};
+    for (const k of VERDICT_FIELDS) {
+      const v = row.attestation_state?.[k];
+      if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number')
+        verdict[k] = typeof v === 'string' ? v.slice(0, 512) : v;
+    }
+    if (Object.keys(verdict).length > 0) entry.verdict = verdict;
+    if (row.waived && row.waived.length > 0)
+      entry.waived = row.waived.slice(0, 32).map((w) => w.slice(0, 128));
+    if (!row.charter) entry.unverifiable = true;
+  }
 }
 
 /**
@@ -64,6 +104,8 @@ export async function exportReport(
   const revocationsSerial = await revocationUpdateSerial(store);
   const counters = await store.takeCounters();
   try {
+    const usage = usageOf(counters);
+    await addEvidence(store, usage.instances ?? {});
     const from = head?.to ?? Math.min(license.installed_at, now);
     const seq = (head?.seq ?? 0) + 1;
     const claims: ReportClaims = {
@@ -78,7 +120,7 @@ export async function exportReport(
       // Additive: lets the vendor see which sites have installed its latest revocation update.
       ...(revocationsSerial !== undefined ? { revocations_serial: revocationsSerial } : {}),
       integrity: input.integrity === 'sealed' && !counters[COUNTER.unsealedStart] ? 'sealed' : 'unsealed',
-      ...usageOf(counters),
+      ...usage,
     };
     const token = await signInstallationArtifact('report', claims, key);
     const report = { token, seq, claims };

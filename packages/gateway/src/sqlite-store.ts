@@ -32,6 +32,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
   // Used proof ids and spent nonces (useOnce), so that nothing used before a restart is usable after.
   `CREATE TABLE replay (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;`,
+  // One key is one instance per app (rows of older versions have no charter and admit nothing).
+  `ALTER TABLE instances ADD COLUMN charter TEXT;
+   ALTER TABLE instances ADD COLUMN waived TEXT;
+   ALTER TABLE instances ADD COLUMN evidence TEXT;
+   CREATE UNIQUE INDEX instances_key ON instances(app_id, jkt) WHERE charter IS NOT NULL;
+   CREATE INDEX instances_jkt ON instances(jkt);`,
 ];
 
 /** Expired replay records are swept every this many writes. */
@@ -49,6 +55,25 @@ interface InstanceRow {
   charter_exp: number;
   created_at: number;
   attestation_state: string | null;
+  charter: string | null;
+  waived: string | null;
+  evidence: string | null;
+}
+
+function instanceOf(row: InstanceRow): InstanceRecord {
+  const { attestation_state, charter, waived, evidence, ...rest } = row;
+  return {
+    ...rest,
+    platform: row.platform as InstanceRecord['platform'],
+    scopes: JSON.parse(row.scopes) as string[],
+    attested: row.attested === 1,
+    ...(attestation_state
+      ? { attestation_state: JSON.parse(attestation_state) as Record<string, unknown> }
+      : {}),
+    ...(charter ? { charter } : {}),
+    ...(waived ? { waived: JSON.parse(waived) as string[] } : {}),
+    ...(evidence ? { evidence } : {}),
+  };
 }
 
 /** Run `fn`, turning a database failure into `unavailable` (fail closed; the cause goes to logs). */
@@ -101,17 +126,63 @@ export class SqliteStore implements GatewayStore {
           | InstanceRow
           | undefined,
     );
-    if (!row) return undefined;
-    const { attestation_state, ...rest } = row;
-    return {
-      ...rest,
-      platform: row.platform as InstanceRecord['platform'],
-      scopes: JSON.parse(row.scopes) as string[],
-      attested: row.attested === 1,
-      ...(attestation_state
-        ? { attestation_state: JSON.parse(attestation_state) as Record<string, unknown> }
-        : {}),
-    };
+    return row ? instanceOf(row) : undefined;
+  }
+
+  async instanceByKey(appId: string, jkt: string): Promise<InstanceRecord | undefined> {
+    const row = guarded(
+      'read an instance',
+      () =>
+        this.#db
+          .prepare('SELECT * FROM instances WHERE app_id = ? AND jkt = ? AND charter IS NOT NULL')
+          .get(appId, jkt) as InstanceRow | undefined,
+    );
+    return row ? instanceOf(row) : undefined;
+  }
+
+  async instanceIdsByKey(jkt: string): Promise<string[]> {
+    return guarded('read instances', () =>
+      (
+        this.#db.prepare('SELECT instance_id FROM instances WHERE jkt = ? LIMIT 100').all(jkt) as {
+          instance_id: string;
+        }[]
+      ).map((r) => r.instance_id),
+    );
+  }
+
+  async registerInstance(r: InstanceRecord): Promise<InstanceRecord> {
+    const row = guarded(
+      'record an instance',
+      () =>
+        this.#db
+          .prepare(
+            `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (app_id, jkt) WHERE charter IS NOT NULL DO UPDATE SET
+               charter_id = excluded.charter_id, publisher_id = excluded.publisher_id, platform = excluded.platform,
+               scopes = excluded.scopes, attested = excluded.attested, charter_exp = excluded.charter_exp,
+               attestation_state = excluded.attestation_state, charter = excluded.charter,
+               waived = excluded.waived, evidence = excluded.evidence
+             RETURNING *`,
+          )
+          .get(
+            r.instance_id,
+            r.app_id,
+            r.charter_id,
+            r.publisher_id,
+            r.platform,
+            r.jkt,
+            JSON.stringify(r.scopes),
+            r.attested ? 1 : 0,
+            r.charter_exp,
+            r.created_at,
+            r.attestation_state ? JSON.stringify(r.attestation_state) : null,
+            r.charter ?? null,
+            r.waived && r.waived.length > 0 ? JSON.stringify(r.waived) : null,
+            r.evidence ?? null,
+          ) as InstanceRow,
+    );
+    return instanceOf(row);
   }
 
   async getState(name: string): Promise<string | undefined> {
@@ -195,8 +266,8 @@ export class SqliteStore implements GatewayStore {
     guarded('record an instance', () =>
       this.#db
         .prepare(
-          `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           r.instance_id,
@@ -210,6 +281,9 @@ export class SqliteStore implements GatewayStore {
           r.charter_exp,
           r.created_at,
           r.attestation_state ? JSON.stringify(r.attestation_state) : null,
+          r.charter ?? null,
+          r.waived && r.waived.length > 0 ? JSON.stringify(r.waived) : null,
+          r.evidence ?? null,
         ),
     );
   }

@@ -24,6 +24,15 @@ export interface InstanceRecord {
   created_at: number;
   /** What the attestation verifier asked to keep (e.g. an App Attest key id and counter). */
   attestation_state?: Record<string, unknown>;
+  /**
+   * The vendor-signed charter the instance registered with (compact JWS). Admission re-verifies it,
+   * so a row without one (older versions, or written by hand) admits nothing.
+   */
+  charter?: string;
+  /** Checks that only monitor mode let through at registration (`code:detail`); refused under enforce. */
+  waived?: string[];
+  /** base64url SHA-256 of the attestation object the instance registered with. */
+  evidence?: string;
 }
 
 /** An installed license as the store keeps it. */
@@ -89,6 +98,16 @@ export interface GatewayStore {
   readonly sharedByReplicas?: boolean;
   getInstance(instanceId: string): Promise<InstanceRecord | undefined>;
   putInstance(record: InstanceRecord): Promise<void>;
+  /** The instance of app `appId` whose key has thumbprint `jkt` (one key is one instance per app). */
+  instanceByKey(appId: string, jkt: string): Promise<InstanceRecord | undefined>;
+  /** The ids of every instance, of any app, whose key has thumbprint `jkt`. */
+  instanceIdsByKey(jkt: string): Promise<string[]>;
+  /**
+   * Record a registration: a new instance, or, when the app already has an instance with this key,
+   * that instance refreshed in place (same id and `created_at`; charter, scopes, attestation, evidence
+   * and waivers replaced), atomically. Returns the record as stored.
+   */
+  registerInstance(record: InstanceRecord): Promise<InstanceRecord>;
   /**
    * Raise the instance's App Attest counter (`attestation_state.counter`) to `counter` if and only if
    * it is currently lower, atomically; false when it was not (a replayed or concurrent assertion).

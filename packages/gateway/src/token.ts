@@ -3,7 +3,7 @@ import { CharterError, newId } from '@charter/core';
 import { parseTokenBody } from './bodies.ts';
 import { type DecisionNotes, type EngineContext, policy, refusal } from './context.ts';
 import { verifyDpopProof } from './dpop.ts';
-import { grantedScopes } from './register.ts';
+import { checkInstance, scopesOf } from './instance-check.ts';
 import { type CharterRequest, headerOf } from './request.ts';
 
 /** The token response of RFC 9449 §5. */
@@ -46,9 +46,11 @@ export async function token(
     throw refusal('invalid_dpop_proof', 'ERR_DPOP_REPLAY', 'the proof has been used before');
   }
 
-  const instance = await ctx.store.getInstance(body.instance_id);
-  if (!instance)
+  // Read from the store (not the cache): a token request is where a re-registration takes effect.
+  const verified = await ctx.instances.get(ctx, body.instance_id, 0);
+  if (!verified)
     throw refusal('invalid_request', 'ERR_INSTANCE_UNKNOWN', 'no such instance is registered here');
+  const instance = verified.record;
   if (instance.jkt !== proof.key.jkt)
     throw refusal('invalid_dpop_proof', 'ERR_DPOP_KEY', 'the proof is not signed by the instance key');
   notes.proof_iat = proof.claims.iat;
@@ -56,6 +58,8 @@ export async function token(
   notes.publisher_id = instance.publisher_id;
   notes.instance_id = instance.instance_id;
   notes.charter_id = instance.charter_id;
+  notes.instance_known = true;
+  checkInstance(ctx, notes, verified, license, now);
 
   if (license.revoked.instances.has(instance.instance_id))
     policy(
@@ -73,12 +77,6 @@ export async function token(
       ctx,
       notes,
       refusal('app_not_admitted', 'ERR_APP_NOT_LICENSED', 'the license does not admit this app'),
-    );
-  if (instance.charter_exp <= now)
-    policy(
-      ctx,
-      notes,
-      refusal('charter_expired', 'ERR_CHARTER_EXPIRED', 'the charter of this instance has expired'),
     );
   if (ctx.attestation?.verifyAssertion) {
     try {
@@ -100,11 +98,11 @@ export async function token(
     }
   }
 
-  const scopes = grantedScopes(instance.scopes, licensed?.scopes);
+  const scopes = scopesOf(verified, license);
   // Never past the charter; a charter only monitor mode lets through gets the plain TTL.
   const exp =
-    instance.charter_exp > now
-      ? Math.min(now + license.tokenTtlS, instance.charter_exp)
+    verified.charter.exp > now
+      ? Math.min(now + license.tokenTtlS, verified.charter.exp)
       : now + license.tokenTtlS;
   const scope = scopes.join(' ');
   const access_token = await ctx.tokens.issue({

@@ -220,7 +220,15 @@ test('usage is counted per app and code, flushed to the store, and exported as a
     assert.equal(claims.apps.app_beta?.unattested_instances, 1);
     assert.equal(claims.apps.app_other?.denied.app_not_admitted, 1);
     assert.equal(claims.unknown.invalid_token, 1);
-    assert.deepEqual(claims.instances?.[client.instanceId], { app_id: 'app_beta', charter_id: jti });
+    // With what it registered with: a server instance, its key, no attestation.
+    assert.deepEqual(claims.instances?.[client.instanceId], {
+      app_id: 'app_beta',
+      charter_id: jti,
+      platform: 'server',
+      jkt: claims.instances?.[client.instanceId]?.jkt,
+      attested: false,
+    });
+    assert.match(claims.instances?.[client.instanceId]?.jkt ?? '', /^[A-Za-z0-9_-]{43}$/);
     assert.equal(claims.iss, (await verifyReport(first.token)).jkt);
     const second = await exportReport(g.store, { integrity: 'sealed', now: now() }, async () => {});
     assert.equal(second.claims.seq, 2);

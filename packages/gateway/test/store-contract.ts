@@ -81,6 +81,49 @@ export function storeContract(label: string, factory: HarnessFactory): void {
       });
     });
 
+    it('one key is one instance per app: registering it again refreshes the row, even when replicas race', async (h) => {
+      const a = await h.open();
+      const b = await h.open();
+      const first = await a.registerInstance(
+        instance('ins_1', {
+          jkt: 'k1',
+          charter: 'c.1',
+          waived: ['attestation_required:ERR_X'],
+          evidence: 'd1',
+        }),
+      );
+      assert.equal(first.instance_id, 'ins_1');
+      assert.deepEqual(first.waived, ['attestation_required:ERR_X']);
+      // The same key again, under a new id and a new charter: the first row, refreshed in place.
+      const again = await b.registerInstance(
+        instance('ins_2', { jkt: 'k1', charter: 'c.2', charter_id: 'chr_2', created_at: 1_800_000_000 }),
+      );
+      assert.equal(again.instance_id, 'ins_1');
+      assert.equal(again.charter, 'c.2');
+      assert.equal(again.charter_id, 'chr_2');
+      assert.equal(again.created_at, 1_700_000_000, 'registered when it first registered');
+      assert.equal(again.waived, undefined, 'waivers replaced');
+      assert.equal(again.evidence, undefined);
+      assert.equal(await a.getInstance('ins_2'), undefined);
+      assert.equal((await a.instanceByKey('app_beta', 'k1'))?.instance_id, 'ins_1');
+      assert.equal(await a.instanceByKey('app_other', 'k1'), undefined);
+      assert.deepEqual(await a.instanceIdsByKey('k1'), ['ins_1']);
+      assert.deepEqual(await a.instanceIdsByKey('k_none'), []);
+      // Another app with the same key is another instance.
+      const other = await a.registerInstance(
+        instance('ins_3', { jkt: 'k1', app_id: 'app_other', charter: 'c.3' }),
+      );
+      assert.equal(other.instance_id, 'ins_3');
+      assert.deepEqual((await b.instanceIdsByKey('k1')).sort(), ['ins_1', 'ins_3']);
+      // Racing replicas registering one new key end with one row.
+      const raced = await Promise.all(
+        Array.from({ length: 6 }, (_, k) =>
+          (k % 2 ? a : b).registerInstance(instance(`ins_r${k}`, { jkt: 'k9', charter: 'c.9' })),
+        ),
+      );
+      assert.equal(new Set(raced.map((r) => r.instance_id)).size, 1);
+    });
+
     it('the App Attest counter only rises, and racing replicas admit one assertion per counter', async (h) => {
       const a = await h.open();
       const b = await h.open();

@@ -2,7 +2,17 @@
  * The evidence the vendor reads back from sites: activation requests, hash-chained usage reports, and
  * the trace from any id (charter, app, instance) to who published, approved and admitted it.
  */
-import { artifactHash, CharterError, type ReportClaims, verifyActivation, verifyReport } from '@charter/core';
+import {
+  artifactHash,
+  attestationPolicyOf,
+  type CharterClaims,
+  CharterError,
+  decodeJsonSegment,
+  type Platform,
+  type ReportClaims,
+  verifyActivation,
+  verifyReport,
+} from '@charter/core';
 import type { VendorDb } from './db.ts';
 
 /** One report as `vendor report verify` judged it. */
@@ -29,6 +39,109 @@ export interface ReportVerdict {
     { admitted: number; denied: Record<string, number>; instances: number; unattested_instances: number }
   >;
   unknown: Record<string, number>;
+  /**
+   * Instances whose reported evidence does not hold up: a charter the vendor never issued for that
+   * app, attested with no attestation on record, unattested where the charter requires it with no
+   * waiver, one attestation or one key behind two instances, no charter on record. Such a row was
+   * most likely written into the gateway's store by hand.
+   */
+  suspect_instances: { site: string; instance_id: string; app_id: string; problem: string }[];
+}
+
+/** Check the instances of verified reports against the vendor's own charters. */
+function checkInstances(db: VendorDb, reports: Parsed[], verdict: ReportVerdict): void {
+  const charters = new Map<string, { app_id: string; claims: CharterClaims | undefined } | null>();
+  const charterOf = (id: string) => {
+    if (!charters.has(id)) {
+      const row = db.prepare('SELECT app_id, token FROM charters WHERE id = ?').get(id) as
+        | { app_id: string; token: string }
+        | undefined;
+      charters.set(
+        id,
+        row
+          ? {
+              app_id: row.app_id,
+              claims: decodeJsonSegment(row.token.split('.')[1] ?? '') as unknown as
+                | CharterClaims
+                | undefined,
+            }
+          : null,
+      );
+    }
+    return charters.get(id) ?? null;
+  };
+  const seen = new Map<string, { site: string; entry: NonNullable<ReportClaims['instances']>[string] }>();
+  const byEvidence = new Map<string, string>();
+  const byKey = new Map<string, string>();
+  const flagged = new Set<string>();
+  const flag = (site: string, instance_id: string, app_id: string, problem: string) => {
+    const k = `${site} ${instance_id} ${problem}`;
+    if (flagged.has(k)) return;
+    flagged.add(k);
+    verdict.suspect_instances.push({ site, instance_id, app_id, problem });
+  };
+  for (const p of reports) {
+    for (const [id, entry] of Object.entries(p.claims.instances ?? {}))
+      seen.set(`${p.claims.site} ${id}`, { site: p.claims.site, entry });
+  }
+  for (const [key, { site, entry }] of seen) {
+    const id = key.slice(site.length + 1);
+    const charter = charterOf(entry.charter_id);
+    if (!charter) {
+      flag(site, id, entry.app_id, 'its charter was never issued by this vendor');
+      continue;
+    }
+    if (charter.app_id !== entry.app_id) flag(site, id, entry.app_id, 'its charter belongs to another app');
+    // Reports of older gateways carry no evidence; only what is there is checked.
+    if (entry.platform === undefined) continue;
+    if (entry.unverifiable) flag(site, id, entry.app_id, 'the gateway has no charter on record for it');
+    const platform = entry.platform as Platform;
+    const claims = charter.claims;
+    if (claims && !claims.platforms?.[platform])
+      flag(site, id, entry.app_id, `its charter does not approve the ${platform} platform`);
+    if (platform === 'android' || platform === 'ios') {
+      const required = claims ? attestationPolicyOf(claims, platform) === 'required' : true;
+      const v = entry.verdict ?? {};
+      const complete =
+        platform === 'android'
+          ? v.fmt === 'android-key' && typeof v.security_level === 'string' && typeof v.root === 'string'
+          : v.fmt === 'apple-appattest' && typeof v.environment === 'string';
+      if (entry.attested && !entry.evidence)
+        flag(site, id, entry.app_id, 'it claims hardware attestation but carries no attestation evidence');
+      else if (entry.attested && !complete)
+        flag(
+          site,
+          id,
+          entry.app_id,
+          'it claims hardware attestation but its attestation verdict is incomplete',
+        );
+      if (!entry.attested && required && !(entry.waived ?? []).length)
+        flag(
+          site,
+          id,
+          entry.app_id,
+          'unattested, the charter requires attestation, and no monitor-mode waiver is recorded',
+        );
+    }
+    if (entry.evidence) {
+      const other = byEvidence.get(entry.evidence);
+      if (other && other !== key)
+        flag(
+          site,
+          id,
+          entry.app_id,
+          `its attestation is also the evidence of instance ${other.split(' ')[1]}`,
+        );
+      else byEvidence.set(entry.evidence, key);
+    }
+    if (entry.jkt) {
+      const k = `${site} ${entry.app_id} ${entry.jkt}`;
+      const other = byKey.get(k);
+      if (other && other !== key)
+        flag(site, id, entry.app_id, `its key is also the key of instance ${other.split(' ')[1]}`);
+      else byKey.set(k, key);
+    }
+  }
 }
 
 /** Verify an activation request for `siteId` and record it; says whether it replaces another installation. */
@@ -87,6 +200,7 @@ export async function verifyReports(db: VendorDb, tokens: string[], now: number)
     reactivations: [],
     apps: {},
     unknown: {},
+    suspect_instances: [],
   };
   const fresh: Parsed[] = [];
   for (const [file, raw] of tokens.entries()) {
@@ -209,7 +323,13 @@ export async function verifyReports(db: VendorDb, tokens: string[], now: number)
     ).map((r) => r.jkt);
     if (installations.length > 1) verdict.reactivations.push({ site, installations });
   }
+  checkInstances(
+    db,
+    fresh.filter((p) => verdict.reports.some((r) => r.hash === p.hash && r.status === 'ok')),
+    verdict,
+  );
   verdict.ok =
+    verdict.suspect_instances.length === 0 &&
     verdict.gaps.length === 0 &&
     verdict.forks.length === 0 &&
     verdict.backwards.length === 0 &&

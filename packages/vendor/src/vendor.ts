@@ -105,6 +105,9 @@ export interface LicenseInput {
   clockToleranceS?: number;
   onClockRollback?: 'refuse' | 'warn';
   graceS?: number;
+  /** Registration rate limits (additive license field `policy.register_rate`). */
+  registerPerCharterPerMin?: number;
+  registerPerAddressPerMin?: number;
   /** An activation request (`charter-activation+jwt`): bind the license to that installation. */
   activation?: string;
   /** Usage reports the site sent back; with `requireUnbrokenChain`, a broken chain refuses the renewal. */
@@ -1212,6 +1215,15 @@ export class Vendor {
     if (input.clockToleranceS !== undefined) policy.clock_tolerance_s = input.clockToleranceS;
     if (input.onClockRollback !== undefined) policy.on_clock_rollback = input.onClockRollback;
     if (input.graceS !== undefined) policy.grace_s = input.graceS;
+    if (input.registerPerCharterPerMin !== undefined || input.registerPerAddressPerMin !== undefined)
+      policy.register_rate = {
+        ...(input.registerPerCharterPerMin !== undefined
+          ? { per_charter_per_min: input.registerPerCharterPerMin }
+          : {}),
+        ...(input.registerPerAddressPerMin !== undefined
+          ? { per_address_per_min: input.registerPerAddressPerMin }
+          : {}),
+      };
     const revoked = revokedClaim(revocations);
     const attestation =
       input.attestation && Object.keys(input.attestation).length > 0

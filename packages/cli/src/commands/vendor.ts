@@ -484,6 +484,16 @@ export const licenseIssue: CommandSpec = {
     },
     'rate-per-instance': { type: 'string', description: 'requests per minute per instance', value: 'N' },
     'rate-per-app': { type: 'string', description: 'requests per minute per app', value: 'N' },
+    'register-rate-per-charter': {
+      type: 'string',
+      description: 'registrations per minute per charter (default 60)',
+      value: 'N',
+    },
+    'register-rate-per-address': {
+      type: 'string',
+      description: 'registrations per minute per source address (default 20)',
+      value: 'N',
+    },
     activation: {
       type: 'string',
       description: 'bind to the installation of this activation request',
@@ -541,6 +551,8 @@ export const licenseIssue: CommandSpec = {
       proofSkewS: proofSkew,
       ratePerInstancePerMin: intFlag(flags, 'rate-per-instance', 1, 1_000_000),
       ratePerAppPerMin: intFlag(flags, 'rate-per-app', 1, 100_000_000),
+      registerPerCharterPerMin: intFlag(flags, 'register-rate-per-charter', 1, 1_000_000),
+      registerPerAddressPerMin: intFlag(flags, 'register-rate-per-address', 1, 1_000_000),
       activation: activationFile === undefined ? undefined : readFileSync(activationFile, 'utf8').trim(),
       reports: reportFiles.map((f) => readFileSync(f, 'utf8')),
       requireUnbrokenChain: flags['require-unbroken-chain'] === true,
@@ -714,7 +726,9 @@ export const reportVerify: CommandSpec = {
     const lines = [
       v.ok
         ? `OK: ${v.reports.length} reports, unbroken.`
-        : 'NOT OK: the reports do not form one unbroken chain.',
+        : v.suspect_instances.length > 0 && v.gaps.length + v.forks.length + v.backwards.length === 0
+          ? 'NOT OK: instances whose evidence does not hold up (rows written into the gateway store by hand?).'
+          : 'NOT OK: the reports do not form one unbroken chain.',
       ...v.reports
         .filter((r) => r.status !== 'ok')
         .map((r) => `  ${positionals[r.file]}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`),
@@ -726,6 +740,9 @@ export const reportVerify: CommandSpec = {
       ...v.backwards.map((b) => `  at site ${b.site}, report ${b.seq}: ${b.what}`),
       ...v.reactivations.map(
         (r) => `  site ${r.site} was activated on ${r.installations.length} installations`,
+      ),
+      ...v.suspect_instances.map(
+        (s) => `  suspect instance ${s.instance_id} (app ${s.app_id}) at site ${s.site}: ${s.problem}`,
       ),
       '',
       table([
