@@ -71,9 +71,13 @@ describe('CORS from the license (real gateway process)', () => {
       upstreamUrl,
       '--listen',
       '127.0.0.1:0',
+      // Metrics live on the operations listener only (issue 10 item 13).
+      '--metrics-listen',
+      '127.0.0.1:0',
       ...extra,
     ]);
     started.push(g);
+    metricsUrls.set(g.info.url as string, g.info.metrics_url as string);
     return { url: g.info.url as string, home, process: g };
   }
 
@@ -91,8 +95,9 @@ describe('CORS from the license (real gateway process)', () => {
     });
   }
 
+  const metricsUrls = new Map<string, string>();
   async function metric(base: string, name: string, labels: string): Promise<number> {
-    const text = await (await fetch(`${base}/charter/metrics`)).text();
+    const text = await (await fetch(metricsUrls.get(base) as string)).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
     return line ? Number(line.split(' ').pop()) : 0;
   }
