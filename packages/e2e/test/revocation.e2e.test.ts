@@ -102,7 +102,8 @@ function install(G: string, file: string) {
 
 test('a revocation update cuts the only app off at two running replicas at once, and survives a restart', async () => {
   const s = await siteWith('update', 'orders');
-  const a = await startGatewayProcess(startArgs(s.G, s.license));
+  // Metrics live on the operations listener only (issue 10 item 13).
+  const a = await startGatewayProcess([...startArgs(s.G, s.license), '--metrics-listen', '127.0.0.1:0']);
   const b = await startGatewayProcess(startArgs(s.G, s.license));
   const ca = client(a, 'orders');
   const cb = client(b, 'orders');
@@ -156,7 +157,7 @@ test('a revocation update cuts the only app off at two running replicas at once,
     // A fresh registration is refused too.
     assert.equal(await outcome(client(a, 'orders')), 'charter_revoked');
     assert.match(a.stderr(), /admits no apps/);
-    const metrics = await (await fetch(`${a.info.url}/charter/metrics`)).text();
+    const metrics = await (await fetch(a.info.metrics_url)).text();
     assert.match(metrics, /charter_revocations_serial 2/);
     // Re-installing is a no-op; restarting with the old license file keeps the update in force.
     assert.equal(install(s.G, file).json.installed, false);

@@ -39,7 +39,7 @@ let wardCharter: string;
 let wardAppId: string;
 
 async function metric(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${gatewayUrl}/charter/metrics`)).text();
+  const text = await (await fetch(gateway.info.metrics_url)).text();
   return text
     .split('\n')
     .filter((l) => l.startsWith(`${name}{`) && l.includes(labels))
@@ -132,6 +132,9 @@ before(async () => {
     '--listen',
     '127.0.0.1:0',
     '--require-token-nonce',
+    // Metrics live on the operations listener only (issue 10 item 13).
+    '--metrics-listen',
+    '127.0.0.1:0',
   ]);
   gatewayUrl = gateway.info.url;
   assert.match(gatewayUrl, /^http:\/\/127\.0\.0\.1:\d+$/);

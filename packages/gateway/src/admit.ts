@@ -12,7 +12,7 @@ import { expectedHtu } from './htu.ts';
 import { checkInstance, instanceProblems, RECHECK_MS, tokenFitsInstance } from './instance-check.ts';
 import type { InstanceKey } from './instance-key.ts';
 import { type CharterRequest, pathOf } from './request.ts';
-import { scopesFor } from './routes.ts';
+import { methodReadings, scopesFor } from './routes.ts';
 
 /** Seconds in a rate-limit window. */
 const WINDOW_S = 60;
@@ -32,7 +32,10 @@ export async function admit(
   if (rawPath === undefined) throw refusal('invalid_request', 'ERR_PATH', 'the request target is not a path');
   // Every reading of the path an upstream might route on, and the scopes their rules need.
   // routes.json describes the upstream's paths; a Charter endpoint authenticated like one is not among them.
-  const needed = proven?.charterEndpoint ? [] : scopesFor(ctx.routes, req.method.toUpperCase(), rawPath);
+  // Every method it may run as, too: an override header or `_method` names the handler's method.
+  const needed = proven?.charterEndpoint
+    ? []
+    : scopesFor(ctx.routes, methodReadings(req.method, req.headers, req.url), rawPath);
   const license = ctx.license();
   const now = ctx.now();
 

@@ -11,6 +11,14 @@
 /** One audit row per this many anonymous refusals of one endpoint and code. */
 export const ANONYMOUS_SAMPLE_EVERY = 1000;
 
+/**
+ * Refusals of one proven instance, endpoint and code that get a row each before sampling starts.
+ * A charter is public and registering a server instance is cheap, so a proven identity is no bound
+ * on a flood; refused requests never count against a rate limit either. The first rows still name
+ * the instance (who to ask); the rest are sampled like anonymous ones.
+ */
+export const PROVEN_ROWS_BEFORE_SAMPLING = 100;
+
 interface Kind {
   seen: number;
   pending: number;
@@ -19,6 +27,12 @@ interface Kind {
 /** Counts anonymous refusals by kind and says when one gets an audit row. */
 export class AnonymousSampler {
   readonly #kinds = new Map<string, Kind>();
+  readonly #full: number;
+
+  /** `full`: how many refusals of a kind get a row each before one per {@link ANONYMOUS_SAMPLE_EVERY}. */
+  constructor(full = 1) {
+    this.#full = full;
+  }
 
   /** Count one refusal of `kind`; the `count` for an audit row to write now, or undefined for none. */
   take(kind: string): number | undefined {
@@ -29,7 +43,7 @@ export class AnonymousSampler {
     }
     k.seen++;
     k.pending++;
-    if (k.seen > 1 && k.pending < ANONYMOUS_SAMPLE_EVERY) return undefined;
+    if (k.seen > this.#full && k.pending < ANONYMOUS_SAMPLE_EVERY) return undefined;
     const count = k.pending;
     k.pending = 0;
     return count;

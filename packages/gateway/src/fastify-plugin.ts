@@ -140,7 +140,10 @@ async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions):
   fastify.decorateRequest('userCredential', null);
   await fastify.register(async (child) => charterEndpoints(child, gateway));
   fastify.addHook('onRequest', async (request, reply) => {
-    // A client's `Charter_Scope` (any spelling that folds to a Charter header) never reaches the host.
+    // The engine reads the client's own Charter credentials (`Charter-Token`, `Charter-DPoP`) from a
+    // copy taken first; then a client's `Charter_Scope` (any spelling that folds to a Charter header)
+    // is removed, so it never reaches the host.
+    const headers = { ...request.raw.headers };
     stripCharterHeaders(request.raw);
     // A CORS preflight is the gateway's to answer, whatever the host routes: never admitted, never
     // handed to the host (its own CORS handling would otherwise decide the origins).
@@ -149,7 +152,7 @@ async function plugin(fastify: FastifyInstance, options: CharterFastifyOptions):
     corsForReply(request, reply, gateway);
     // Skipped only where the router matched a Charter endpoint route (its handler admits itself).
     if (isCharterEndpointRoute(request)) return;
-    const result = await gateway.handle(neutralRequest(request));
+    const result = await gateway.handle({ ...neutralRequest(request), headers });
     if (result.kind === 'reply') return sendReply(reply, result);
     request.charter = result.app ?? null;
     request.charterAdmission = {

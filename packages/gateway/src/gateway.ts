@@ -8,7 +8,7 @@ import { CharterError, epochSeconds, type LicenseMode, type VendorTrust } from '
 import { type Logger, pino } from 'pino';
 import { TokenAuthority } from './access-token.ts';
 import { admit } from './admit.ts';
-import { AnonymousSampler } from './anonymous-audit.ts';
+import { AnonymousSampler, PROVEN_ROWS_BEFORE_SAMPLING } from './anonymous-audit.ts';
 import type { AttestationVerifier } from './attestation.ts';
 import { backendStatusOf } from './backend-status.ts';
 import type { EphemeralCache } from './cache.ts';
@@ -140,6 +140,8 @@ export class Gateway {
   readonly #guard: TimeGuard;
   readonly #usage = new UsageCounters();
   readonly #anonymous = new AnonymousSampler();
+  /** Refusals of proven instances: a row each for the first ones, then sampled (anonymous-audit.ts). */
+  readonly #proven = new AnonymousSampler(PROVEN_ROWS_BEFORE_SAMPLING);
   /** Inside a clock rollback episode: the event is recorded once per episode, not per request. */
   #rolledBack = false;
   #lapseWarnedDay = -1;
@@ -680,10 +682,24 @@ export class Gateway {
   /** At shutdown: one audit row per kind of anonymous refusal that no sampled row stands for yet. */
   async #writeAnonymousCounts(): Promise<void> {
     const at = this.#ctx.now();
-    for (const [key, count] of this.#anonymous.drain()) {
-      const [kind, endpoint, code, app] = key.split(' ') as ['refusal' | 'monitor', string, string, string];
+    for (const [key, count] of [...this.#anonymous.drain(), ...this.#proven.drain()]) {
+      const [kind, endpoint, code, app, instance] = key.split(' ') as [
+        'refusal' | 'monitor',
+        string,
+        string,
+        string,
+        string | undefined,
+      ];
       try {
-        await this.store.appendAudit({ at, kind, endpoint, code, ...(app ? { app_id: app } : {}), count });
+        await this.store.appendAudit({
+          at,
+          kind,
+          endpoint,
+          code,
+          ...(app ? { app_id: app } : {}),
+          ...(instance ? { instance_id: instance } : {}),
+          count,
+        });
       } catch (e) {
         this.logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'audit entry not written');
       }
@@ -931,9 +947,12 @@ export class Gateway {
       // No proven instance (a charter is a public artifact, so a genuine one proves no caller):
       // counted above, sampled here, by app when a charter named one; a flood must not write a row
       // per request.
+      // A proven instance's refusals get a row each up to a bound, then are sampled the same way.
       const anonymous = notes.instance_id === undefined;
       const rows = (kind: 'refusal' | 'monitor', code: string): number | undefined =>
-        anonymous ? this.#anonymous.take(`${kind} ${endpoint} ${code} ${notes.app_id ?? ''}`) : 1;
+        anonymous
+          ? this.#anonymous.take(`${kind} ${endpoint} ${code} ${notes.app_id ?? ''}`)
+          : this.#proven.take(`${kind} ${endpoint} ${code} ${notes.app_id ?? ''} ${notes.instance_id}`);
       const refusedRows = error && !monitorPass ? rows('refusal', error.code) : undefined;
       if (error && refusedRows !== undefined)
         await this.store.appendAudit({
@@ -943,7 +962,7 @@ export class Gateway {
           code: error.code,
           detail: error.detail,
           ...ids,
-          ...(anonymous ? { count: refusedRows } : {}),
+          ...(anonymous || refusedRows > 1 ? { count: refusedRows } : {}),
         });
       for (const m of monitored) {
         const count = rows('monitor', m.code);
@@ -955,7 +974,7 @@ export class Gateway {
           code: m.code,
           detail: m.detail,
           ...ids,
-          ...(anonymous ? { count } : {}),
+          ...(anonymous || count > 1 ? { count } : {}),
         });
       }
       if (!error && endpoint === 'register')

@@ -41,10 +41,13 @@ export function charterMiddleware(
 ): (req: CharterIncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
   return (req, res, next) => {
     void (async () => {
-      // A client's `Charter_Scope` (any spelling that folds to a Charter header) never reaches the host.
+      // The engine reads the client's own Charter credentials (`Charter-Token`, `Charter-DPoP`) from a
+      // copy taken first; then a client's `Charter_Scope` (any spelling that folds to a Charter
+      // header) is removed, so it never reaches the host.
+      const headers = { ...req.headers };
       stripCharterHeaders(req);
       const url = req.url ?? '/';
-      const neutral: CharterRequest = { method: req.method ?? 'GET', url, headers: req.headers };
+      const neutral: CharterRequest = { method: req.method ?? 'GET', url, headers };
       // A CORS preflight is the gateway's to answer: never admitted, never handed to the host.
       if (isPreflight(neutral)) {
         const answer = gateway.preflight(neutral);
@@ -66,7 +69,7 @@ export function charterMiddleware(
       const result = await gateway.handle({
         method: req.method ?? 'GET',
         url,
-        headers: req.headers,
+        headers,
         body,
         ...(req.socket.remoteAddress ? { ip: req.socket.remoteAddress } : {}),
       });

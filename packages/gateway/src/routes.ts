@@ -192,15 +192,75 @@ export function pathReadings(raw: string): string[] {
 }
 
 /**
- * Every scope a request needs: the scope of the first matching rule under each reading of its raw
- * path ({@link pathReadings}, {@link matchRoute}), so no upstream reading reaches a guarded handler
- * without that handler's scope.
+ * Headers (by folded name: lower case, other characters than letters and digits as `-`) that common
+ * servers read as the request's method: the `method-override` package's default, Google's and
+ * ASP.NET's `X-HTTP-Method-Override`, OData's `X-HTTP-Method`, and `X-Method-Override`.
  */
-export function scopesFor(routes: readonly CompiledRoute[], method: string, rawPath: string): string[] {
+const METHOD_OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override']);
+
+/** The query key HTML forms use for the same (`method-override('_method')`, Laravel, Rails, Symfony). */
+const METHOD_OVERRIDE_QUERY = '_method';
+
+/**
+ * The methods a server may run a request as: its own, and every method an override header or a
+ * `_method` query parameter names (upper-cased, as servers compare them). A middleware such as
+ * `method-override` turns `POST /orders/1` + `X-HTTP-Method-Override: DELETE` into the `DELETE`
+ * handler's request, so the request needs that handler's scope too.
+ */
+export function methodReadings(
+  method: string,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  rawUrl: string,
+): string[] {
+  const methods = new Set([method.toUpperCase()]);
+  const add = (value: string): void => {
+    for (const part of value.split(',')) {
+      const m = part.trim().toUpperCase();
+      if (METHOD.test(m) && m !== '*') methods.add(m);
+    }
+  };
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || !METHOD_OVERRIDE_HEADERS.has(name.toLowerCase().replace(/[^a-z0-9]/g, '-')))
+      continue;
+    for (const v of Array.isArray(value) ? value : [value]) add(v);
+  }
+  const q = rawUrl.indexOf('?');
+  if (q !== -1) {
+    for (const pair of rawUrl.slice(q + 1).split('&')) {
+      const eq = pair.indexOf('=');
+      let key: string;
+      let value: string;
+      try {
+        key = decodeURIComponent((eq === -1 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '));
+        value = eq === -1 ? '' : decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
+      } catch {
+        continue;
+      }
+      // `_method`, and the bracket forms query parsers read as it (`_method[]`).
+      if (key === METHOD_OVERRIDE_QUERY || key.startsWith(`${METHOD_OVERRIDE_QUERY}[`)) add(value);
+    }
+  }
+  return [...methods];
+}
+
+/**
+ * Every scope a request needs: the scope of the first matching rule under each reading of its raw
+ * path ({@link pathReadings}, {@link matchRoute}) and each method it may run as
+ * ({@link methodReadings}; default: the method alone), so no upstream reading reaches a guarded
+ * handler without that handler's scope.
+ */
+export function scopesFor(
+  routes: readonly CompiledRoute[],
+  method: string | readonly string[],
+  rawPath: string,
+): string[] {
   const scopes = new Set<string>();
+  const methods = typeof method === 'string' ? [method] : method;
   for (const path of pathReadings(rawPath)) {
-    const r = matchRoute(routes, method, path);
-    if (r) scopes.add(r.scope);
+    for (const m of methods) {
+      const r = matchRoute(routes, m, path);
+      if (r) scopes.add(r.scope);
+    }
   }
   return [...scopes];
 }
