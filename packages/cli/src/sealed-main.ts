@@ -11,3 +11,5 @@ process.exitCode = await dispatch(
   [gatewayStart, gatewayActivate, licenseInstall, reportExport, attesterJwks],
   ['gateway', ...process.argv.slice(2)],
 );
+// As in bin/charter.js: a command that has returned exits, whatever handle a library left open.
+setTimeout(() => process.exit(), 3000).unref();
