@@ -281,6 +281,12 @@ export const gatewayStart: CommandSpec = {
     );
     const signal = await stopped;
     logger.info({ signal }, 'shutting down');
+    // A graceful close gets ten seconds; a connection or store that never lets go must not keep a
+    // stopped gateway alive (a supervisor's `kill` has to end it). Unref'd: it never delays an exit.
+    setTimeout(() => {
+      logger.error({ signal }, 'graceful shutdown took over 10 s: exiting');
+      process.exit(1);
+    }, 10_000).unref();
     await admin.close();
     await running.close();
     await backends.close();
