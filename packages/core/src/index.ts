@@ -69,6 +69,7 @@ export {
   type LicenseClaims,
   type LicensedApp,
   type LicenseMode,
+  type AttestationSource,
   type LicensePolicy,
   type SecurityLevel,
   signLicense,
@@ -95,3 +96,12 @@ export {
   type VerifyOptions,
   verifyVendorArtifact,
 } from './verify.ts';
+export {
+  ATTESTER_TOKEN_MAX_TTL_S,
+  type AttesterEvidence,
+  type AttesterTokenClaims,
+  instanceJwkThumbprint,
+  signAttesterToken,
+  type VerifiedAttesterToken,
+  verifyAttesterToken,
+} from './attester.ts';

@@ -61,7 +61,7 @@ export interface ReportClaims {
   apps: Record<string, ReportAppUsage>;
   unknown: Record<string, number>;
   /** Instances registered in the period and the charter each came with: what lets a leak be traced. */
-  instances?: Record<string, { app_id: string; charter_id: string }>;
+  instances?: Record<string, { app_id: string; charter_id: string; jkt?: string }>;
 }
 
 /** A verified installation artifact: claims and the installation's jkt. */
@@ -192,6 +192,8 @@ export async function verifyReport(input: unknown): Promise<VerifiedInstallation
       const o = r.object(v, `instances.${id}`);
       r.string(o.app_id, `instances.${id}.app_id`, ID);
       r.string(o.charter_id, `instances.${id}.charter_id`, ID);
+      // Additive: the instance key thumbprint, set against the vendor attester's records.
+      if (o.jkt !== undefined) r.string(o.jkt, `instances.${id}.jkt`, JKT);
     }
   });
 }

@@ -26,6 +26,8 @@ export interface DecisionNotes {
   /** Registration only: the platform, and whether hardware attestation proved the instance. */
   platform?: string;
   attested?: boolean;
+  /** Registration only: the instance key thumbprint, for the usage report's instance list. */
+  jkt?: string;
   /** The `iat` of the request's DPoP proof once it verified (never a source of the clock mark: clock.ts). */
   proof_iat?: number;
   /** Refusals monitor mode let through. */

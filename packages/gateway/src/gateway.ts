@@ -820,7 +820,7 @@ export class Gateway {
     if (!refused && endpoint === 'register' && app && notes.instance_id) {
       u.add(COUNTER.instances(app));
       if (notes.attested !== true) u.add(COUNTER.unattested(app));
-      if (notes.charter_id) u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
+      if (notes.charter_id) u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id, notes.jkt));
     }
   }
 

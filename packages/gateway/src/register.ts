@@ -1,5 +1,6 @@
 /** `POST /charter/v1/register` (SPEC.md §3): a charter, a platform and a nonce-bound proof become an instance. */
 import { attestationPolicyOf, type CharterClaims, CharterError, newId, verifyCharter } from '@charter/core';
+import { verifyVendorAttesterToken } from './vendor-attester.ts';
 import { attestationBinding } from './attestation.ts';
 import { parseRegisterBody } from './bodies.ts';
 import { type DecisionNotes, type EngineContext, policy, refusal } from './context.ts';
@@ -65,13 +66,35 @@ export async function register(
       refusal('app_not_admitted', 'ERR_APP_NOT_LICENSED', 'the license does not admit this app'),
     );
 
-  const attested = await checkPlatform(ctx, req, notes, charter, body, {
-    nonce,
-    jkt: proof.key.jkt,
-    key: proof.key.key,
-    now,
-    license: license.claims,
-  });
+  // Who attests at this site is the vendor's word (license `attestation.source`), never the operator's.
+  const source = license.claims.attestation?.source ?? 'on_prem';
+  const bound = { nonce, jkt: proof.key.jkt, key: proof.key.key, now, license: license.claims };
+  let attested: { state?: Record<string, unknown> } | undefined;
+  if (body.attester_token !== undefined && source === 'on_prem')
+    policy(
+      ctx,
+      notes,
+      refusal(
+        'invalid_attestation',
+        'ERR_ATTESTER_NOT_LICENSED',
+        'the license of this site does not accept the vendor attester: attest on the device',
+      ),
+    );
+  const viaAttester = body.attester_token !== undefined && source !== 'on_prem';
+  if (!viaAttester && source === 'attester')
+    policy(
+      ctx,
+      notes,
+      refusal(
+        'attestation_required',
+        'ERR_ATTESTER_TOKEN_MISSING',
+        'this site requires a token of the vendor attester at registration',
+      ),
+    );
+  // The platform and origin checks stand either way; only who verifies the device evidence changes.
+  const onDevice = await checkPlatform(ctx, req, notes, charter, body, bound, viaAttester);
+  if (viaAttester) attested = await verifyVendorAttesterToken(ctx, notes, charter, body, bound);
+  else if (source !== 'attester') attested = onDevice;
 
   const record = {
     instance_id: newId('ins'),
@@ -81,7 +104,7 @@ export async function register(
     platform: body.platform,
     jkt: proof.key.jkt,
     scopes: grantedScopes(charter.scopes, licensed?.scopes),
-    attested: attested !== undefined,
+    attested: attested !== undefined && attested.state?.attested !== false,
     charter_exp: charter.exp,
     created_at: now,
     ...(attested?.state ? { attestation_state: attested.state } : {}),
@@ -90,6 +113,7 @@ export async function register(
   notes.instance_id = record.instance_id;
   notes.platform = record.platform;
   notes.attested = record.attested;
+  notes.jkt = record.jkt;
   return { instance_id: record.instance_id, app_id: record.app_id, scopes: record.scopes };
 }
 
@@ -112,6 +136,7 @@ async function checkPlatform(
     now: number;
     license: import('@charter/core').LicenseClaims;
   },
+  viaAttester = false,
 ): Promise<{ state?: Record<string, unknown> } | undefined> {
   const platform = body.platform;
   if (!charter.platforms[platform]) {
@@ -140,6 +165,7 @@ async function checkPlatform(
     return undefined;
   }
   if (platform !== 'android' && platform !== 'ios') return undefined;
+  if (viaAttester) return undefined;
   const required = attestationPolicyOf(charter, platform) === 'required';
   if (!body.attestation) {
     if (required)
