@@ -38,3 +38,15 @@ export {
   Vendor,
   type VendorEvent,
 } from './vendor.ts';
+export {
+  ATTESTER_ROUTES,
+  type AttesterOptions,
+  type AttesterRecord,
+  type AttesterRecords,
+  type AttesterSummary,
+  openAttesterRecords,
+  PgAttesterRecords,
+  type RunningAttester,
+  SqliteAttesterRecords,
+  startAttester,
+} from './attester/index.ts';
