@@ -15,6 +15,7 @@ export {
   type AccessTokenState,
   CharterClient,
   type CharterClientOptions,
+  type VendorAttesterOptions,
   type ClientAttestationState,
   createCharterClient,
   type FetchLike,
