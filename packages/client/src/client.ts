@@ -186,8 +186,10 @@ export class CharterClient {
       } catch {
         throw optionsError('attester.url is not an absolute URL');
       }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw optionsError('attester.url must be http(s)');
-      if (!/^[A-Za-z0-9._:~-]{1,128}$/.test(options.attester.siteId)) throw optionsError('attester.siteId is not an id');
+      if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw optionsError('attester.url must be http(s)');
+      if (!/^[A-Za-z0-9._:~-]{1,128}$/.test(options.attester.siteId))
+        throw optionsError('attester.siteId is not an id');
       this.#attester = {
         url: url.href.replace(/\/+$/, ''),
         siteId: options.attester.siteId,
@@ -619,9 +621,14 @@ export class CharterClient {
       }
       if (response.status < 200 || response.status > 299) {
         const e = errorFromResponse(response.status, response.headers, text);
-        throw new CharterError(e.code, 'ERR_CLIENT_ATTESTER_REFUSED', `the vendor attester refused: ${e.message}`, {
-          cause: e,
-        });
+        throw new CharterError(
+          e.code,
+          'ERR_CLIENT_ATTESTER_REFUSED',
+          `the vendor attester refused: ${e.message}`,
+          {
+            cause: e,
+          },
+        );
       }
       try {
         const o = JSON.parse(text) as unknown;
@@ -629,7 +636,11 @@ export class CharterClient {
       } catch {
         // fall through
       }
-      throw new CharterError('unavailable', 'ERR_CLIENT_ATTESTER_RESPONSE', 'unexpected vendor attester response');
+      throw new CharterError(
+        'unavailable',
+        'ERR_CLIENT_ATTESTER_RESPONSE',
+        'unexpected vendor attester response',
+      );
     }
     throw new CharterError(
       'unavailable',
@@ -838,6 +849,10 @@ export function createCharterClient(options: CharterClientOptions): CharterClien
 function asAttesterAnswer(o: Record<string, unknown>, name: string): Record<string, unknown> {
   const v = o[name];
   if (typeof v !== 'string' || v.length === 0 || v.length > 65536)
-    throw new CharterError('unavailable', 'ERR_CLIENT_ATTESTER_RESPONSE', `the vendor attester answer has no ${name}`);
+    throw new CharterError(
+      'unavailable',
+      'ERR_CLIENT_ATTESTER_RESPONSE',
+      `the vendor attester answer has no ${name}`,
+    );
   return o;
 }

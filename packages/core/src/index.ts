@@ -12,6 +12,15 @@ export {
   signArtifact,
 } from './artifact.ts';
 export {
+  ATTESTER_TOKEN_MAX_TTL_S,
+  type AttesterEvidence,
+  type AttesterTokenClaims,
+  instanceJwkThumbprint,
+  signAttesterToken,
+  type VerifiedAttesterToken,
+  verifyAttesterToken,
+} from './attester.ts';
+export {
   type AttestationPolicy,
   attestationPolicyOf,
   type CharterClaims,
@@ -64,12 +73,12 @@ export {
 export { decodeJsonSegment, isCanonicalB64, normaliseTyp } from './jws.ts';
 export { type KeyDelegation, KeyRing, verifyKeyDelegation } from './keyring.ts';
 export {
+  type AttestationSource,
   type ClockRollbackPolicy,
   checkLicenseClaims,
   type LicenseClaims,
   type LicensedApp,
   type LicenseMode,
-  type AttestationSource,
   type LicensePolicy,
   type SecurityLevel,
   signLicense,
@@ -96,12 +105,3 @@ export {
   type VerifyOptions,
   verifyVendorArtifact,
 } from './verify.ts';
-export {
-  ATTESTER_TOKEN_MAX_TTL_S,
-  type AttesterEvidence,
-  type AttesterTokenClaims,
-  instanceJwkThumbprint,
-  signAttesterToken,
-  type VerifiedAttesterToken,
-  verifyAttesterToken,
-} from './attester.ts';

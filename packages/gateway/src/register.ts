@@ -1,11 +1,11 @@
 /** `POST /charter/v1/register` (SPEC.md §3): a charter, a platform and a nonce-bound proof become an instance. */
 import { attestationPolicyOf, type CharterClaims, CharterError, newId, verifyCharter } from '@charter/core';
-import { verifyVendorAttesterToken } from './vendor-attester.ts';
 import { attestationBinding } from './attestation.ts';
 import { parseRegisterBody } from './bodies.ts';
 import { type DecisionNotes, type EngineContext, policy, refusal } from './context.ts';
 import { verifyDpopProof } from './dpop.ts';
 import { type CharterRequest, headerOf } from './request.ts';
+import { verifyVendorAttesterToken } from './vendor-attester.ts';
 
 /** The answer to a registration. */
 export interface RegisterResult {

@@ -17,7 +17,8 @@ function positiveInt(flags: Flags, name: string): number | undefined {
   const text = optionalFlag(flags, name);
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 1_000_000) throw new UsageError(`--${name} must be 1 to 1000000`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1_000_000)
+    throw new UsageError(`--${name} must be 1 to 1000000`);
   return n;
 }
 
@@ -51,9 +52,21 @@ export const attesterServe: CommandSpec = {
       description: 'the URL devices reach it at (proofs name it); default http://HOST:PORT',
       value: 'URL',
     },
-    'token-ttl': { type: 'string', description: 'attester token lifetime (default 120s, at most 600s)', value: 'DURATION' },
-    'rate-per-charter': { type: 'string', description: 'attestations per minute per charter (default 600)', value: 'N' },
-    'rate-per-source': { type: 'string', description: 'requests per minute per source address (default 120)', value: 'N' },
+    'token-ttl': {
+      type: 'string',
+      description: 'attester token lifetime (default 120s, at most 600s)',
+      value: 'DURATION',
+    },
+    'rate-per-charter': {
+      type: 'string',
+      description: 'attestations per minute per charter (default 600)',
+      value: 'N',
+    },
+    'rate-per-source': {
+      type: 'string',
+      description: 'requests per minute per source address (default 120)',
+      value: 'N',
+    },
     'android-root': {
       type: 'string',
       multiple: true,
@@ -91,13 +104,23 @@ export const attesterServe: CommandSpec = {
       port: listen.port,
       ...(optionalFlag(flags, 'public-url') ? { publicUrl: optionalFlag(flags, 'public-url') } : {}),
       ...(tokenTtlS !== undefined ? { tokenTtlS } : {}),
-      ...(positiveInt(flags, 'rate-per-charter') ? { ratePerCharterPerMin: positiveInt(flags, 'rate-per-charter') } : {}),
-      ...(positiveInt(flags, 'rate-per-source') ? { ratePerSourcePerMin: positiveInt(flags, 'rate-per-source') } : {}),
+      ...(positiveInt(flags, 'rate-per-charter')
+        ? { ratePerCharterPerMin: positiveInt(flags, 'rate-per-charter') }
+        : {}),
+      ...(positiveInt(flags, 'rate-per-source')
+        ? { ratePerSourcePerMin: positiveInt(flags, 'rate-per-source') }
+        : {}),
       ...(androidRoots.length > 0 ? { androidRoots: pem(androidRoots) } : {}),
       ...(appleRoots.length > 0 ? { appleRoots: pem(appleRoots) } : {}),
     });
-    const info = { url: running.url, vendor_id: vendor.vendorId(), records: db?.startsWith('postgres') ? 'postgres' : 'sqlite' };
-    io.stdout.write(flags.json ? `${JSON.stringify(info)}\n` : `charter vendor attester listening on ${running.url}\n`);
+    const info = {
+      url: running.url,
+      vendor_id: vendor.vendorId(),
+      records: db?.startsWith('postgres') ? 'postgres' : 'sqlite',
+    };
+    io.stdout.write(
+      flags.json ? `${JSON.stringify(info)}\n` : `charter vendor attester listening on ${running.url}\n`,
+    );
     const signal = await untilSignal();
     await running.close();
     return { json: { ...info, stopped: signal }, text: `charter vendor attester stopped (${signal})` };

@@ -2,9 +2,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharterError, type KeyUse, type LicenseClaims, parseDuration, type SealedKey } from '@charter/core';
+import { openAttesterRecords } from '@charter/vendor';
 import { type CommandSpec, type Flags, listFlag, optionalFlag, requireFlag, UsageError } from '../command.ts';
 import { homeOf, iso, openVendor, passphraseOf, table } from '../context.ts';
-import { openAttesterRecords } from '@charter/vendor';
 
 function ttlFlag(flags: Flags, name: string, fallback?: string): number {
   const text = optionalFlag(flags, name) ?? fallback;
@@ -748,7 +748,9 @@ export const reportVerify: CommandSpec = {
     const attesterDb = optionalFlag(flags, 'attester-db');
     const fallback = join(homeOf(flags, io), 'attester.db');
     const records =
-      attesterDb !== undefined || existsSync(fallback) ? openAttesterRecords(attesterDb, fallback) : undefined;
+      attesterDb !== undefined || existsSync(fallback)
+        ? openAttesterRecords(attesterDb, fallback)
+        : undefined;
     let v: Awaited<ReturnType<ReturnType<typeof openVendor>['verifyReports']>>;
     try {
       v = await openVendor(flags, io).verifyReports(tokens, records);

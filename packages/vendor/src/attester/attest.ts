@@ -8,8 +8,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
-  attestationPolicyOf,
   type AttesterEvidence,
+  attestationPolicyOf,
   CharterError,
   ID,
   KeyRing,
@@ -145,7 +145,11 @@ export async function attest(
   notes.jkt = proof.key.jkt;
   const nonce = proof.claims.nonce;
   if (nonce === undefined)
-    throw new CharterError('use_dpop_nonce', 'ERR_NONCE_MISSING', 'the proof needs an attester challenge nonce');
+    throw new CharterError(
+      'use_dpop_nonce',
+      'ERR_NONCE_MISSING',
+      'the proof needs an attester challenge nonce',
+    );
   const nonceExp = challenges.check(nonce, now);
   if (nonceExp === undefined || !(await ctx.records.spendNonce(nonce, nonceExp)))
     throw new CharterError('use_dpop_nonce', 'ERR_NONCE_INVALID', 'the nonce is unknown, expired or spent');
@@ -153,7 +157,11 @@ export async function attest(
   // The vendor's current word on the site: its latest license (apps, revocations, attestation policy).
   const license = ctx.vendor.latestLicense(b.site_id);
   if (!license)
-    throw new CharterError('app_not_admitted', 'ERR_UNKNOWN_SITE', 'no license of the vendor names this site');
+    throw new CharterError(
+      'app_not_admitted',
+      'ERR_UNKNOWN_SITE',
+      'no license of the vendor names this site',
+    );
   if (license.exp + (license.policy.grace_s ?? 0) < now)
     throw new CharterError('license_invalid', 'ERR_LICENSE_EXPIRED', 'the site’s latest license has expired');
   const ring = new KeyRing(await trustFromDocument(ctx.vendor.trustDocument()), ctx.vendor.delegations());
@@ -161,15 +169,24 @@ export async function attest(
   notes.app_id = charter.sub;
   notes.charter_id = charter.jti;
   const revocations = ctx.vendor.listRevocations();
-  const revoked = (kind: string, target: string) => revocations.some((r) => r.kind === kind && r.target === target);
+  const revoked = (kind: string, target: string) =>
+    revocations.some((r) => r.kind === kind && r.target === target);
   if (revoked('charter', charter.jti))
     throw new CharterError('charter_revoked', 'ERR_CHARTER_REVOKED', 'the vendor revoked this charter');
   if (revoked('app', charter.sub))
     throw new CharterError('charter_revoked', 'ERR_APP_REVOKED', 'the vendor revoked this app');
   if (!license.apps.some((a) => a.app_id === charter.sub))
-    throw new CharterError('app_not_admitted', 'ERR_APP_NOT_LICENSED', 'the site’s license does not admit this app');
+    throw new CharterError(
+      'app_not_admitted',
+      'ERR_APP_NOT_LICENSED',
+      'the site’s license does not admit this app',
+    );
   if (!charter.platforms[b.platform])
-    throw new CharterError('platform_mismatch', 'ERR_PLATFORM', `the charter does not approve the ${b.platform} platform`);
+    throw new CharterError(
+      'platform_mismatch',
+      'ERR_PLATFORM',
+      `the charter does not approve the ${b.platform} platform`,
+    );
 
   let evidence: AttesterEvidence = 'key';
   if (b.platform === 'android' || b.platform === 'ios') {

@@ -57,7 +57,18 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS attester_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
-const COLUMNS = ['at', 'site_id', 'app_id', 'charter_id', 'platform', 'jkt', 'verdict', 'jti', 'code', 'evidence'] as const;
+const COLUMNS = [
+  'at',
+  'site_id',
+  'app_id',
+  'charter_id',
+  'platform',
+  'jkt',
+  'verdict',
+  'jti',
+  'code',
+  'evidence',
+] as const;
 
 /** Records in a SQLite file. */
 export class SqliteAttesterRecords implements AttesterRecords {
@@ -74,14 +85,17 @@ export class SqliteAttesterRecords implements AttesterRecords {
   async spendNonce(nonce: string, exp: number): Promise<boolean> {
     this.#db.prepare('DELETE FROM attester_nonces WHERE exp < ?').run(Math.floor(Date.now() / 1000) - 60);
     return (
-      this.#db.prepare('INSERT INTO attester_nonces (nonce, exp) VALUES (?, ?) ON CONFLICT DO NOTHING').run(nonce, exp)
-        .changes === 1
+      this.#db
+        .prepare('INSERT INTO attester_nonces (nonce, exp) VALUES (?, ?) ON CONFLICT DO NOTHING')
+        .run(nonce, exp).changes === 1
     );
   }
 
   async add(r: AttesterRecord): Promise<void> {
     this.#db
-      .prepare(`INSERT INTO attester_records (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`)
+      .prepare(
+        `INSERT INTO attester_records (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+      )
       .run(...COLUMNS.map((c) => r[c]));
   }
 
@@ -161,7 +175,9 @@ export class PgAttesterRecords implements AttesterRecords {
 
   async spendNonce(nonce: string, exp: number): Promise<boolean> {
     await this.#init();
-    await this.#pool.query('DELETE FROM attester_nonces WHERE exp < $1', [Math.floor(Date.now() / 1000) - 60]);
+    await this.#pool.query('DELETE FROM attester_nonces WHERE exp < $1', [
+      Math.floor(Date.now() / 1000) - 60,
+    ]);
     const r = await this.#pool.query(
       'INSERT INTO attester_nonces (nonce, exp) VALUES ($1, $2) ON CONFLICT DO NOTHING',
       [nonce, exp],

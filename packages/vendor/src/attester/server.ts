@@ -11,13 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { Vendor } from '../vendor.ts';
-import {
-  ATTESTER_ROUTES,
-  type AttestNotes,
-  attest,
-  Challenges,
-  DEFAULT_TOKEN_TTL_S,
-} from './attest.ts';
+import { ATTESTER_ROUTES, type AttestNotes, attest, Challenges, DEFAULT_TOKEN_TTL_S } from './attest.ts';
 import type { AttesterRecords } from './records.ts';
 
 /** Options of {@link startAttester}. */
@@ -108,7 +102,8 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024, trustProxy: false });
   let closing = false;
 
-  const fail = (code: CharterError['code'], detail: string, reason: string) => new CharterError(code, detail, reason);
+  const fail = (code: CharterError['code'], detail: string, reason: string) =>
+    new CharterError(code, detail, reason);
   app.setErrorHandler((err, req, reply) => {
     const e =
       err instanceof CharterError
@@ -121,7 +116,10 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
               ? fail('invalid_request', 'ERR_CONTENT_TYPE', 'the body must be application/json')
               : fail('unavailable', 'ERR_INTERNAL', 'unexpected failure');
     if (!(err instanceof CharterError) && e.code === 'unavailable')
-      logger.error({ err: { message: (err as Error).message }, route: req.url.slice(0, 100) }, 'unexpected failure');
+      logger.error(
+        { err: { message: (err as Error).message }, route: req.url.slice(0, 100) },
+        'unexpected failure',
+      );
     void reply
       .code(statusOf(e.code))
       .header('cache-control', 'no-store')
@@ -141,10 +139,17 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
   app.addHook('onResponse', async (req) => {
     const started = (req as unknown as { started?: bigint }).started;
     if (started !== undefined)
-      duration.observe({ route: req.routeOptions.url ?? 'unknown' }, Number(process.hrtime.bigint() - started) / 1e9);
+      duration.observe(
+        { route: req.routeOptions.url ?? 'unknown' },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
   });
 
-  app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+    async () => ({ status: 'ok' }),
+  );
   app.get('/readyz', async (_req, reply) => {
     try {
       if (closing) throw new Error('closing');
@@ -228,12 +233,17 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
         logger.info({ event: 'attester.issued', ...notes }, 'attester token issued');
         return result;
       } catch (e) {
-        const err =
-          e instanceof CharterError ? e : fail('unavailable', 'ERR_INTERNAL', 'unexpected failure');
-        if (!(e instanceof CharterError)) logger.error({ err: { message: (e as Error).message } }, 'unexpected failure');
+        const err = e instanceof CharterError ? e : fail('unavailable', 'ERR_INTERNAL', 'unexpected failure');
+        if (!(e instanceof CharterError))
+          logger.error({ err: { message: (e as Error).message } }, 'unexpected failure');
         decisions.inc({ verdict: 'refused', code: err.code });
         logger.info({ event: 'attester.refused', code: err.code, detail: err.detail, ...notes }, err.message);
-        if (notes.site_id && err.code !== 'rate_limited' && err.code !== 'use_dpop_nonce' && err.code !== 'invalid_request') {
+        if (
+          notes.site_id &&
+          err.code !== 'rate_limited' &&
+          err.code !== 'use_dpop_nonce' &&
+          err.code !== 'invalid_request'
+        ) {
           await options.records
             .add({
               at: now(),
