@@ -184,8 +184,7 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
   app.get(ATTESTER_ROUTES.jwks, async () => {
     // The attester key as a JWK Set, for an OAuth server that takes these tokens as client attestations.
     const { kid } = options.vendor.attesterKey();
-    const jwk = options.vendor.listKeys().find((k) => k.kid === kid);
-    return { keys: jwk ? [{ ...options.vendor.publicJwkOf(kid), alg: 'EdDSA', use: 'sig' }] : [] };
+    return { keys: [{ ...options.vendor.publicJwkOf(kid), kid, alg: 'EdDSA', use: 'sig' }] };
   });
 
   app.post(
