@@ -448,3 +448,79 @@ test('vendor report verify lists instances the gateway admitted that the atteste
   ]);
   assert.equal(plain.code, 1, 'an empty record vouches for nobody');
 });
+
+test('the SDK retries an unreachable or busy attester, then says so clearly', async () => {
+  // A port nothing listens on, then an attester that answers 503 twice before it recovers.
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const closedUrl = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
+  await new Promise((r) => closed.close(r));
+  const unreachable = createCharterClient({
+    baseUrl: gw.info.url,
+    charter: wardCharter,
+    platform: 'android',
+    attestationProvider: androidAttestationProvider(pixel.module, memoryStorage()),
+    attester: { url: closedUrl, siteId: site, attempts: 3, retryDelayMs: 10 },
+  });
+  await assert.rejects(unreachable.fetch('/orders'), (e: CharterError) => {
+    assert.equal(e.code, 'unavailable');
+    assert.equal(e.detail, 'ERR_CLIENT_ATTESTER_UNREACHABLE');
+    assert.match(e.message, /after 3 attempt/);
+    return true;
+  });
+  let busy = 0;
+  const flaky = createServer(async (req, res) => {
+    if (busy++ < 2)
+      return res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"unavailable"}');
+    let body = '';
+    for await (const c of req) body += c;
+    const r = await fetch(`${attester.url}${req.url}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(req.headers.dpop ? { dpop: String(req.headers.dpop) } : {}),
+      },
+      body,
+    });
+    res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
+  });
+  await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+  try {
+    const port = (flaky.address() as { port: number }).port;
+    // The proofs must name the attester's own URL, so the relay keeps the path and the attester its
+    // public URL: the relay only delays. A proof naming the relay's URL is refused by the attester.
+    const client = createCharterClient({
+      baseUrl: gw.info.url,
+      charter: wardCharter,
+      platform: 'android',
+      attestationProvider: androidAttestationProvider(pixel.module, memoryStorage()),
+      attester: { url: `http://127.0.0.1:${port}`, siteId: site, attempts: 3, retryDelayMs: 10 },
+    });
+    await assert.rejects(client.fetch('/orders'), (e: CharterError) => e.code === 'invalid_dpop_proof');
+    assert.ok(busy >= 3, 'the busy answers were retried');
+  } finally {
+    flaky.close();
+  }
+});
+
+test('the license decides who attests: "either" takes both, on_prem refuses attester tokens', async () => {
+  await gw.stop();
+  const either = await issueLicense('either.license', ['--attestation-source', 'either']);
+  gw = await startGatewayProcess(gatewayArgs(either));
+  const { token, key } = await attesterToken();
+  assert.equal((await register(key, token)).status, 200);
+  const onDevice = createCharterClient({
+    baseUrl: gw.info.url,
+    charter: wardCharter,
+    platform: 'android',
+    attestationProvider: androidAttestationProvider(pixel.module, memoryStorage()),
+  });
+  assert.equal((await onDevice.fetch('/orders')).status, 200);
+  await gw.stop();
+  const onPrem = await issueLicense('onprem.license', ['--attestation-source', 'on_prem']);
+  gw = await startGatewayProcess(gatewayArgs(onPrem));
+  const t = await attesterToken();
+  const r = await register(t.key, t.token);
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error, 'invalid_attestation');
+});

@@ -14,6 +14,7 @@ import {
   verifyActivation,
   verifyReport,
 } from '@charter/core';
+import { calculateJwkThumbprint } from 'jose';
 import {
   CLOCK_STATE,
   checkBuild,
@@ -213,7 +214,12 @@ test('usage is counted per app and code, flushed to the store, and exported as a
     assert.equal(claims.apps.app_beta?.unattested_instances, 1);
     assert.equal(claims.apps.app_other?.denied.app_not_admitted, 1);
     assert.equal(claims.unknown.invalid_token, 1);
-    assert.deepEqual(claims.instances?.[client.instanceId], { app_id: 'app_beta', charter_id: jti });
+    // The instance key thumbprint is listed too: the vendor sets it against its attester's records.
+    assert.deepEqual(claims.instances?.[client.instanceId], {
+      app_id: 'app_beta',
+      charter_id: jti,
+      jkt: await calculateJwkThumbprint(client.key.jwk),
+    });
     assert.equal(claims.iss, (await verifyReport(first.token)).jkt);
     const second = await exportReport(g.store, { integrity: 'sealed', now: now() }, async () => {});
     assert.equal(second.claims.seq, 2);
