@@ -140,7 +140,7 @@ export class CharterClient {
   #refreshing: Promise<AccessTokenState> | undefined;
   #user: UserTokenSource | undefined;
   #attestation: ClientAttestationState | undefined;
-  readonly #attester: (Required<Omit<VendorAttesterOptions, 'url'>> & { url: string }) | undefined;
+  #attester: (Required<Omit<VendorAttesterOptions, 'url'>> & { url: string }) | undefined;
   /** Bumped by register/reset so an in-flight token for an older instance is not kept. */
   #epoch = 0;
 
@@ -484,6 +484,43 @@ export class CharterClient {
     this.#token = undefined;
     const url = this.#endpoint('register');
     if (this.#attester) return this.#registerWithAttester(url, this.#attester);
+    try {
+      return await this.#registerOnDevice(url);
+    } catch (e) {
+      // A site whose license requires the vendor attester says so in /.well-known/charter (the
+      // vendor-signed source and URL): registration then goes through the attester, once.
+      if (!(e instanceof CharterError) || e.code !== 'attestation_required') throw e;
+      const discovered = await this.#discoverAttester();
+      if (!discovered) throw e;
+      this.#attester = discovered;
+      return this.#registerWithAttester(url, discovered);
+    }
+  }
+
+  /** The attester the gateway's well-known document names, if any. */
+  async #discoverAttester(): Promise<
+    (Required<Omit<VendorAttesterOptions, 'url'>> & { url: string }) | undefined
+  > {
+    try {
+      const r = await this.#fetch(new URL('.well-known/charter', this.baseUrl), {
+        headers: { accept: 'application/json' },
+      });
+      if (r.status !== 200) return undefined;
+      const o = JSON.parse(await readBodyText(r, MAX_RESPONSE_BYTES)) as {
+        site_id?: unknown;
+        attestation?: { source?: unknown; attester_url?: unknown };
+      };
+      const url = o.attestation?.attester_url;
+      if (typeof url !== 'string' || !/^https?:\/\//.test(url) || typeof o.site_id !== 'string')
+        return undefined;
+      if (!/^[A-Za-z0-9._:~-]{1,128}$/.test(o.site_id)) return undefined;
+      return { url: url.replace(/\/+$/, ''), siteId: o.site_id, attempts: 3, retryDelayMs: 250 };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #registerOnDevice(url: URL): Promise<InstanceRecord> {
     let nonce = (await this.#challenge()).nonce;
     const existing = this.#keys.newKeyPerRegistration ? undefined : await this.#keys.load();
     let signer = existing?.signer ?? (await this.#keys.create({ nonce }));

@@ -524,3 +524,34 @@ test('the license decides who attests: "either" takes both, on_prem refuses atte
   assert.equal(r.status, 403);
   assert.equal(r.body.error, 'invalid_attestation');
 });
+
+test('an SDK not told of the attester finds it in /.well-known/charter, from the license', async () => {
+  await gw.stop();
+  const named = await issueLicense('named.license', [
+    '--attestation-source',
+    'attester',
+    '--attester-url',
+    attester.url,
+  ]);
+  gw = await startGatewayProcess(gatewayArgs(named));
+  const wk = await (await fetch(`${gw.info.url}/.well-known/charter`)).json();
+  assert.deepEqual(wk.attestation, { source: 'attester', attester_url: attester.url });
+  const client = createCharterClient({
+    baseUrl: gw.info.url,
+    charter: wardCharter,
+    platform: 'android',
+    attestationProvider: androidAttestationProvider(pixel.module, memoryStorage()),
+  });
+  assert.equal((await client.fetch('/orders')).status, 200);
+  // A clone finds the attester too, and the attester refuses it.
+  const clone = createCharterClient({
+    baseUrl: gw.info.url,
+    charter: wardCharter,
+    platform: 'android',
+    keyStore: new MemoryKeyStore(),
+  });
+  await assert.rejects(
+    clone.fetch('/orders'),
+    (e: CharterError) => e.code === 'attestation_required' && e.detail === 'ERR_CLIENT_ATTESTER_REFUSED',
+  );
+});
