@@ -8,10 +8,12 @@ import { licenseInspect } from './commands/license.ts';
 import { portalCommands } from './commands/portal.ts';
 import { sealGateway } from './commands/seal.ts';
 import { vendorCommands } from './commands/vendor.ts';
+import { attesterServe } from './commands/vendor-attester.ts';
 
 /** The command table main.ts searches. */
 export const commands: CommandSpec[] = [
   ...vendorCommands,
+  attesterServe,
   ...portalCommands,
   sealGateway,
   gatewayStart,

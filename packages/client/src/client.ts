@@ -46,6 +46,23 @@ export interface CharterClientOptions {
   timeoutMs?: number;
   /** Fraction of `expires_in` after which a token is renewed; default 0.8. */
   refreshRatio?: number;
+  /**
+   * The vendor's online attester, for a site whose license requires it (README, "The vendor
+   * attester"): before registering, the client sends its evidence there and registers with the token.
+   */
+  attester?: VendorAttesterOptions;
+}
+
+/** Where the vendor attester is and which site the token is for. */
+export interface VendorAttesterOptions {
+  /** The attester's base URL (`/attester/v1/…` is resolved under it). */
+  url: string | URL;
+  /** The site id of the gateway's license. */
+  siteId: string;
+  /** Attempts per call when the attester cannot be reached or is busy (5xx, 429); default 3. */
+  attempts?: number;
+  /** Milliseconds before the first retry, doubling; default 250. */
+  retryDelayMs?: number;
 }
 
 /** The access token the client holds, with its timing in clock milliseconds. */
@@ -123,6 +140,7 @@ export class CharterClient {
   #refreshing: Promise<AccessTokenState> | undefined;
   #user: UserTokenSource | undefined;
   #attestation: ClientAttestationState | undefined;
+  #attester: (Required<Omit<VendorAttesterOptions, 'url'>> & { url: string }) | undefined;
   /** Bumped by register/reset so an in-flight token for an older instance is not kept. */
   #epoch = 0;
 
@@ -161,6 +179,24 @@ export class CharterClient {
     const ratio = options.refreshRatio ?? 0.8;
     if (!(ratio > 0 && ratio <= 1)) throw optionsError('refreshRatio must be in (0, 1]');
     this.#refreshRatio = ratio;
+    if (options.attester) {
+      let url: URL;
+      try {
+        url = new URL(options.attester.url);
+      } catch {
+        throw optionsError('attester.url is not an absolute URL');
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        throw optionsError('attester.url must be http(s)');
+      if (!/^[A-Za-z0-9._:~-]{1,128}$/.test(options.attester.siteId))
+        throw optionsError('attester.siteId is not an id');
+      this.#attester = {
+        url: url.href.replace(/\/+$/, ''),
+        siteId: options.attester.siteId,
+        attempts: Math.min(Math.max(options.attester.attempts ?? 3, 1), 10),
+        retryDelayMs: Math.max(options.attester.retryDelayMs ?? 250, 0),
+      };
+    }
   }
 
   /** The current registration, once known. */
@@ -454,6 +490,44 @@ export class CharterClient {
     this.#epoch++;
     this.#token = undefined;
     const url = this.#endpoint('register');
+    if (this.#attester) return this.#registerWithAttester(url, this.#attester);
+    try {
+      return await this.#registerOnDevice(url);
+    } catch (e) {
+      // A site whose license requires the vendor attester says so in /.well-known/charter (the
+      // vendor-signed source and URL): registration then goes through the attester, once.
+      if (!(e instanceof CharterError) || e.code !== 'attestation_required') throw e;
+      const discovered = await this.#discoverAttester();
+      if (!discovered) throw e;
+      this.#attester = discovered;
+      return this.#registerWithAttester(url, discovered);
+    }
+  }
+
+  /** The attester the gateway's well-known document names, if any. */
+  async #discoverAttester(): Promise<
+    (Required<Omit<VendorAttesterOptions, 'url'>> & { url: string }) | undefined
+  > {
+    try {
+      const r = await this.#fetch(new URL('.well-known/charter', this.baseUrl), {
+        headers: { accept: 'application/json' },
+      });
+      if (r.status !== 200) return undefined;
+      const o = JSON.parse(await readBodyText(r, MAX_RESPONSE_BYTES)) as {
+        site_id?: unknown;
+        attestation?: { source?: unknown; attester_url?: unknown };
+      };
+      const url = o.attestation?.attester_url;
+      if (typeof url !== 'string' || !/^https?:\/\//.test(url) || typeof o.site_id !== 'string')
+        return undefined;
+      if (!/^[A-Za-z0-9._:~-]{1,128}$/.test(o.site_id)) return undefined;
+      return { url: url.replace(/\/+$/, ''), siteId: o.site_id, attempts: 3, retryDelayMs: 250 };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #registerOnDevice(url: URL): Promise<InstanceRecord> {
     let nonce = (await this.#challenge()).nonce;
     const existing = this.#keys.newKeyPerRegistration ? undefined : await this.#keys.load();
     let signer = existing?.signer ?? (await this.#keys.create({ nonce }));
@@ -488,6 +562,135 @@ export class CharterClient {
       this.#record = record;
       return record;
     }
+  }
+
+  /**
+   * Registration through the vendor attester: its challenge, a key made (Android) for that challenge,
+   * the platform evidence bound to it, the attester token, then the gateway's challenge and the
+   * registration carrying the token instead of the evidence.
+   */
+  async #registerWithAttester(
+    url: URL,
+    a: Required<Omit<VendorAttesterOptions, 'url'>> & { url: string },
+  ): Promise<InstanceRecord> {
+    const challengeUrl = new URL(`${a.url}/attester/v1/challenge`);
+    const attestUrl = new URL(`${a.url}/attester/v1/attest`);
+    const challenge = asAttesterAnswer(await this.#callAttester(challengeUrl, a, {}), 'nonce');
+    const attesterNonce = challenge.nonce as string;
+    const existing = this.#keys.newKeyPerRegistration ? undefined : await this.#keys.load();
+    const signer = existing?.signer ?? (await this.#keys.create({ nonce: attesterNonce }));
+    const jkt = await jwkThumbprint(signer.jwk);
+    const attestation = await this.#attest(attesterNonce, jkt);
+    const proof = await this.#proof(signer, 'POST', attestUrl, attesterNonce);
+    const answer = asAttesterAnswer(
+      await this.#callAttester(
+        attestUrl,
+        a,
+        {
+          charter: this.#charter,
+          site_id: a.siteId,
+          platform: this.#platform,
+          ...(attestation !== undefined && { attestation }),
+        },
+        proof,
+      ),
+      'attester_token',
+    );
+    const attesterToken = answer.attester_token as string;
+    let nonce = (await this.#challenge()).nonce;
+    for (let attempt = 0; ; attempt++) {
+      const body = { charter: this.#charter, platform: this.#platform, attester_token: attesterToken };
+      const sent = await this.#post('register', url, body, await this.#proof(signer, 'POST', url, nonce));
+      if (attempt === 0 && isUseDpopNonce(sent.status, sent.headers, sent.text)) {
+        // The nonce is checked before the token is spent, so the same token may go again.
+        nonce = validNonce(sent.headers.get('dpop-nonce')) ?? (await this.#challenge()).nonce;
+        continue;
+      }
+      const registered = interpretResponse('register', sent.status, sent.headers, sent.text);
+      const record: InstanceRecord = {
+        instance_id: registered.instance_id,
+        app_id: registered.app_id,
+        scopes: registered.scopes,
+        jkt,
+        gateway: this.baseUrl.href,
+        charter_sha256: await this.#charterSha256(),
+        platform: this.#platform,
+      };
+      await this.#keys.saveRecord(record);
+      this.#signer = signer;
+      this.#record = record;
+      return record;
+    }
+  }
+
+  /**
+   * One call to the vendor attester, retried (with a doubling delay) while it cannot be reached or
+   * answers 5xx or 429. Its refusals keep their catalogue code; an unreachable attester is
+   * `unavailable` with ERR_CLIENT_ATTESTER_UNREACHABLE.
+   */
+  async #callAttester(
+    url: URL,
+    a: { attempts: number; retryDelayMs: number },
+    body: unknown,
+    proof?: string,
+  ): Promise<Record<string, unknown>> {
+    let last = 'no answer';
+    for (let attempt = 1; attempt <= a.attempts; attempt++) {
+      if (attempt > 1) await new Promise((r) => setTimeout(r, a.retryDelayMs * 2 ** (attempt - 2)));
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
+      let response: Response;
+      let text: string;
+      try {
+        response = await this.#fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            ...(proof !== undefined && { dpop: proof }),
+          },
+          body: JSON.stringify(body),
+          signal: controller.signal,
+        });
+        text = await readBodyText(response, MAX_RESPONSE_BYTES);
+      } catch {
+        last = controller.signal.aborted ? `timed out after ${this.#timeoutMs} ms` : 'network error';
+        continue;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (response.status >= 500 || response.status === 429) {
+        last = `HTTP ${response.status}`;
+        continue;
+      }
+      if (response.status < 200 || response.status > 299) {
+        const e = errorFromResponse(response.status, response.headers, text);
+        throw new CharterError(
+          e.code,
+          'ERR_CLIENT_ATTESTER_REFUSED',
+          `the vendor attester refused: ${e.message}`,
+          {
+            cause: e,
+          },
+        );
+      }
+      try {
+        const o = JSON.parse(text) as unknown;
+        if (typeof o === 'object' && o !== null && !Array.isArray(o)) return o as Record<string, unknown>;
+      } catch {
+        // fall through
+      }
+      throw new CharterError(
+        'unavailable',
+        'ERR_CLIENT_ATTESTER_RESPONSE',
+        'unexpected vendor attester response',
+      );
+    }
+    throw new CharterError(
+      'unavailable',
+      'ERR_CLIENT_ATTESTER_UNREACHABLE',
+      `cannot reach the vendor attester at ${url.origin} after ${a.attempts} attempt(s) (${last})`,
+    );
   }
 
   async #attest(nonce: string, jkt: string): Promise<object | undefined> {
@@ -684,4 +887,16 @@ export class CharterClient {
 /** Create a {@link CharterClient}. */
 export function createCharterClient(options: CharterClientOptions): CharterClient {
   return new CharterClient(options);
+}
+
+/** The member `name` of an attester answer, checked to be a non-empty string. */
+function asAttesterAnswer(o: Record<string, unknown>, name: string): Record<string, unknown> {
+  const v = o[name];
+  if (typeof v !== 'string' || v.length === 0 || v.length > 65536)
+    throw new CharterError(
+      'unavailable',
+      'ERR_CLIENT_ATTESTER_RESPONSE',
+      `the vendor attester answer has no ${name}`,
+    );
+  return o;
 }

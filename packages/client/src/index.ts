@@ -20,6 +20,7 @@ export {
   type FetchLike,
   type UserToken,
   type UserTokenSource,
+  type VendorAttesterOptions,
 } from './client.ts';
 /** Re-exported so apps catch the same class without importing core (it is core's class, not a copy). */
 export { CharterError, type ErrorCode, type Platform } from './core.ts';

@@ -15,6 +15,9 @@ export const ARTIFACT_TYP = {
   license: 'charter-license+jwt',
   manifest: 'charter-manifest+jwt',
   revocations: 'charter-revocations+jwt',
+  // The vendor attester's token is an OAuth Client Attestation JWT (draft-ietf-oauth-attestation-based-
+  // client-auth), so an OAuth server takes it as is; only a key delegated for `attester` signs it.
+  attester: 'oauth-client-attestation+jwt',
 } as const;
 
 /** The kind of a vendor artifact. */
@@ -32,6 +35,8 @@ export const ARTIFACT_CODES: Record<ArtifactKind, { invalid: ErrorCode; expired:
   manifest: { invalid: 'invalid_request', expired: 'invalid_request' },
   // A revocation update is a statement about the site's license: refused like one.
   revocations: { invalid: 'license_invalid', expired: 'license_invalid' },
+  // A bad attester token is a failed attestation of the instance, refused at registration.
+  attester: { invalid: 'invalid_attestation', expired: 'invalid_attestation' },
 };
 
 /** The largest artifact any verifier reads; anything longer is refused before it is parsed. */

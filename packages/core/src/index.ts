@@ -12,6 +12,15 @@ export {
   signArtifact,
 } from './artifact.ts';
 export {
+  ATTESTER_TOKEN_MAX_TTL_S,
+  type AttesterEvidence,
+  type AttesterTokenClaims,
+  instanceJwkThumbprint,
+  signAttesterToken,
+  type VerifiedAttesterToken,
+  verifyAttesterToken,
+} from './attester.ts';
+export {
   type AttestationPolicy,
   attestationPolicyOf,
   type CharterClaims,
@@ -65,6 +74,7 @@ export {
 export { decodeJsonSegment, isCanonicalB64, normaliseTyp } from './jws.ts';
 export { type KeyDelegation, KeyRing, verifyKeyDelegation } from './keyring.ts';
 export {
+  type AttestationSource,
   type ClockRollbackPolicy,
   checkLicenseClaims,
   DEFAULT_REGISTER_RATE,

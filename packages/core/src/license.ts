@@ -72,8 +72,19 @@ export interface LicenseClaims {
     min_security_level?: SecurityLevel;
     /** Accept Apple App Attest development keys (aaguid appattestdevelop): for pilots, never production. */
     allow_development?: boolean;
+    /**
+     * Additive (README, Differences from the SPEC): who must attest the site's instances at
+     * registration. `on_prem` (absent): the gateway verifies device evidence itself. `attester`: every
+     * registration carries a token of the vendor's online attester. `either`: one or the other.
+     */
+    source?: AttestationSource;
+    /** Where the vendor's attester answers (the SDK's default when the site requires it). */
+    attester_url?: string;
   };
 }
+
+/** Who attests a site's instances: the site's gateway, the vendor's online attester, or either. */
+export type AttestationSource = 'on_prem' | 'attester' | 'either';
 
 /** A verified license: its claims and who signed it. */
 export interface VerifiedLicense extends VerifiedArtifact {
@@ -83,6 +94,7 @@ export interface VerifiedLicense extends VerifiedArtifact {
 const MODES: readonly LicenseMode[] = ['enforce', 'monitor'];
 const ROLLBACK: readonly ClockRollbackPolicy[] = ['refuse', 'warn'];
 const LEVELS: readonly SecurityLevel[] = ['TRUSTED_ENVIRONMENT', 'STRONG_BOX'];
+const SOURCES: readonly AttestationSource[] = ['on_prem', 'attester', 'either'];
 
 /** Check the shape of license claims (step 11), refusing with `license_invalid`. */
 export function checkLicenseClaims(
@@ -160,6 +172,9 @@ export function checkLicenseClaims(
     r.optionalBoolean(att.require_verified_boot, 'attestation.require_verified_boot');
     r.optionalOneOf(att.min_security_level, 'attestation.min_security_level', LEVELS);
     r.optionalBoolean(att.allow_development, 'attestation.allow_development');
+    r.optionalOneOf(att.source, 'attestation.source', SOURCES);
+    if (att.attester_url !== undefined)
+      r.string(att.attester_url, 'attestation.attester_url', /^https?:\/\/[\x21-\x7e]{1,2000}$/);
   }
 }
 

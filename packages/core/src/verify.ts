@@ -61,6 +61,7 @@ const USE_OF: Record<ArtifactKind, KeyUse | 'root'> = {
   license: 'license',
   manifest: 'license',
   revocations: 'license',
+  attester: 'attester',
 };
 
 /**

@@ -9,6 +9,8 @@ export interface RegisterBody {
   charter: string;
   platform: Platform;
   attestation?: Record<string, unknown>;
+  /** A token of the vendor's online attester, in place of on-device attestation (README). */
+  attester_token?: string;
 }
 
 /** The body of `POST /charter/v1/token`. */
@@ -49,7 +51,7 @@ export function parseJsonBody(body: unknown, contentType: string | undefined): R
 /** The register body: a charter JWS, a platform name, and an optional attestation object. */
 export function parseRegisterBody(body: unknown, contentType: string | undefined): RegisterBody {
   const o = parseJsonBody(body, contentType);
-  const { charter, platform, attestation } = o;
+  const { charter, platform, attestation, attester_token } = o;
   if (typeof charter !== 'string' || charter.length === 0 || charter.length > MAX_ARTIFACT_BYTES)
     bad('ERR_BODY_CHARTER', 'charter must be a string');
   if (typeof platform !== 'string' || !(PLATFORMS as readonly string[]).includes(platform))
@@ -60,10 +62,18 @@ export function parseRegisterBody(body: unknown, contentType: string | undefined
   ) {
     bad('ERR_BODY_ATTESTATION', 'attestation must be an object');
   }
+  if (
+    attester_token !== undefined &&
+    (typeof attester_token !== 'string' ||
+      attester_token.length === 0 ||
+      attester_token.length > MAX_ARTIFACT_BYTES)
+  )
+    bad('ERR_BODY_ATTESTER_TOKEN', 'attester_token must be a string');
   return {
     charter,
     platform: platform as Platform,
     ...(attestation !== undefined ? { attestation: attestation as Record<string, unknown> } : {}),
+    ...(typeof attester_token === 'string' ? { attester_token } : {}),
   };
 }
 

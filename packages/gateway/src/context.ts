@@ -29,6 +29,8 @@ export interface DecisionNotes {
   attested?: boolean;
   /** The instance was found in the store (and its charter verified): it belongs in the usage report. */
   instance_known?: boolean;
+  /** Registration only: the instance key thumbprint, for the usage report's instance list. */
+  jkt?: string;
   /** The `iat` of the request's DPoP proof once it verified (never a source of the clock mark: clock.ts). */
   proof_iat?: number;
   /** Refusals monitor mode let through. */

@@ -101,6 +101,11 @@ export interface WellKnown {
     client_attestation: string;
     attester_jwks: string;
   };
+  /**
+   * Present when the license names the vendor attester (README, "The vendor attester"): who must
+   * attest at registration and where devices reach the attester, as the vendor signed them.
+   */
+  attestation?: { source: 'attester' | 'either'; attester_url?: string };
 }
 
 /** The outcome of a protected request: the app (absent when monitor mode let an unproven request through) and what was only monitored. */
@@ -355,7 +360,14 @@ export class Gateway {
         client_attestation: href + ATTESTER_PATHS.clientAttestation,
         attester_jwks: href + ATTESTER_PATHS.jwks,
       },
+      ...this.#attesterDescription(),
     };
+  }
+
+  #attesterDescription(): Pick<WellKnown, 'attestation'> {
+    const a = this.#license.claims.attestation;
+    if (a?.source !== 'attester' && a?.source !== 'either') return {};
+    return { attestation: { source: a.source, ...(a.attester_url ? { attester_url: a.attester_url } : {}) } };
   }
 
   /**

@@ -13,6 +13,7 @@ import { parseRegisterBody } from './bodies.ts';
 import { type DecisionNotes, type EngineContext, policy, refusal } from './context.ts';
 import { verifyDpopProof } from './dpop.ts';
 import { type CharterRequest, headerOf } from './request.ts';
+import { verifyVendorAttesterToken } from './vendor-attester.ts';
 
 /** The answer to a registration. */
 export interface RegisterResult {
@@ -161,13 +162,35 @@ export async function register(
       refusal('app_not_admitted', 'ERR_APP_NOT_LICENSED', 'the license does not admit this app'),
     );
 
-  const attested = await checkPlatform(ctx, req, notes, charter, body, {
-    nonce,
-    jkt: proof.key.jkt,
-    key: proof.key.key,
-    now,
-    license: license.claims,
-  });
+  // Who attests at this site is the vendor's word (license `attestation.source`), never the operator's.
+  const source = license.claims.attestation?.source ?? 'on_prem';
+  const bound = { nonce, jkt: proof.key.jkt, key: proof.key.key, now, license: license.claims };
+  let attested: { state?: Record<string, unknown> } | undefined;
+  if (body.attester_token !== undefined && source === 'on_prem')
+    policy(
+      ctx,
+      notes,
+      refusal(
+        'invalid_attestation',
+        'ERR_ATTESTER_NOT_LICENSED',
+        'the license of this site does not accept the vendor attester: attest on the device',
+      ),
+    );
+  const viaAttester = body.attester_token !== undefined && source !== 'on_prem';
+  if (!viaAttester && source === 'attester')
+    policy(
+      ctx,
+      notes,
+      refusal(
+        'attestation_required',
+        'ERR_ATTESTER_TOKEN_MISSING',
+        'this site requires a token of the vendor attester at registration',
+      ),
+    );
+  // The platform and origin checks stand either way; only who verifies the device evidence changes.
+  const onDevice = await checkPlatform(ctx, req, notes, charter, body, bound, viaAttester);
+  if (viaAttester) attested = await verifyVendorAttesterToken(ctx, notes, charter, body, bound);
+  else if (source !== 'attester') attested = onDevice;
 
   const attestationState =
     attested?.state && body.platform === 'android'
@@ -181,7 +204,7 @@ export async function register(
     platform: body.platform,
     jkt: proof.key.jkt,
     scopes: grantedScopes(charter.scopes, licensed?.scopes),
-    attested: attested !== undefined,
+    attested: attested !== undefined && attested.state?.attested !== false,
     charter_exp: charter.exp,
     created_at: now,
     ...(attestationState ? { attestation_state: attestationState } : {}),
@@ -199,6 +222,7 @@ export async function register(
   notes.instance_known = true;
   notes.platform = record.platform;
   notes.attested = record.attested;
+  notes.jkt = record.jkt;
   return { instance_id: record.instance_id, app_id: record.app_id, scopes: record.scopes };
 }
 
@@ -221,6 +245,7 @@ async function checkPlatform(
     now: number;
     license: import('@charter/core').LicenseClaims;
   },
+  viaAttester = false,
 ): Promise<{ state?: Record<string, unknown> } | undefined> {
   const platform = body.platform;
   if (!charter.platforms[platform]) {
@@ -249,6 +274,7 @@ async function checkPlatform(
     return undefined;
   }
   if (platform !== 'android' && platform !== 'ios') return undefined;
+  if (viaAttester) return undefined;
   const required = attestationPolicyOf(charter, platform) === 'required';
   if (!body.attestation) {
     if (required)

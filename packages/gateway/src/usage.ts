@@ -19,7 +19,9 @@ export const COUNTER = {
   rollback: 'clock\trollback',
   /** A gateway started unsealed in the period: the report then says `unsealed`, whoever exports it. */
   unsealedStart: 'integrity\tunsealed',
-  instance: (id: string, app: string, charter: string) => `instance\t${id}\t${app}\t${charter}`,
+  /** An admitted instance and its key thumbprint (the vendor sets it against its attester's records). */
+  instance: (id: string, app: string, charter: string, jkt?: string) =>
+    `instance\t${id}\t${app}\t${charter}${jkt ? `\t${jkt}` : ''}`,
 } as const;
 
 /** In-memory counters waiting for the next flush. */
@@ -62,7 +64,7 @@ export function usageOf(
     return a;
   };
   for (const [name, n] of Object.entries(counters)) {
-    const [kind, a, b, c] = name.split('\t');
+    const [kind, a, b, c, d] = name.split('\t');
     if (kind === 'app' && a) {
       const u = appOf(a);
       if (b === 'admitted') u.admitted += n;
@@ -71,7 +73,8 @@ export function usageOf(
       else if (b === 'denied' && c) u.denied[c] = (u.denied[c] ?? 0) + n;
     } else if (kind === 'unknown' && a) unknown[a] = (unknown[a] ?? 0) + n;
     else if (kind === 'clock' && a === 'rollback') rollbacks += n;
-    else if (kind === 'instance' && a && b && c) instances[a] = { app_id: b, charter_id: c };
+    else if (kind === 'instance' && a && b && c)
+      instances[a] = { app_id: b, charter_id: c, ...(d ? { jkt: d } : {}) };
   }
   return { apps, unknown, clock: { rollback_events: rollbacks }, instances };
 }

@@ -14,6 +14,7 @@ import {
   verifyActivation,
   verifyReport,
 } from '@charter/core';
+import { calculateJwkThumbprint } from 'jose';
 import {
   CLOCK_STATE,
   checkBuild,

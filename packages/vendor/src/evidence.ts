@@ -46,6 +46,19 @@ export interface ReportVerdict {
    * most likely written into the gateway's store by hand.
    */
   suspect_instances: { site: string; instance_id: string; app_id: string; problem: string }[];
+  /**
+   * With the attester's records: instances the site's gateway admitted (by key thumbprint) that the
+   * vendor attester never vouched for at that site, at sites whose license names the attester. At a
+   * site where it is required (`attestation.source: attester`) any such instance makes `ok` false.
+   */
+  unvouched?: {
+    site: string;
+    source: 'attester' | 'either';
+    instance_id: string;
+    app_id: string;
+    jkt?: string;
+    reason: string;
+  }[];
 }
 
 /** Check the instances of verified reports against the vendor's own charters. */
@@ -142,6 +155,61 @@ function checkInstances(db: VendorDb, reports: Parsed[], verdict: ReportVerdict)
       else byKey.set(k, key);
     }
   }
+}
+
+/** The attester's records as report verification reads them (attester/records.ts). */
+export interface VouchedLookup {
+  vouched(siteId: string, jkts: readonly string[]): Promise<Set<string>>;
+}
+
+/**
+ * Set the instances of verified reports against the attester's records: an admitted instance whose
+ * key the attester never vouched for at the site is listed. The site's source is read from its
+ * latest license (the vendor's own record), never from the report.
+ */
+export async function checkVouched(
+  db: VendorDb,
+  verdict: ReportVerdict,
+  reports: readonly { site: string; instances: ReportClaims['instances'] }[],
+  attester: VouchedLookup,
+): Promise<void> {
+  const unvouched: NonNullable<ReportVerdict['unvouched']> = [];
+  const bySite = new Map<string, Map<string, { app_id: string; jkt?: string }>>();
+  for (const r of reports) {
+    const m = bySite.get(r.site) ?? new Map();
+    bySite.set(r.site, m);
+    for (const [id, inst] of Object.entries(r.instances ?? {}))
+      m.set(id, { app_id: inst.app_id, ...(inst.jkt ? { jkt: inst.jkt } : {}) });
+  }
+  for (const [site, instances] of bySite) {
+    const row = db
+      .prepare('SELECT token FROM licenses WHERE site_id = ? ORDER BY serial DESC LIMIT 1')
+      .get(site) as { token: string } | undefined;
+    const claims = row
+      ? (JSON.parse(Buffer.from(row.token.split('.')[1] as string, 'base64url').toString('utf8')) as {
+          attestation?: { source?: string };
+        })
+      : undefined;
+    const source = claims?.attestation?.source;
+    if (source !== 'attester' && source !== 'either') continue;
+    const jkts = [...instances.values()].flatMap((i) => (i.jkt ? [i.jkt] : []));
+    const vouched = await attester.vouched(site, jkts);
+    for (const [id, inst] of instances) {
+      if (inst.jkt && vouched.has(inst.jkt)) continue;
+      unvouched.push({
+        site,
+        source,
+        instance_id: id,
+        app_id: inst.app_id,
+        ...(inst.jkt ? { jkt: inst.jkt } : {}),
+        reason: inst.jkt
+          ? 'the attester never issued a token for this instance key at this site'
+          : 'the report gives no key thumbprint for this instance, so the attester cannot vouch for it',
+      });
+      if (source === 'attester') verdict.ok = false;
+    }
+  }
+  verdict.unvouched = unvouched;
 }
 
 /** Verify an activation request for `siteId` and record it; says whether it replaces another installation. */

@@ -1,6 +1,18 @@
 /** @charter/vendor — the vendor's records and signing operations, for the CLI and the portal. */
 
 export {
+  ATTESTER_ROUTES,
+  type AttesterOptions,
+  type AttesterRecord,
+  type AttesterRecords,
+  type AttesterSummary,
+  openAttesterRecords,
+  PgAttesterRecords,
+  type RunningAttester,
+  SqliteAttesterRecords,
+  startAttester,
+} from './attester/index.ts';
+export {
   type ApkFacts,
   type BinaryCheck,
   type BinaryFacts,

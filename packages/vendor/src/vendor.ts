@@ -36,7 +36,15 @@ import {
   type TrustDocument,
 } from '@charter/core';
 import type { VendorDb } from './db.ts';
-import { type ReportVerdict, recordActivation, type TraceResult, trace, verifyReports } from './evidence.ts';
+import {
+  checkVouched,
+  type ReportVerdict,
+  recordActivation,
+  type TraceResult,
+  trace,
+  type VouchedLookup,
+  verifyReports,
+} from './evidence.ts';
 
 /** Asks for the root key's passphrase when an operation needs the root key. */
 export type PassphraseSource = (purpose: string) => Promise<string>;
@@ -250,7 +258,8 @@ export class Vendor {
     const sealed = sealPrivateKey(exportPrivateKey(root.privateKey), root.publicJwk.kid, input.passphrase);
     const rootSigner: SigningKey = { kid: root.publicJwk.kid, privateKey: root.privateKey };
     const keys: NewSigningKey[] = [];
-    for (const use of ['charter', 'license'] as KeyUse[])
+    // The attester key signs the online attester's tokens (README, "The vendor attester").
+    for (const use of ['charter', 'license', 'attester'] as KeyUse[])
       keys.push(await this.#makeSigningKey(input.vendorId, use, rootSigner, input.keyTtlS));
     this.db.transaction(() => {
       const meta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
@@ -409,6 +418,35 @@ export class Vendor {
       );
     }
     return { kid: row.kid, privateKey: importPrivateKey(row.private_pkcs8), exp: row.exp };
+  }
+
+  /** The active attester signing key (`vendor attester serve`), refusing with `key_unavailable`. */
+  attesterKey(): SigningKey & { exp: number } {
+    this.vendorId();
+    return this.#activeKey('attester');
+  }
+
+  /** The public JWK of a signing key. */
+  publicJwkOf(kid: string): PublicJwk {
+    const row = this.db.prepare('SELECT public_jwk FROM signing_keys WHERE kid = ?').get(kid) as
+      | { public_jwk: string }
+      | undefined;
+    if (!row) throw new CharterError('not_found', 'ERR_UNKNOWN_KEY', `there is no signing key ${kid}`);
+    return JSON.parse(row.public_jwk) as PublicJwk;
+  }
+
+  /** Every key delegation still valid: what a key ring needs to verify this vendor's charters. */
+  delegations(): string[] {
+    return (
+      this.db.prepare('SELECT delegation FROM signing_keys WHERE exp > ? ORDER BY created_at').all(now()) as {
+        delegation: string;
+      }[]
+    ).map((r) => r.delegation);
+  }
+
+  /** The site's latest license claims, the vendor's current policy for it (undefined: no license yet). */
+  latestLicense(siteId: string): LicenseClaims | undefined {
+    return this.#latestLicenseClaims(siteId);
   }
 
   /** The trust document: the vendor id and its root public keys (a JWK Set). */
@@ -1318,13 +1356,27 @@ export class Vendor {
   }
 
   /** Verify usage reports (see evidence.ts) and keep those that verify for later chain checks. */
-  async verifyReports(tokens: string[]): Promise<ReportVerdict> {
+  async verifyReports(tokens: string[], attester?: VouchedLookup): Promise<ReportVerdict> {
     this.vendorId();
     const verdict = await verifyReports(this.db, tokens, now());
+    if (attester) {
+      // Only reports whose signature and installation verified count as the site's word.
+      const ok = new Set(verdict.reports.filter((r) => r.status === 'ok').map((r) => r.file));
+      const reports = tokens.flatMap((t, i) => {
+        if (!ok.has(i)) return [];
+        const claims = decodeJsonSegment(t.trim().split('.')[1] ?? '') as unknown as {
+          site: string;
+          instances?: Record<string, { app_id: string; charter_id: string; jkt?: string }>;
+        };
+        return [{ site: claims.site, instances: claims.instances }];
+      });
+      await checkVouched(this.db, verdict, reports, attester);
+    }
     this.#event('report.verify', `${tokens.length} reports`, {
       ok: verdict.ok,
       gaps: verdict.gaps.length,
       forks: verdict.forks.length,
+      ...(verdict.unvouched ? { unvouched: verdict.unvouched.length } : {}),
     });
     return verdict;
   }

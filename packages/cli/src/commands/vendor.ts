@@ -1,9 +1,10 @@
 /** `charter vendor …`: the vendor's side of the main flow (SPEC.md §4). */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharterError, type KeyUse, type LicenseClaims, parseDuration, type SealedKey } from '@charter/core';
+import { openAttesterRecords } from '@charter/vendor';
 import { type CommandSpec, type Flags, listFlag, optionalFlag, requireFlag, UsageError } from '../command.ts';
-import { iso, openVendor, passphraseOf, table } from '../context.ts';
+import { homeOf, iso, openVendor, passphraseOf, table } from '../context.ts';
 
 function ttlFlag(flags: Flags, name: string, fallback?: string): number {
   const text = optionalFlag(flags, name) ?? fallback;
@@ -46,6 +47,18 @@ function attestationPolicy(flags: Flags): LicenseClaims['attestation'] {
     policy.min_security_level = level;
   }
   if (flags['allow-development-attestation'] === true) policy.allow_development = true;
+  const source = optionalFlag(flags, 'attestation-source');
+  if (source !== undefined) {
+    if (source !== 'on_prem' && source !== 'attester' && source !== 'either')
+      throw new UsageError('--attestation-source is on_prem, attester or either');
+    policy.source = source;
+  }
+  const attesterUrl = optionalFlag(flags, 'attester-url');
+  if (attesterUrl !== undefined) {
+    if (!/^https?:\/\/[\x21-\x7e]{1,2000}$/.test(attesterUrl))
+      throw new UsageError('--attester-url takes an http(s) URL');
+    policy.attester_url = attesterUrl;
+  }
   return Object.keys(policy).length > 0 ? policy : undefined;
 }
 
@@ -114,13 +127,17 @@ export const vendorKeysRotate: CommandSpec = {
   path: ['vendor', 'keys', 'rotate'],
   summary: 'make new delegated signing keys; older ones keep verifying until they expire',
   flags: {
-    use: { type: 'string', description: 'charter, license, or both (default both)', value: 'USE' },
+    use: {
+      type: 'string',
+      description: 'charter, license, attester, or both (charter and license, the default)',
+      value: 'USE',
+    },
     'key-ttl': { type: 'string', description: 'validity of the new keys (default 730d)', value: 'DURATION' },
   },
   async run({ flags, io }) {
     const use = optionalFlag(flags, 'use') ?? 'both';
-    if (!['charter', 'license', 'both'].includes(use))
-      throw new UsageError('--use is charter, license or both');
+    if (!['charter', 'license', 'attester', 'both'].includes(use))
+      throw new UsageError('--use is charter, license, attester or both');
     const uses: KeyUse[] = use === 'both' ? ['charter', 'license'] : [use as KeyUse];
     const vendor = openVendor(flags, io);
     vendor.vendorId();
@@ -467,6 +484,17 @@ export const licenseIssue: CommandSpec = {
       type: 'boolean',
       description: 'iOS: accept App Attest development keys',
     },
+    'attestation-source': {
+      type: 'string',
+      description:
+        'who attests instances at registration: on_prem (the gateway, default), attester (the vendor attester) or either',
+      value: 'SOURCE',
+    },
+    'attester-url': {
+      type: 'string',
+      description: 'where devices reach the vendor attester (carried in the license for SDKs)',
+      value: 'URL',
+    },
     'clock-tolerance': {
       type: 'string',
       description: 'how far the site clock may fall behind its time high-water mark (default 1h)',
@@ -719,16 +747,36 @@ export const reportVerify: CommandSpec = {
   summary: 'check usage reports: signatures, installation, gaps, forks, edits; print per-app usage',
   positionals: [{ name: 'FILE…', required: true, description: 'report files, in any order' }],
   variadic: true,
-  flags: {},
+  flags: {
+    'attester-db': {
+      type: 'string',
+      description:
+        'the vendor attester’s records (sqlite:PATH or postgres://…; default HOME/attester.db when it exists): list admitted instances it never vouched for',
+      value: 'URL',
+    },
+  },
   async run({ flags, positionals, io }) {
     const tokens = positionals.map((f) => readFileSync(f, 'utf8'));
-    const v = await openVendor(flags, io).verifyReports(tokens);
+    const attesterDb = optionalFlag(flags, 'attester-db');
+    const fallback = join(homeOf(flags, io), 'attester.db');
+    const records =
+      attesterDb !== undefined || existsSync(fallback)
+        ? openAttesterRecords(attesterDb, fallback)
+        : undefined;
+    let v: Awaited<ReturnType<ReturnType<typeof openVendor>['verifyReports']>>;
+    try {
+      v = await openVendor(flags, io).verifyReports(tokens, records);
+    } finally {
+      await records?.close();
+    }
     const lines = [
       v.ok
         ? `OK: ${v.reports.length} reports, unbroken.`
-        : v.suspect_instances.length > 0 && v.gaps.length + v.forks.length + v.backwards.length === 0
-          ? 'NOT OK: instances whose evidence does not hold up (rows written into the gateway store by hand?).'
-          : 'NOT OK: the reports do not form one unbroken chain.',
+        : (v.unvouched ?? []).some((u) => u.source === 'attester')
+          ? 'NOT OK: the site admitted instances the vendor attester never vouched for (see below).'
+          : v.suspect_instances.length > 0 && v.gaps.length + v.forks.length + v.backwards.length === 0
+            ? 'NOT OK: instances whose evidence does not hold up (rows written into the gateway store by hand?).'
+            : 'NOT OK: the reports do not form one unbroken chain.',
       ...v.reports
         .filter((r) => r.status !== 'ok')
         .map((r) => `  ${positionals[r.file]}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`),
@@ -743,6 +791,10 @@ export const reportVerify: CommandSpec = {
       ),
       ...v.suspect_instances.map(
         (s) => `  suspect instance ${s.instance_id} (app ${s.app_id}) at site ${s.site}: ${s.problem}`,
+      ),
+      ...(v.unvouched ?? []).map(
+        (u) =>
+          `  never vouched for by the attester: instance ${u.instance_id} of ${u.app_id} at site ${u.site}${u.jkt ? ` (key ${u.jkt})` : ''}${u.source === 'either' ? ' (the site also accepts on-site attestation)' : ''}`,
       ),
       '',
       table([
