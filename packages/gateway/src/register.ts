@@ -210,9 +210,13 @@ export async function register(
     ...(attestationState ? { attestation_state: attestationState } : {}),
     charter: body.charter,
     waived: waiversOf(notes),
-    ...(attested !== undefined && body.attestation
+    // The evidence on record is what was verified here: the device's attestation, or the vendor
+    // attester's token that vouched for it (the vendor matches that against its attester's records).
+    ...(attested !== undefined && (body.attestation || viaAttester)
       ? {
-          evidence: createHash('sha256').update(JSON.stringify(body.attestation)).digest('base64url'),
+          evidence: createHash('sha256')
+            .update(viaAttester ? String(body.attester_token) : JSON.stringify(body.attestation))
+            .digest('base64url'),
         }
       : {}),
   };

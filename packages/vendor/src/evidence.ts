@@ -115,10 +115,13 @@ function checkInstances(db: VendorDb, reports: Parsed[], verdict: ReportVerdict)
     if (platform === 'android' || platform === 'ios') {
       const required = claims ? attestationPolicyOf(claims, platform) === 'required' : true;
       const v = entry.verdict ?? {};
+      // Verified on the device's evidence at the gateway, or vouched for by the vendor attester (its
+      // token's jti and signing key; `vendor report verify --attester-db` sets those against its records).
       const complete =
-        platform === 'android'
+        (v.fmt === 'vendor-attester' && typeof v.jti === 'string' && typeof v.kid === 'string') ||
+        (platform === 'android'
           ? v.fmt === 'android-key' && typeof v.security_level === 'string' && typeof v.root === 'string'
-          : v.fmt === 'apple-appattest' && typeof v.environment === 'string';
+          : v.fmt === 'apple-appattest' && typeof v.environment === 'string');
       if (entry.attested && !entry.evidence)
         flag(site, id, entry.app_id, 'it claims hardware attestation but carries no attestation evidence');
       else if (entry.attested && !complete)
