@@ -547,21 +547,33 @@ export class CharterClient {
         if (this.#keys.newKeyPerRegistration) signer = await this.#keys.create({ nonce });
         continue;
       }
-      const answer = interpretResponse('register', sent.status, sent.headers, sent.text);
-      const record: InstanceRecord = {
-        instance_id: answer.instance_id,
-        app_id: answer.app_id,
-        scopes: answer.scopes,
+      return this.#keepRegistration(
+        interpretResponse('register', sent.status, sent.headers, sent.text),
         jkt,
-        gateway: this.baseUrl.href,
-        charter_sha256: await this.#charterSha256(),
-        platform: this.#platform,
-      };
-      await this.#keys.saveRecord(record);
-      this.#signer = signer;
-      this.#record = record;
-      return record;
+        signer,
+      );
     }
+  }
+
+  /** Keep a registration the gateway answered: the record beside the key, and both in use from now. */
+  async #keepRegistration(
+    answer: { instance_id: string; app_id: string; scopes: string[] },
+    jkt: string,
+    signer: ProofSigner,
+  ): Promise<InstanceRecord> {
+    const record: InstanceRecord = {
+      instance_id: answer.instance_id,
+      app_id: answer.app_id,
+      scopes: answer.scopes,
+      jkt,
+      gateway: this.baseUrl.href,
+      charter_sha256: await this.#charterSha256(),
+      platform: this.#platform,
+    };
+    await this.#keys.saveRecord(record);
+    this.#signer = signer;
+    this.#record = record;
+    return record;
   }
 
   /**
@@ -606,20 +618,11 @@ export class CharterClient {
         nonce = validNonce(sent.headers.get('dpop-nonce')) ?? (await this.#challenge()).nonce;
         continue;
       }
-      const registered = interpretResponse('register', sent.status, sent.headers, sent.text);
-      const record: InstanceRecord = {
-        instance_id: registered.instance_id,
-        app_id: registered.app_id,
-        scopes: registered.scopes,
+      return this.#keepRegistration(
+        interpretResponse('register', sent.status, sent.headers, sent.text),
         jkt,
-        gateway: this.baseUrl.href,
-        charter_sha256: await this.#charterSha256(),
-        platform: this.#platform,
-      };
-      await this.#keys.saveRecord(record);
-      this.#signer = signer;
-      this.#record = record;
-      return record;
+        signer,
+      );
     }
   }
 

@@ -76,6 +76,26 @@ function instanceOf(row: InstanceRow): InstanceRecord {
   };
 }
 
+/** The 14 columns of an instance row, in the order of the INSERTs above, from a record. */
+function instanceParams(r: InstanceRecord): (string | number | null)[] {
+  return [
+    r.instance_id,
+    r.app_id,
+    r.charter_id,
+    r.publisher_id,
+    r.platform,
+    r.jkt,
+    JSON.stringify(r.scopes),
+    r.attested ? 1 : 0,
+    r.charter_exp,
+    r.created_at,
+    r.attestation_state ? JSON.stringify(r.attestation_state) : null,
+    r.charter ?? null,
+    r.waived && r.waived.length > 0 ? JSON.stringify(r.waived) : null,
+    r.evidence ?? null,
+  ];
+}
+
 /** Run `fn`, turning a database failure into `unavailable` (fail closed; the cause goes to logs). */
 function guarded<T>(what: string, fn: () => T): T {
   try {
@@ -165,22 +185,7 @@ export class SqliteStore implements GatewayStore {
                waived = excluded.waived, evidence = excluded.evidence
              RETURNING *`,
           )
-          .get(
-            r.instance_id,
-            r.app_id,
-            r.charter_id,
-            r.publisher_id,
-            r.platform,
-            r.jkt,
-            JSON.stringify(r.scopes),
-            r.attested ? 1 : 0,
-            r.charter_exp,
-            r.created_at,
-            r.attestation_state ? JSON.stringify(r.attestation_state) : null,
-            r.charter ?? null,
-            r.waived && r.waived.length > 0 ? JSON.stringify(r.waived) : null,
-            r.evidence ?? null,
-          ) as InstanceRow,
+          .get(...instanceParams(r)) as InstanceRow,
     );
     return instanceOf(row);
   }
@@ -269,22 +274,7 @@ export class SqliteStore implements GatewayStore {
           `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(
-          r.instance_id,
-          r.app_id,
-          r.charter_id,
-          r.publisher_id,
-          r.platform,
-          r.jkt,
-          JSON.stringify(r.scopes),
-          r.attested ? 1 : 0,
-          r.charter_exp,
-          r.created_at,
-          r.attestation_state ? JSON.stringify(r.attestation_state) : null,
-          r.charter ?? null,
-          r.waived && r.waived.length > 0 ? JSON.stringify(r.waived) : null,
-          r.evidence ?? null,
-        ),
+        .run(...instanceParams(r)),
     );
   }
 
