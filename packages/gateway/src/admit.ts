@@ -9,7 +9,7 @@ import { type AdmittedApp, type DecisionNotes, type EngineContext, policy, refus
 import { charterCredentials } from './credentials.ts';
 import { verifyDpopProof } from './dpop.ts';
 import { expectedHtu } from './htu.ts';
-import { checkInstance, instanceProblems, RECHECK_MS, tokenFitsInstance } from './instance-check.ts';
+import { instanceProblems, RECHECK_MS, tokenFitsInstance } from './instance-check.ts';
 import type { InstanceKey } from './instance-key.ts';
 import { type CharterRequest, pathOf } from './request.ts';
 import { methodReadings, scopesFor } from './routes.ts';
@@ -67,16 +67,18 @@ export async function admit(
   let instance = await ctx.instances.get(ctx, claims.sub);
   if (!instance)
     throw refusal('invalid_token', 'ERR_INSTANCE_UNKNOWN', 'the token names no instance known here');
-  if (
-    tokenFitsInstance(claims, instance, license, now) ||
-    instanceProblems(instance, license, now).length > 0
-  ) {
+  // Each check once per request: the problems found here are the policy refusals applied below.
+  let problems = tokenFitsInstance(claims, instance, license, now)
+    ? undefined
+    : instanceProblems(instance, license, now);
+  if (problems === undefined || problems.length > 0) {
     // A cached row may predate a re-registration at another replica: read it again before refusing.
     instance = await ctx.instances.get(ctx, claims.sub, RECHECK_MS);
     if (!instance)
       throw refusal('invalid_token', 'ERR_INSTANCE_UNKNOWN', 'the token names no instance known here');
     const misfit = tokenFitsInstance(claims, instance, license, now);
     if (misfit) throw misfit;
+    problems = instanceProblems(instance, license, now);
   }
 
   const app: AdmittedApp = {
@@ -90,7 +92,7 @@ export async function admit(
   notes.instance_id = app.instance_id;
   notes.charter_id = claims.charter_id;
   notes.instance_known = true;
-  checkInstance(ctx, notes, instance, license, now);
+  for (const e of problems) policy(ctx, notes, e);
 
   const r = license.revoked;
   if (r.instances.has(app.instance_id))
