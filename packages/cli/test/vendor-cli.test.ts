@@ -1,6 +1,6 @@
 /** The vendor's command line end to end: the SPEC §4 main flow, exit codes, records, keys and revocations. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -580,4 +580,16 @@ test('license inspect says plainly when a license does not verify', async () => 
   assert.equal(r.json.error, 'license_invalid');
   const missing = await cli(['license', 'inspect', join(dir, 'nope.license')]);
   assert.equal(missing.code, 1);
+  // A compact JWS whose claims are not a license's (or a revocation update's) is refused by the
+  // claims' shape, with or without --trust, never printed as a license of `undefined` fields.
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  for (const [name, typ] of [
+    ['empty.license', 'charter-license+jwt'],
+    ['empty.revocations', 'charter-revocations+jwt'],
+  ] as const) {
+    writeFileSync(join(dir, name), `${b64({ typ, alg: 'EdDSA' })}.${b64({ hello: 'world' })}.AAAA`);
+    const bad = await cli(['license', 'inspect', join(dir, name), '--json']);
+    assert.equal(bad.code, 1, name);
+    assert.equal(bad.json.error, 'license_invalid', name);
+  }
 });

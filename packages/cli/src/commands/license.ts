@@ -5,6 +5,8 @@ import {
   ARTIFACT_TYP,
   artifactTypOf,
   CharterError,
+  checkLicenseClaims,
+  checkRevocationsClaims,
   decodeJsonSegment,
   KeyRing,
   type LicenseClaims,
@@ -36,8 +38,12 @@ export const licenseInspect: CommandSpec = {
         'the file does not hold a license (a compact JWS)',
       );
     const trustFile = optionalFlag(flags, 'trust');
-    if (artifactTypOf(token) === ARTIFACT_TYP.revocations)
-      return inspectRevocations(token, claims as Partial<RevocationsClaims>, trustFile);
+    const isUpdate = artifactTypOf(token) === ARTIFACT_TYP.revocations;
+    // Unverified or not, what is shown must be a license's (or an update's) claims: the same shape
+    // check as verification's, so a file of other claims is refused, never printed as `undefined`.
+    if (isUpdate) checkRevocationsClaims(claims as Record<string, unknown>);
+    else checkLicenseClaims(claims as Record<string, unknown>);
+    if (isUpdate) return inspectRevocations(token, claims as Partial<RevocationsClaims>, trustFile);
     let verified: boolean | null = null;
     let verifyError: { code: string; reason: string } | undefined;
     if (trustFile) {
