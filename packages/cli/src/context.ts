@@ -2,7 +2,7 @@
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CharterError } from '@charter/core';
-import { openVendorDb, Vendor } from '@charter/vendor';
+import { openVendorDb, Vendor } from '@charter/issuer';
 import { type Flags, type Io, UsageError } from './command.ts';
 
 /** The state folder: --home, else $CHARTER_HOME, else ~/.charter. */

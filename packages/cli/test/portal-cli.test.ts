@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openVendorDb, Users } from '@charter/vendor';
+import { openVendorDb, Users } from '@charter/issuer';
 import { cli, ROOT, tempDir } from './run.ts';
 
 const PASSWORD = { CHARTER_PASSWORD: 'a long enough password' };

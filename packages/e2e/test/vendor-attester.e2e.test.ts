@@ -23,7 +23,7 @@ import {
   MemoryKeyStore,
 } from '@charter/client';
 import { newId, signAttesterToken } from '@charter/core';
-import { openVendorDb, Vendor } from '@charter/vendor';
+import { openVendorDb, Vendor } from '@charter/issuer';
 import { exportJWK, SignJWT } from 'jose';
 import { emulatedAndroid, memoryStorage } from './devices.ts';
 import { ROOT, run, type Started, startGatewayProcess } from './processes.ts';

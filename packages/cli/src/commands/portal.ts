@@ -1,5 +1,5 @@
 /** `charter vendor serve` (the vendor portal) and `charter vendor user add` (its accounts). */
-import { startPortal, Users } from '@charter/vendor';
+import { startPortal, Users } from '@charter/issuer';
 import { type CommandSpec, optionalFlag, requireFlag } from '../command.ts';
 import { actorOf, openVendor } from '../context.ts';
 import { passwordOf } from './password.ts';

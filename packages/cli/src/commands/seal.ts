@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CharterError } from '@charter/core';
 import { GATEWAY_VERSION, hashFile, listBuildFiles, MANIFEST_FILE } from '@charter/gateway';
-import { signBuildManifest } from '@charter/vendor';
+import { signBuildManifest } from '@charter/issuer';
 import { type CommandSpec, requireFlag } from '../command.ts';
 import { openVendor } from '../context.ts';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '@charter/core';
-import { openAttesterRecords, openVendorDb, startAttester, Vendor } from '@charter/vendor';
+import { openAttesterRecords, openVendorDb, startAttester, Vendor } from '@charter/issuer';
 import { type CommandSpec, type Flags, type Io, listFlag, optionalFlag, UsageError } from '../command.ts';
 import { actorOf, homeOf } from '../context.ts';
 

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharterError, type KeyUse, type LicenseClaims, parseDuration, type SealedKey } from '@charter/core';
-import { openAttesterRecords } from '@charter/vendor';
+import { openAttesterRecords } from '@charter/issuer';
 import { type CommandSpec, type Flags, listFlag, optionalFlag, requireFlag, UsageError } from '../command.ts';
 import { homeOf, iso, openVendor, passphraseOf, table } from '../context.ts';
 

@@ -14,7 +14,7 @@ import {
   verifyLicense,
   verifyRevocations,
 } from '@charter/core';
-import { openVendorDb, Vendor } from '@charter/vendor';
+import { openVendorDb, Vendor } from '@charter/issuer';
 
 const now = () => Math.floor(Date.now() / 1000);
 

@@ -24,7 +24,7 @@ import {
   verifyLicense,
   verifyRevocations,
 } from '@charter/core';
-import { openVendorDb, type Portal, startPortal, Vendor } from '@charter/vendor';
+import { openVendorDb, type Portal, startPortal, Vendor } from '@charter/issuer';
 import { ensureBuilt } from '@charter/web';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { apk, selfSignedCert } from './binaries-fixtures.ts';

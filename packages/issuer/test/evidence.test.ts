@@ -15,7 +15,7 @@ import {
   trustFromDocument,
   verifyLicense,
 } from '@charter/core';
-import { openVendorDb, Vendor } from '@charter/vendor';
+import { openVendorDb, Vendor } from '@charter/issuer';
 
 const now = () => Math.floor(Date.now() / 1000);
 

@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openVendorDb, type Portal, type PortalOptions, startPortal, Users, Vendor } from '@charter/vendor';
+import { openVendorDb, type Portal, type PortalOptions, startPortal, Users, Vendor } from '@charter/issuer';
 
 /** The password every test account uses. */
 export const PASSWORD = 'correct horse battery staple';

@@ -1,4 +1,4 @@
-/** @charter/vendor — the vendor's records and signing operations, for the CLI and the portal. */
+/** @charter/issuer — the vendor's records and signing operations, for the CLI and the portal. */
 
 export {
   ATTESTER_ROUTES,

@@ -18,7 +18,7 @@ import {
   SqliteAttesterRecords,
   startAttester,
   Vendor,
-} from '@charter/vendor';
+} from '@charter/issuer';
 import fc from 'fast-check';
 import pg from 'pg';
 import { pino } from 'pino';
