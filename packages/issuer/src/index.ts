@@ -12,14 +12,6 @@ export {
   SqliteAttesterRecords,
   startAttester,
 } from './attester/index.ts';
-export {
-  type ApkFacts,
-  type BinaryCheck,
-  type BinaryFacts,
-  compareBinary,
-  type IpaFacts,
-  inspectBinary,
-} from './binaries/inspect.ts';
 export { openVendorDb, type VendorDb } from './db.ts';
 export type { ReportFinding, ReportVerdict, TraceResult } from './evidence.ts';
 export { signBuildManifest } from './manifest.ts';

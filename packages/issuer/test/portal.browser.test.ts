@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { apk, selfSignedCert } from '@charter/binaries/testing';
 import { main } from '@charter/cli';
 import {
   artifactHash,
@@ -27,7 +28,6 @@ import {
 import { openVendorDb, type Portal, startPortal, Vendor } from '@charter/issuer';
 import { ensureBuilt } from '@charter/web';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { apk, selfSignedCert } from './binaries-fixtures.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SHOTS = join(ROOT, 'test-artifacts', 'portal');

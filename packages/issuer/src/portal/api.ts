@@ -4,9 +4,9 @@
  * are checked by JSON schema (no extra properties, no coercion); uploads are raw bytes.
  */
 import { createHash } from 'node:crypto';
+import { type BinaryFacts, compareBinary, inspectBinary } from '@charter/binaries';
 import { CharterError, decodeJsonSegment, parseDuration, type ReportClaims } from '@charter/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type BinaryFacts, compareBinary, inspectBinary } from '../binaries/inspect.ts';
 import type { VendorDb } from '../db.ts';
 import { actorName, type PortalSession, type Role, type Users } from '../users.ts';
 import { type SubmissionRecord, Vendor } from '../vendor.ts';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CharterError } from '@charter/core';
 import fc from 'fast-check';
-import { compareBinary, inspectBinary } from '../src/binaries/inspect.ts';
-import { parseBinaryPlist, parseXmlPlist } from '../src/binaries/plist.ts';
+import { compareBinary, inspectBinary } from '../src/inspect.ts';
+import { parseBinaryPlist, parseXmlPlist } from '../src/plist.ts';
 import { apk, axml, binaryPlist, cms, ipa, selfSignedCert, xmlPlist, zip } from './binaries-fixtures.ts';
 
 const manifest = { package: 'com.beta.orders', versionCode: 42, versionName: '2.1.0' };
