@@ -24,10 +24,11 @@ import {
   verifyLicense,
   verifyRevocations,
 } from '@charter/core';
-import { openVendorDb, type Portal, startPortal, Vendor } from '@charter/issuer';
+import { openVendorDb, Vendor } from '@charter/issuer';
+import { type Portal, startPortal } from '@charter/portal';
 import { ensureBuilt } from '@charter/web';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { apk, selfSignedCert } from './binaries-fixtures.ts';
+import { apk, selfSignedCert } from '../../issuer/test/binaries-fixtures.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SHOTS = join(ROOT, 'test-artifacts', 'portal');

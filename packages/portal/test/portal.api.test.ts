@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { apk, selfSignedCert } from './binaries-fixtures.ts';
+import { apk, selfSignedCert } from '../../issuer/test/binaries-fixtures.ts';
 import { Client, PASSWORD, portalFor, type Res, vendorWithAccounts } from './portal-helpers.ts';
 
 type Setup = Awaited<ReturnType<typeof vendorWithAccounts>>;
