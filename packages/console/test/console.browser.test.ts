@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCaptured } from '@charter/cli';
 import { createCharterClient, MemoryKeyStore } from '@charter/client';
-import { type Portal, startPortal } from '@charter/issuer';
+import { type Portal, startPortal } from '@charter/portal';
 import { ensureBuilt } from '@charter/web';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 

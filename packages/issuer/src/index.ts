@@ -15,8 +15,6 @@ export {
 export { openVendorDb, type VendorDb } from './db.ts';
 export type { ReportFinding, ReportVerdict, TraceResult } from './evidence.ts';
 export { signBuildManifest } from './manifest.ts';
-export { type Change, diffSubmissions } from './portal/diff.ts';
-export { CONTENT_SECURITY_POLICY, type Portal, type PortalOptions, startPortal } from './portal/server.ts';
 export {
   actorName,
   hashPassword,

@@ -1,5 +1,6 @@
 /** `charter vendor serve` (the vendor portal) and `charter vendor user add` (its accounts). */
-import { startPortal, Users } from '@charter/issuer';
+import { Users } from '@charter/issuer';
+import { startPortal } from '@charter/portal';
 import { type CommandSpec, optionalFlag, requireFlag } from '../command.ts';
 import { actorOf, openVendor } from '../context.ts';
 import { passwordOf } from './password.ts';

@@ -25,7 +25,8 @@ import {
   verifyLicense,
   verifyRevocations,
 } from '@charter/core';
-import { openVendorDb, type Portal, startPortal, Vendor } from '@charter/issuer';
+import { openVendorDb, Vendor } from '@charter/issuer';
+import { type Portal, startPortal } from '@charter/portal';
 import { ensureBuilt } from '@charter/web';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 

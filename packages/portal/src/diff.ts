@@ -1,5 +1,5 @@
 /** What changed between an app's previously approved submission and the one under review. */
-import type { SubmissionRecord } from '../vendor.ts';
+import type { SubmissionRecord } from '@charter/issuer';
 
 /** One change a reviewer should look at. */
 export interface Change {

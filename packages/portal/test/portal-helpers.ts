@@ -2,7 +2,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openVendorDb, type Portal, type PortalOptions, startPortal, Users, Vendor } from '@charter/issuer';
+import { openVendorDb, Users, Vendor } from '@charter/issuer';
+import { type Portal, type PortalOptions, startPortal } from '@charter/portal';
 
 /** The password every test account uses. */
 export const PASSWORD = 'correct horse battery staple';
