@@ -11,7 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrustFile } from '@charter/core';
-import { openBackends, SqliteStore, startGateway } from '@charter/gateway';
+import { openBackends } from '@charter/gateway/backends';
+import { startGateway } from '@charter/gateway/server';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import Fastify from 'fastify';
 import { Pool } from 'undici';
 

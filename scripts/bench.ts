@@ -26,7 +26,7 @@ import {
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestAttestationAuthority } from '@charter/attest';
+import { createTestAttestationAuthority } from '@charter/attest/testing';
 import {
   type CharterClaims,
   generateVendorKey,
@@ -37,7 +37,8 @@ import {
   thumbprint,
   trustFromDocument,
 } from '@charter/core';
-import { createGateway, SqliteStore } from '@charter/gateway';
+import { createGateway } from '@charter/gateway';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import autocannon from 'autocannon';
 import pg from 'pg';
 

@@ -1,6 +1,7 @@
 /**
  * @charter/attest — offline verification of Android Key Attestation and Apple App Attest (attestation
- * and assertion). The one public entry of the package.
+ * and assertion). The production entry of the package; `@charter/attest/testing` mints attestations
+ * under test roots for tests, demos and benchmarks, and is never loaded by the product.
  */
 export {
   type AuthenticatorData,
@@ -36,20 +37,6 @@ export {
   loadTrustAnchors,
   type TrustAnchor,
 } from './roots.ts';
-export {
-  createTestAppAttestAssertion,
-  createTestAppAttestAuthority,
-  createTestAttestationAuthority,
-  mlDsa65Spki,
-  type TestAndroidAttestation,
-  type TestAndroidAttestationOptions,
-  type TestAppAssertionOptions,
-  type TestAppAttestAuthority,
-  type TestAppAttestation,
-  type TestAppAttestationOptions,
-  type TestAttestationAuthority,
-  type TestAttestationAuthorityOptions,
-} from './testing.ts';
 export {
   type AndroidKeyAttestation,
   type AndroidKeyAttestationOptions,

@@ -14,13 +14,12 @@ import { children, concat, encodeLength, readSingle } from '../src/der.ts';
 import {
   androidAttestationJson,
   attestationBinding,
-  createTestAttestationAuthority,
   KEY_DESCRIPTION_OID,
   loadTrustAnchors,
   parseKeyDescription,
   verifyAndroidKeyAttestation,
 } from '../src/index.ts';
-import { keyDescription, mlDsa65Spki } from '../src/testing.ts';
+import { createTestAttestationAuthority, keyDescription, mlDsa65Spki } from '../src/testing.ts';
 import { buildCertificate, OID, pemOf } from '../src/x509build.ts';
 import { assertRefused, b64, fixture } from './helpers.ts';
 

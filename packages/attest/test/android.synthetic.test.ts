@@ -12,7 +12,6 @@ import { children, concat, encodeLength, readSingle } from '../src/der.ts';
 import {
   androidAttestationJson,
   attestationBinding,
-  createTestAttestationAuthority,
   KEY_DESCRIPTION_OID,
   KNOWN_ATTESTATION_VERSIONS,
   loadTrustAnchors,
@@ -21,7 +20,11 @@ import {
   samePublicKey,
   verifyAndroidKeyAttestation,
 } from '../src/index.ts';
-import { keyDescription, type TestAndroidAttestationOptions } from '../src/testing.ts';
+import {
+  createTestAttestationAuthority,
+  keyDescription,
+  type TestAndroidAttestationOptions,
+} from '../src/testing.ts';
 import { buildCertificate, type CertificateSpec, OID, pemOf } from '../src/x509build.ts';
 import { assertRefused } from './helpers.ts';
 

@@ -2,11 +2,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import {
-  createTestAppAttestAuthority,
-  verifyAppleAppAttestation,
-  verifyAppleAssertion,
-} from '../src/index.ts';
+import { verifyAppleAppAttestation, verifyAppleAssertion } from '../src/index.ts';
+import { createTestAppAttestAuthority } from '../src/testing.ts';
 import { assertRefused, b64, type Fixture, fixture, fixtureNames } from './helpers.ts';
 
 const attestations = fixtureNames('apple-appattest-').filter(

@@ -6,12 +6,11 @@ import { Decoder, Encoder } from 'cbor-x';
 import {
   appleAttestationJson,
   attestationBinding,
-  createTestAppAttestAssertion,
-  createTestAppAttestAuthority,
   samePublicKey,
   verifyAppleAppAttestation,
   verifyAppleAssertion,
 } from '../src/index.ts';
+import { createTestAppAttestAssertion, createTestAppAttestAuthority } from '../src/testing.ts';
 import { assertRefused } from './helpers.ts';
 
 const authority = createTestAppAttestAuthority();

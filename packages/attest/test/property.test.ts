@@ -9,15 +9,13 @@ import fc from 'fast-check';
 import { parseCertificate } from '../src/certificate.ts';
 import { children, readSingle } from '../src/der.ts';
 import {
-  createTestAttestationAuthority,
   KEY_DESCRIPTION_OID,
-  mlDsa65Spki,
   parseKeyDescription,
   verifyAndroidKeyAttestation,
   verifyAppleAppAttestation,
   verifyAppleAssertion,
 } from '../src/index.ts';
-import { keyDescription } from '../src/testing.ts';
+import { createTestAttestationAuthority, keyDescription, mlDsa65Spki } from '../src/testing.ts';
 import { assertRefused, b64, fixture, isAttestationRefusal } from './helpers.ts';
 
 /** Run `fn`; it may succeed or refuse, but nothing else. */

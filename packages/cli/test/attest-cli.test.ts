@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { attestationBinding } from '@charter/attest';
 import {
-  attestationBinding,
   createTestAppAttestAuthority,
   createTestAttestationAuthority,
   mlDsa65Spki,
-} from '@charter/attest';
+} from '@charter/attest/testing';
 import { BUNDLE_ID } from '@charter/core';
 import { type Flags, UsageError } from '../src/command.ts';
 import { attestVerify } from '../src/commands/attest.ts';

@@ -10,7 +10,9 @@ import { SESSION_TTL } from '@charter/accounts';
 import { createCharterClient, MemoryKeyStore } from '@charter/client';
 import { addOperator, charterConsole, SESSIONS_STATE, startConsoleServer } from '@charter/console';
 import { type RevocationsClaims, signRevocations } from '@charter/core';
-import { type RunningGateway, SqliteStore, startGateway, verifyAuditChain } from '@charter/gateway';
+import { verifyAuditChain } from '@charter/gateway';
+import { type RunningGateway, startGateway } from '@charter/gateway/server';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import fc from 'fast-check';
 import {
   makeCharter,

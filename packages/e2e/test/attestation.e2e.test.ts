@@ -19,7 +19,8 @@ import {
   MemoryKeyStore,
 } from '@charter/client';
 import { parseTrustFile } from '@charter/core';
-import { type RunningGateway, SqliteStore, startGateway } from '@charter/gateway';
+import { type RunningGateway, startGateway } from '@charter/gateway/server';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import { emulatedAndroid, emulatedIphone, memoryStorage } from './devices.ts';
 import { charter } from './world.ts';
 

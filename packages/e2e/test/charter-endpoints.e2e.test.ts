@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { charterFastify, charterMiddleware } from '@charter/gateway';
+import { charterMiddleware } from '@charter/gateway/express';
+import { charterFastify } from '@charter/gateway/fastify';
 import type { Express } from 'express';
 import Fastify from 'fastify';
 import {

@@ -5,7 +5,7 @@
  * own glue (`androidAttestationProvider`, `appleAttestationProvider`) runs unchanged against them.
  */
 import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { createTestAppAttestAuthority, createTestAttestationAuthority } from '@charter/attest';
+import { createTestAppAttestAuthority, createTestAttestationAuthority } from '@charter/attest/testing';
 import type { AppAttestModule, NativeKeyInfo, NativeKeyModule, NativeStorage } from '@charter/client';
 
 /** AsyncStorage's shape, in memory. */

@@ -8,7 +8,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createCharterClient, MemoryKeyStore } from '@charter/client';
-import { SqliteStore, verifyAuditChain } from '@charter/gateway';
+import { verifyAuditChain } from '@charter/gateway';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import { run, type Started, startGatewayProcess } from './processes.ts';
 import { makeWorld, type World } from './world.ts';
 

@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createGateway, type Gateway, type RouteRule, SqliteStore } from '@charter/gateway';
+import { createGateway, type Gateway, type RouteRule } from '@charter/gateway';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import express, { type Express } from 'express';
 import {
   ath,

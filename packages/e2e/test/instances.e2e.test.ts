@@ -15,7 +15,7 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, X509Cert
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createTestAttestationAuthority } from '@charter/attest';
+import { createTestAttestationAuthority } from '@charter/attest/testing';
 import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import { type InstanceKeys, makeInstanceKey, makeProof, SpecClient } from '../../gateway/test/helpers.ts';

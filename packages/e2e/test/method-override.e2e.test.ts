@@ -9,7 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { charterMiddleware, type RouteRule } from '@charter/gateway';
+import type { RouteRule } from '@charter/gateway';
+import { charterMiddleware } from '@charter/gateway/express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { makeCharter } from '../../gateway/test/helpers.ts';
 import {

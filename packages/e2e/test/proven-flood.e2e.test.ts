@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { SqliteStore, verifyAuditChain } from '@charter/gateway';
+import { verifyAuditChain } from '@charter/gateway';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import { makeSite, rawCall, registeredClient, type Site } from './hosts.ts';
 import { startGatewayProcess } from './processes.ts';
 

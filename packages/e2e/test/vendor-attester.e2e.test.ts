@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createTestAttestationAuthority } from '@charter/attest';
+import { createTestAttestationAuthority } from '@charter/attest/testing';
 import {
   androidAttestationProvider,
   type CharterError,

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCaptured } from '@charter/cli';
 import { parseTrustFile } from '@charter/core';
-import { type RunningGateway, SqliteStore, type StartGatewayOptions, startGateway } from '@charter/gateway';
+import { type RunningGateway, type StartGatewayOptions, startGateway } from '@charter/gateway/server';
+import { SqliteStore } from '@charter/gateway/sqlite';
 
 /** Run `charter …args --json` in-process; throws on a non-zero exit. */
 // biome-ignore lint/suspicious/noExplicitAny: each command answers with its own JSON object.

@@ -2,14 +2,14 @@
  * The store and cache a gateway process runs on, from the command line's `--home`, `--db` and
  * `--redis`: embedded (SQLite under the home, in-process cache) for one replica, or PostgreSQL and
  * Redis shared by many. A bad URL is a TypeError (a usage error to the CLI); a backend that cannot be
- * reached is `unavailable`, so a replica never starts without the state it would need.
+ * reached is `unavailable`, so a replica never starts without the state it would need. Each driver
+ * (native better-sqlite3, `pg`, `ioredis`) is imported only when its URL is opened, so a process
+ * loads only the backends it runs on.
  */
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { EphemeralCache } from './cache.ts';
-import { PgStore } from './pg-store.ts';
-import { RedisCache } from './redis-cache.ts';
-import { SqliteStore } from './sqlite-store.ts';
+import type { RedisCache } from './redis-cache.ts';
 import type { GatewayStore } from './store.ts';
 
 /** Where a gateway keeps its state. */
@@ -44,28 +44,45 @@ export function isRedisUrl(redis: string): boolean {
   return /^rediss?:\/\//.test(redis);
 }
 
-async function openStore(options: BackendOptions): Promise<GatewayStore> {
+/** The opened store, and how to hear of licenses installed elsewhere when the store can tell. */
+interface OpenedStore {
+  store: GatewayStore;
+  watchLicenses?: (listener: () => void) => void;
+}
+
+async function sqliteAt(path: string): Promise<OpenedStore> {
+  const { SqliteStore } = await import('./sqlite-store.ts');
+  return { store: new SqliteStore(path) };
+}
+
+async function openStore(options: BackendOptions): Promise<OpenedStore> {
   const { db, home, logger } = options;
   if (db === undefined) {
     if (home === undefined) throw new TypeError('--home or --db is required');
-    return new SqliteStore(join(resolve(home), 'gateway.db'));
+    return sqliteAt(join(resolve(home), 'gateway.db'));
   }
-  if (db.startsWith('sqlite:')) return new SqliteStore(resolve(db.slice('sqlite:'.length)));
+  if (db.startsWith('sqlite:')) return sqliteAt(resolve(db.slice('sqlite:'.length)));
   if (!isDbUrl(db)) throw new TypeError('--db takes sqlite:PATH or postgres://…');
   // `schema` is ours, not a libpq parameter: take it off before the driver sees the URL.
   const url = new URL(db);
   const schema = url.searchParams.get('schema') ?? undefined;
   url.searchParams.delete('schema');
-  return PgStore.open(url.href, { ...(schema ? { schema } : {}), ...(logger ? { logger } : {}) });
+  const { PgStore } = await import('./pg-store.ts');
+  const store = await PgStore.open(url.href, {
+    ...(schema ? { schema } : {}),
+    ...(logger ? { logger } : {}),
+  });
+  return { store, watchLicenses: (listener) => store.watchLicenses(listener) };
 }
 
 /** Open the store and cache named by `options`. */
 export async function openBackends(options: BackendOptions): Promise<Backends> {
   if (options.redis !== undefined && !isRedisUrl(options.redis))
     throw new TypeError('--redis takes redis://… or rediss://…');
-  const store = await openStore(options);
+  const { store, watchLicenses } = await openStore(options);
   let cache: RedisCache | undefined;
   if (options.redis !== undefined) {
+    const { RedisCache } = await import('./redis-cache.ts');
     cache = new RedisCache(options.redis, options.logger ? { logger: options.logger } : {});
     try {
       await cache.ready();
@@ -79,7 +96,7 @@ export async function openBackends(options: BackendOptions): Promise<Backends> {
     store,
     cache,
     watchLicenses(listener) {
-      if (store instanceof PgStore) store.watchLicenses(listener);
+      watchLicenses?.(listener);
     },
     async close() {
       await cache?.close();

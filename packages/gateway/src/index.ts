@@ -1,7 +1,16 @@
 /**
- * @charter/gateway — the on-prem admission gateway of SPEC.md §3: a framework-neutral engine, its
- * library-mode adapters (Fastify plugin, Node/Express middleware), and proxy mode.
- * The one public entry of the package.
+ * @charter/gateway — the on-prem admission gateway of SPEC.md §3. This entry is the framework-neutral
+ * engine (`createGateway`, the decision API, DPoP proof verification) and the operator's tools on its
+ * state (license install, activation, reports, revocations, audit chain). It loads no web framework
+ * and no store driver; those are subpath entries, so a host loads only what it uses:
+ *
+ * - `@charter/gateway/fastify`  `charterFastify`, library mode for Fastify
+ * - `@charter/gateway/express`  `charterMiddleware`, library mode for node:http, Express, Connect
+ * - `@charter/gateway/server`   `startGateway`, proxy mode (Fastify + undici)
+ * - `@charter/gateway/sqlite`   `SqliteStore` (native better-sqlite3)
+ * - `@charter/gateway/pg`       `PgStore`, `PG_MIGRATIONS` (pg)
+ * - `@charter/gateway/redis`    `RedisCache` (ioredis)
+ * - `@charter/gateway/backends` `openBackends`: the store and cache a URL names, each driver loaded lazily
  */
 export { type AccessClaims, TokenAuthority } from './access-token.ts';
 export { ACTIVATION_TTL_S, createActivation, INSTALLATION_SECRET, installationKey } from './activation.ts';
@@ -20,20 +29,7 @@ export {
   backendStatusOf,
   type HasBackendStatus,
 } from './backend-status.ts';
-export { type BackendOptions, type Backends, isDbUrl, isRedisUrl, openBackends } from './backends.ts';
-export {
-  MAX_BODY_BYTES,
-  parseJsonBody,
-  parseRegisterBody,
-  parseTokenBody,
-  type RegisterBody,
-  type TokenBody,
-} from './bodies.ts';
 export type { EphemeralCache } from './cache.ts';
-export {
-  type ClientAttestationResult,
-  clientAttestation,
-} from './client-attestation.ts';
 export {
   ATTESTER_ALG,
   ATTESTER_PATHS,
@@ -46,7 +42,6 @@ export {
   oauthClientMap,
   parseOAuthClients,
 } from './client-attester.ts';
-export { CLOCK_STATE, DEFAULT_CLOCK_TOLERANCE_S, TimeGuard } from './clock.ts';
 export { type AdmittedApp, PATHS } from './context.ts';
 export {
   CORS_EXPOSED_HEADERS,
@@ -73,8 +68,6 @@ export {
 } from './credentials.ts';
 export type { DecisionEvent, DecisionListener } from './decisions.ts';
 export { type ProofClaims, type ProofExpectations, type VerifiedProof, verifyDpopProof } from './dpop.ts';
-export { type CharterFastifyOptions, charterFastify } from './fastify-plugin.ts';
-export { foldHeaderName, isCharterHeaderName, stripCharterHeaders } from './forward-headers.ts';
 export {
   type Admission,
   createGateway,
@@ -102,13 +95,7 @@ export {
 } from './local-revocations.ts';
 export { createGatewayLogger } from './logger.ts';
 export { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts';
-export { GatewayMetrics } from './metrics.ts';
-export { type CharterIncomingMessage, charterMiddleware } from './middleware.ts';
-export { PG_MIGRATIONS } from './pg-schema.ts';
-export { PgStore, type PgStoreOptions } from './pg-store.ts';
-export { RedisCache, type RedisCacheOptions } from './redis-cache.ts';
 export type { RegisterResult } from './register.ts';
-export { type GatewayReply, refusalReply } from './reply.ts';
 export { type ExportedReport, exportReport, REPORT_CHAIN_STATE } from './report.ts';
 export type { CharterHeaders, CharterRequest } from './request.ts';
 export {
@@ -138,13 +125,6 @@ export {
   sealedBuild,
   sealedTrust,
 } from './sealed-trust.ts';
-export {
-  type GatewayPlugin,
-  type RunningGateway,
-  type StartGatewayOptions,
-  startGateway,
-} from './server.ts';
-export { SqliteStore } from './sqlite-store.ts';
 export type {
   AuditEntry,
   AuditEvent,
@@ -154,5 +134,4 @@ export type {
   LicenseRecord,
 } from './store.ts';
 export type { TokenResult } from './token.ts';
-export { COUNTER, UsageCounters, usageOf } from './usage.ts';
 export { GATEWAY_VERSION } from './version.ts';

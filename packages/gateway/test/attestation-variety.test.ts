@@ -9,8 +9,10 @@ import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { createTestAttestationAuthority, KEY_DESCRIPTION_OID, mlDsa65Spki } from '@charter/attest';
-import { type RunningGateway, SqliteStore, startGateway } from '@charter/gateway';
+import { KEY_DESCRIPTION_OID } from '@charter/attest';
+import { createTestAttestationAuthority, mlDsa65Spki } from '@charter/attest/testing';
+import { type RunningGateway, startGateway } from '@charter/gateway/server';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import { pino } from 'pino';
 import { parseCertificate } from '../../attest/src/certificate.ts';
 import { keyDescription } from '../../attest/src/testing.ts';

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createTestAppAttestAuthority, createTestAttestationAuthority } from '@charter/attest';
+import { createTestAppAttestAuthority, createTestAttestationAuthority } from '@charter/attest/testing';
 import { type LicenseClaims, thumbprint } from '@charter/core';
-import { type RunningGateway, SqliteStore, startGateway } from '@charter/gateway';
+import { type RunningGateway, startGateway } from '@charter/gateway/server';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import {
   type InstanceKeys,
   makeCharter,

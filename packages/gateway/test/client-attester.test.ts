@@ -8,15 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
-import {
-  addLocalRevocation,
-  oauthClientMap,
-  parseOAuthClients,
-  type RunningGateway,
-  SqliteStore,
-  type StartGatewayOptions,
-  startGateway,
-} from '../src/index.ts';
+import { type RunningGateway, type StartGatewayOptions, startGateway } from '../src/entries/server.ts';
+import { SqliteStore } from '../src/entries/sqlite.ts';
+import { addLocalRevocation, oauthClientMap, parseOAuthClients } from '../src/index.ts';
 import {
   ath,
   makeCharter,

@@ -13,7 +13,10 @@ import express from 'express';
 import fc from 'fast-check';
 import Fastify from 'fastify';
 import { answerPreflight, corsResponseHeaders, mergeCorsHeaders } from '../src/cors.ts';
-import { charterFastify, charterMiddleware, createGateway, type Gateway, SqliteStore } from '../src/index.ts';
+import { charterMiddleware } from '../src/entries/express.ts';
+import { charterFastify } from '../src/entries/fastify.ts';
+import { SqliteStore } from '../src/entries/sqlite.ts';
+import { createGateway, type Gateway } from '../src/index.ts';
 import {
   makeCharter,
   makeInstanceKey,

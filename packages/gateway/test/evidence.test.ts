@@ -15,8 +15,10 @@ import {
   verifyReport,
 } from '@charter/core';
 import { calculateJwkThumbprint } from 'jose';
+import { CLOCK_STATE, TimeGuard } from '../src/clock.ts';
+import { startGateway } from '../src/entries/server.ts';
+import { SqliteStore } from '../src/entries/sqlite.ts';
 import {
-  CLOCK_STATE,
   checkBuild,
   createActivation,
   exportReport,
@@ -24,9 +26,6 @@ import {
   hashFile,
   installationKey,
   listBuildFiles,
-  SqliteStore,
-  startGateway,
-  TimeGuard,
 } from '../src/index.ts';
 import {
   makeCharter,

@@ -2,8 +2,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { upstreamRequestHeaders } from '../src/forward-headers.ts';
-import { foldHeaderName, isCharterHeaderName, stripCharterHeaders } from '../src/index.ts';
+import {
+  foldHeaderName,
+  isCharterHeaderName,
+  stripCharterHeaders,
+  upstreamRequestHeaders,
+} from '../src/forward-headers.ts';
 
 const GATEWAY_NAMES = [
   'charter-scope',

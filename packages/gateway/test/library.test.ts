@@ -6,14 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
-import {
-  type CharterIncomingMessage,
-  charterFastify,
-  charterMiddleware,
-  createGateway,
-  type Gateway,
-  SqliteStore,
-} from '../src/index.ts';
+import { type CharterIncomingMessage, charterMiddleware } from '../src/entries/express.ts';
+import { charterFastify } from '../src/entries/fastify.ts';
+import { SqliteStore } from '../src/entries/sqlite.ts';
+import { createGateway, type Gateway } from '../src/index.ts';
 import {
   makeCharter,
   makeInstanceKey,

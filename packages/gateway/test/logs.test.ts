@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { SqliteStore, startGateway } from '../src/index.ts';
+import { startGateway } from '../src/entries/server.ts';
+import { SqliteStore } from '../src/entries/sqlite.ts';
 import {
   makeCharter,
   makeInstanceKey,

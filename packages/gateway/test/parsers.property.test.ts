@@ -3,14 +3,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CharterError } from '@charter/core';
 import fc from 'fast-check';
+import { parseRegisterBody, parseTokenBody } from '../src/bodies.ts';
 import {
   canonicalPath,
   compileRoutes,
   MemoryCache,
   matchRoute,
   parseAuthorization,
-  parseRegisterBody,
-  parseTokenBody,
   scopesFor,
   verifyDpopProof,
   wildcardMatch,

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { installLicense, SqliteStore, startGateway } from '../src/index.ts';
+import { startGateway } from '../src/entries/server.ts';
+import { SqliteStore } from '../src/entries/sqlite.ts';
+import { installLicense } from '../src/index.ts';
 import {
   makeCharter,
   makeInstanceKey,

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type RunningGateway, SqliteStore, startGateway, verifyAuditChain } from '../src/index.ts';
+import { type RunningGateway, startGateway } from '../src/entries/server.ts';
+import { SqliteStore } from '../src/entries/sqlite.ts';
+import { verifyAuditChain } from '../src/index.ts';
 import {
   makeCharter,
   makeInstanceKey,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisCache } from '@charter/gateway';
+import { RedisCache } from '@charter/gateway/redis';
 import { OwnRedis, REDIS_SKIP, REDIS_URL } from './services.ts';
 
 if (!REDIS_URL) {

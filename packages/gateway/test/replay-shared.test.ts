@@ -9,7 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { createGateway, MemoryCache, PgStore, SqliteStore } from '../src/index.ts';
+import { PgStore } from '../src/entries/pg.ts';
+import { SqliteStore } from '../src/entries/sqlite.ts';
+import { createGateway, MemoryCache } from '../src/index.ts';
 import { makeLicense, makeVendor, type TestVendor, tempDir } from './helpers.ts';
 import { dropSchema, freshSchemaName, PG_SKIP, PG_URL } from './services.ts';
 

@@ -14,10 +14,10 @@ import {
   type GatewayStore,
   installRevocations,
   MemoryCache,
-  PgStore,
   REVOCATION_UPDATE_STATE,
-  SqliteStore,
 } from '@charter/gateway';
+import { PgStore } from '@charter/gateway/pg';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import { makeLicense, makeVendor, tempDir } from './helpers.ts';
 import { dropSchema, freshSchemaName, PG_URL } from './services.ts';
 

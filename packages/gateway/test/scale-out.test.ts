@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { createTestAppAttestAuthority } from '@charter/attest';
+import { createTestAppAttestAuthority } from '@charter/attest/testing';
 import { thumbprint } from '@charter/core';
 import {
   ath,

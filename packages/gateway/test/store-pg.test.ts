@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type GatewayStore, PG_MIGRATIONS, PgStore } from '@charter/gateway';
+import type { GatewayStore } from '@charter/gateway';
+import { PG_MIGRATIONS, PgStore } from '@charter/gateway/pg';
 import pg from 'pg';
 import { dropSchema, freshSchemaName, PG_SKIP, PG_URL } from './services.ts';
 import { storeContract } from './store-contract.ts';

@@ -1,6 +1,7 @@
 /** The store contract against SQLite: two handles on one file play two replicas. */
 import { join } from 'node:path';
-import { type GatewayStore, SqliteStore } from '@charter/gateway';
+import type { GatewayStore } from '@charter/gateway';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import { tempDir } from './helpers.ts';
 import { storeContract } from './store-contract.ts';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SqliteStore } from '@charter/gateway';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import { tempDir } from './helpers.ts';
 
 test('state is compare-and-set and counters are taken atomically (SQLite)', async () => {

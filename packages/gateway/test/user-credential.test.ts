@@ -11,17 +11,11 @@ import { CharterError } from '@charter/core';
 import express from 'express';
 import fc from 'fast-check';
 import Fastify from 'fastify';
-import {
-  type CharterIncomingMessage,
-  charterCredentials,
-  charterFastify,
-  charterMiddleware,
-  createGateway,
-  type Gateway,
-  SqliteStore,
-  startGateway,
-  userCredentialOf,
-} from '../src/index.ts';
+import { type CharterIncomingMessage, charterMiddleware } from '../src/entries/express.ts';
+import { charterFastify } from '../src/entries/fastify.ts';
+import { startGateway } from '../src/entries/server.ts';
+import { SqliteStore } from '../src/entries/sqlite.ts';
+import { charterCredentials, createGateway, type Gateway, userCredentialOf } from '../src/index.ts';
 import {
   ath,
   makeCharter,

@@ -10,8 +10,9 @@ import {
   type RunningConsole,
   startConsoleServer,
 } from '@charter/console';
-import type { Gateway, GatewayPlugin, GatewayStore } from '@charter/gateway';
-import { type createGatewayLogger, openBackends } from '@charter/gateway';
+import type { createGatewayLogger, Gateway, GatewayStore } from '@charter/gateway';
+import { openBackends } from '@charter/gateway/backends';
+import type { GatewayPlugin } from '@charter/gateway/server';
 import { type CommandSpec, type Flags, optionalFlag, requireFlag } from '../command.ts';
 import { actorOf } from '../context.ts';
 import { passwordOf } from './password.ts';

@@ -15,21 +15,18 @@ import {
   type VendorTrust,
 } from '@charter/core';
 import {
-  type Backends,
   createActivation,
   createGatewayLogger,
   exportReport,
   installLicense,
   installRevocations,
-  isDbUrl,
-  isRedisUrl,
-  openBackends,
   parseOAuthClients,
   parseRoutes,
   type RouteRule,
   sealedBuild,
-  startGateway,
 } from '@charter/gateway';
+import { type Backends, isDbUrl, isRedisUrl, openBackends } from '@charter/gateway/backends';
+import { startGateway } from '@charter/gateway/server';
 
 import {
   type CommandSpec,

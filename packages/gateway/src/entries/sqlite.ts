@@ -1,0 +1,2 @@
+/** `@charter/gateway/sqlite` — the embedded store of one replica (loads the native better-sqlite3). */
+export { SqliteStore } from '../sqlite-store.ts';
