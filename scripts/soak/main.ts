@@ -11,7 +11,7 @@
  * PostgreSQL: CHARTER_TEST_PG (default postgres://postgres@127.0.0.1:5432/test) names the server; the
  * soak creates a database of its own there and drops it at the end. Redis: a redis-server on a free
  * port, started and stopped here, so the machine's shared Redis is never touched.
- * Writes DIR/soak.json and DIR/soak.svg; exits 1 when a must fails.
+ * Writes DIR/soak.json, DIR/soak.svg and DIR/exchanges.ndjson; exits 1 when a must fails.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -456,6 +456,11 @@ async function soak(s: Soak): Promise<number> {
     audit_poll_errors: auditPollErrors,
   };
   writeFileSync(join(opts.out, 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
+  // Every exchange, one JSON line each, for a closer look than the summary gives.
+  writeFileSync(
+    join(opts.out, 'exchanges.ndjson'),
+    traffic.exchanges.map((x) => JSON.stringify(x)).join('\n'),
+  );
   writeFileSync(
     join(opts.out, 'soak.svg'),
     plotSvg(traffic.exchanges, windows, memory, durationMs, traffic.revocation.cluster?.from),

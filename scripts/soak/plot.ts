@@ -24,7 +24,8 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 interface Series {
   name: string;
-  points: [number, number][];
+  /** One line per run of points (a restarted process starts a new one). */
+  points: [number, number][][];
   color: string;
   dash?: boolean;
 }
@@ -49,7 +50,7 @@ export function plotSvg(
   const panel = (i: number, title: string, unit: string, series: Series[]) => {
     const top = TOP + i * (PANEL + GAP);
     const bottom = top + PANEL;
-    const maxY = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p[1]))) * 1.1;
+    const maxY = Math.max(1, ...series.flatMap((s) => s.points.flat().map((p) => p[1]))) * 1.1;
     const y = (v: number) => bottom - (v / maxY) * PANEL;
     for (const w of windows) {
       const x0 = x(w.start);
@@ -88,9 +89,11 @@ export function plotSvg(
     }
     let legendX = LEFT + plotW;
     for (const s of [...series].reverse()) {
-      if (s.points.length === 0) continue;
+      if (s.points.every((run) => run.length === 0)) continue;
       const d = s.points
-        .map((p, j) => `${j ? 'L' : 'M'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`)
+        .map((run) =>
+          run.map((p, j) => `${j ? 'L' : 'M'}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(''),
+        )
         .join('');
       out.push(
         `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.3"${s.dash ? ' stroke-dasharray="4,3"' : ''}/>`,
@@ -108,17 +111,20 @@ export function plotSvg(
   const ok = new Array(secs).fill(0);
   const refused = new Array(secs).fill(0);
   const attacks = new Array(secs).fill(0);
+  let admitted = 0;
   for (const e of exchanges) {
     const s = Math.min(secs - 1, Math.floor(e.t / 1000));
     if (s < 0) continue;
-    if (e.role === 'attack') attacks[s] += 1;
-    else if (e.role === 'genuine') (e.status >= 200 && e.status < 300 ? ok : refused)[s] += 1;
+    if (e.role === 'attack') {
+      attacks[s] += 1;
+      if (e.kind !== 'challenge' && e.status >= 200 && e.status < 300) admitted += 1;
+    } else if (e.role === 'genuine') (e.status >= 200 && e.status < 300 ? ok : refused)[s] += 1;
   }
-  const perSec = (a: number[]): [number, number][] => a.map((v, s) => [s * 1000 + 500, v]);
+  const perSec = (a: number[]): [number, number][][] => [a.map((v, s) => [s * 1000 + 500, v])];
   panel(0, 'Throughput', 'requests / s', [
     { name: 'genuine admitted', points: perSec(ok), color: COLORS[0] as string },
     { name: 'genuine refused', points: perSec(refused), color: COLORS[1] as string },
-    { name: 'attacks (all refused)', points: perSec(attacks), color: COLORS[4] as string },
+    { name: `attacks (${admitted} admitted)`, points: perSec(attacks), color: COLORS[4] as string },
   ]);
 
   // Latency of genuine requests, p50 and p99 per bucket.
@@ -138,23 +144,30 @@ export function plotSvg(
     p99.push([b * bucket + bucket / 2, percentile(v, 99) ?? 0]);
   }
   panel(1, `Latency of genuine requests (per ${bucket / 1000} s)`, 'ms', [
-    { name: 'p50', points: p50, color: COLORS[0] as string },
-    { name: 'p99', points: p99, color: COLORS[1] as string },
+    { name: 'p50', points: [p50], color: COLORS[0] as string },
+    { name: 'p99', points: [p99], color: COLORS[1] as string },
   ]);
 
-  // Memory per gateway (a restarted replica continues its line after a gap).
+  // Memory per gateway: one line per process, so a restarted replica starts a new one.
+  const runs = (ms: MemorySample[]) => {
+    const byPid = new Map<number, MemorySample[]>();
+    for (const m of ms) byPid.set(m.pid, [...(byPid.get(m.pid) ?? []), m]);
+    return [...byPid.values()];
+  };
   const names = [...new Set(memory.map((m) => m.gateway))];
   const mem: Series[] = [];
   names.forEach((n, i) => {
     const ms = memory.filter((m) => m.gateway === n);
     mem.push({
       name: `${n} RSS`,
-      points: ms.map((m) => [m.t, m.rss_mb]),
+      points: runs(ms).map((run) => run.map((m) => [m.t, m.rss_mb])),
       color: COLORS[i % COLORS.length] as string,
     });
     mem.push({
       name: `${n} heap`,
-      points: ms.filter((m) => m.heap_mb !== undefined).map((m) => [m.t, m.heap_mb as number]),
+      points: runs(ms).map((run) =>
+        run.filter((m) => m.heap_mb !== undefined).map((m) => [m.t, m.heap_mb as number]),
+      ),
       color: COLORS[i % COLORS.length] as string,
       dash: true,
     });
