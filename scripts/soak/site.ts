@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestAppAttestAuthority, createTestAttestationAuthority } from '@charter/attest';
+import { createTestAppAttestAuthority, createTestAttestationAuthority } from '@charter/attest/testing';
 import {
   makeCharter,
   makeLicense,

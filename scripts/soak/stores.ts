@@ -3,7 +3,8 @@
  * grows during the run so that an entry that disappears or changes later is seen, and the checks
  * after the run (acknowledged registrations, installed licenses, chain verification).
  */
-import { type AuditEntry, type GatewayStore, openBackends, verifyAuditChain } from '@charter/gateway';
+import { type AuditEntry, type GatewayStore, verifyAuditChain } from '@charter/gateway';
+import { openBackends } from '@charter/gateway/backends';
 import type { Ack, TargetName } from './traffic.ts';
 
 /** The audit entries one store has shown so far. */
