@@ -32,9 +32,14 @@ test('vendor user add: roles, publisher binding, password source, duplicates', a
 
   const refusals: [string[], Record<string, string | undefined>, string][] = [
     [['--email', 'pub@beta.example', '--role', 'reviewer'], PASSWORD, 'conflict'],
-    [['--email', 'x@acme.example', '--role', 'publisher'], PASSWORD, 'conflict'],
-    [['--email', 'x@acme.example', '--role', 'reviewer', '--publisher', publisher_id], PASSWORD, 'conflict'],
-    [['--email', 'x@acme.example', '--role', 'root'], PASSWORD, 'conflict'],
+    // Bad input (no --publisher for a publisher, one for a reviewer, an unknown role) is invalid_request.
+    [['--email', 'x@acme.example', '--role', 'publisher'], PASSWORD, 'invalid_request'],
+    [
+      ['--email', 'x@acme.example', '--role', 'reviewer', '--publisher', publisher_id],
+      PASSWORD,
+      'invalid_request',
+    ],
+    [['--email', 'x@acme.example', '--role', 'root'], PASSWORD, 'invalid_request'],
     [['--email', 'not an email', '--role', 'admin'], PASSWORD, 'conflict'],
     [['--email', 'x@acme.example', '--role', 'admin'], { CHARTER_PASSWORD: 'short' }, 'conflict'],
     [

@@ -225,14 +225,14 @@ export async function recordActivation(
   const { claims, jkt } = await verifyActivation(token);
   if (claims.sub !== siteId) {
     throw new CharterError(
-      'conflict',
+      'invalid_request',
       'ERR_ACTIVATION_SITE',
       `the activation request is for site ${claims.sub}, not ${siteId}`,
     );
   }
   if (claims.exp < now)
     throw new CharterError(
-      'conflict',
+      'invalid_request',
       'ERR_ACTIVATION_EXPIRED',
       'the activation request has expired: make a new one',
     );

@@ -5,6 +5,8 @@
  * The root key itself stays offline: it signs delegations only.
  */
 import { CharterError, importPrivateKey, type ManifestClaims, newId, signManifest } from '@charter/core';
+import { activeSigningKey } from './store/keys.ts';
+import { insertEvent } from './store/meta.ts';
 import type { Vendor } from './vendor.ts';
 
 /** A build manifest is valid for as long as builds are: a century (it is verified as of its `iat`). */
@@ -17,12 +19,7 @@ export async function signBuildManifest(
 ): Promise<{ manifest: string; build_id: string }> {
   const vendorId = vendor.vendorId();
   const t = input.now ?? Math.floor(Date.now() / 1000);
-  const row = vendor.db
-    .prepare(
-      `SELECT kid, private_pkcs8, delegation, exp FROM signing_keys WHERE use = 'license' AND retired_at IS NULL
-       ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-    )
-    .get() as { kid: string; private_pkcs8: Buffer; delegation: string; exp: number } | undefined;
+  const row = activeSigningKey(vendor.db, 'license');
   if (!row || row.exp <= t)
     throw new CharterError(
       'key_unavailable',
@@ -43,14 +40,12 @@ export async function signBuildManifest(
     kid: row.kid,
     privateKey: importPrivateKey(row.private_pkcs8),
   });
-  vendor.db
-    .prepare('INSERT INTO events (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)')
-    .run(
-      t,
-      vendor.actor.name,
-      'gateway.seal',
-      claims.jti,
-      JSON.stringify({ gateway_version: input.gatewayVersion, files: Object.keys(input.files).length }),
-    );
+  insertEvent(vendor.db, {
+    at: t,
+    actor: vendor.actor.name,
+    action: 'gateway.seal',
+    subject: claims.jti,
+    detail: { gateway_version: input.gatewayVersion, files: Object.keys(input.files).length },
+  });
   return { manifest, build_id: claims.jti };
 }

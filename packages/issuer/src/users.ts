@@ -136,11 +136,15 @@ export class Users {
   }): Promise<{ user_id: string; email: string; role: Role }> {
     const email = normaliseEmail(input.email);
     if (!ROLES.includes(input.role as Role))
-      throw new CharterError('conflict', 'ERR_ROLE', 'the role is publisher, reviewer or admin');
+      throw new CharterError('invalid_request', 'ERR_ROLE', 'the role is publisher, reviewer or admin');
     const role = input.role as Role;
     if (role === 'publisher') {
       if (!input.publisherId || !ID.test(input.publisherId))
-        throw new CharterError('conflict', 'ERR_PUBLISHER', 'a publisher account needs --publisher PUB_ID');
+        throw new CharterError(
+          'invalid_request',
+          'ERR_PUBLISHER',
+          'a publisher account needs --publisher PUB_ID',
+        );
       if (!this.db.prepare('SELECT 1 FROM publishers WHERE id = ?').get(input.publisherId))
         throw new CharterError(
           'not_found',
@@ -148,7 +152,11 @@ export class Users {
           `there is no publisher ${input.publisherId}`,
         );
     } else if (input.publisherId !== undefined) {
-      throw new CharterError('conflict', 'ERR_PUBLISHER', 'only publisher accounts belong to a publisher');
+      throw new CharterError(
+        'invalid_request',
+        'ERR_PUBLISHER',
+        'only publisher accounts belong to a publisher',
+      );
     }
     checkPasswordPolicy(input.password);
     if (this.db.prepare('SELECT 1 FROM users WHERE email = ?').get(email))

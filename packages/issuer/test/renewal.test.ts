@@ -109,7 +109,7 @@ test('renewing a site without a license, or an explicit empty list, is refused',
   await assert.rejects(vendor.issueLicense({ siteId: site }), code('conflict', 'ERR_APPS'));
   await assert.rejects(
     vendor.issueLicense({ siteId: site, appIds: [], ttlS: 86400 }),
-    code('conflict', 'ERR_APPS'),
+    code('invalid_request', 'ERR_APPS'),
   );
   await assert.rejects(vendor.issueRevocations({ siteId: site }), code('conflict', 'ERR_NO_LICENSE'));
 });
@@ -148,7 +148,7 @@ test('licenses and revocation updates share one serial sequence per site; status
   assert.deepEqual(await vendor.issueRevocationsToBehind(), []);
   await assert.rejects(
     vendor.issueRevocations({ siteId: site, ttlS: 31 * 86400 }),
-    code('conflict', 'ERR_TTL'),
+    code('invalid_request', 'ERR_TTL'),
   );
   assert.match(vendor.revocationsToken(u2.revocations_id).token, /^ey/);
   assert.ok(

@@ -187,7 +187,8 @@ describe('portal API', () => {
     const sub = await dev.req('POST', '/api/publisher/submissions', { ...submission, name: 'Delta Orders' });
     assert.equal(sub.status, 200);
     assert.equal(v.vendor.submission(sub.json.submission_id as string).publisher_id, publisherId);
-    // Refusals are the engine's: a short password, a duplicate, a publisher account without a publisher.
+    // Refusals are the engine's: a short password and a duplicate (conflict), a publisher account
+    // without a publisher (bad input: invalid_request).
     refused(
       await adm.req('POST', '/api/admin/users', {
         email: 'a@b.example',
@@ -212,8 +213,8 @@ describe('portal API', () => {
         role: 'publisher',
         password: PASSWORD,
       }),
-      409,
-      'conflict',
+      400,
+      'invalid_request',
     );
     refused(
       await adm.req('POST', '/api/admin/users', { email: 'c@d.example', role: 'root', password: PASSWORD }),
@@ -389,8 +390,8 @@ describe('portal API', () => {
     );
     refused(
       await pub.req('POST', '/api/publisher/submissions', { ...submission, scopes: ['bad scope!'] }),
-      409,
-      'conflict',
+      400,
+      'invalid_request',
     );
     refused(
       await pub.req('POST', '/api/publisher/submissions', undefined, {
