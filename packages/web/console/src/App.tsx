@@ -1,11 +1,13 @@
 /** The console shell: session, navigation, the two live regions, and the current screen. */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, setCsrf } from '../../portal/src/api.ts';
-import { go, SignInForm, StatusContext, useRoute } from '../../portal/src/ui.tsx';
-import { Activity, Instances, LicenseScreen, Overview, Refusals } from './Screens.tsx';
-
-/** Where the console's API lives (the console is served under the gateway's reserved prefix). */
-export const API = '/charter/admin/api';
+import { api, setCsrf } from '../../shared/src/api.ts';
+import { go, SignInForm, StatusContext, useRoute } from '../../shared/src/ui.tsx';
+import { API } from './paths.ts';
+import { Activity } from './screens/Activity.tsx';
+import { Instances } from './screens/Instances.tsx';
+import { LicenseScreen } from './screens/LicenseScreen.tsx';
+import { Overview } from './screens/Overview.tsx';
+import { Refusals } from './screens/Refusals.tsx';
 
 interface SessionInfo {
   user: { id: string; email: string };

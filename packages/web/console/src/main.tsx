@@ -1,7 +1,7 @@
-/** Entry point of the gateway admin console SPA (the portal's stylesheet, plus the console's own rules). */
+/** Entry point of the gateway admin console SPA (the shared stylesheet, plus the console's own). */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import '../../portal/src/styles.css';
+import '../../shared/src/styles.css';
 import { App } from './App.tsx';
 import './console.css';
 

@@ -1,10 +1,11 @@
 /** The portal shell: session, navigation by role, the status line, and the current screen. */
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, setCsrf } from '../../shared/src/api.ts';
+import { go, SignInForm, StatusContext, useRoute } from '../../shared/src/ui.tsx';
 import { Admin } from './Admin.tsx';
-import { api, setCsrf, type User } from './api.ts';
 import { Publisher } from './Publisher.tsx';
 import { Reviewer } from './Reviewer.tsx';
-import { go, SignInForm, StatusContext, useRoute } from './ui.tsx';
+import type { User } from './user.ts';
 
 interface SessionInfo {
   user: User;

@@ -1,7 +1,9 @@
 /** The publisher's screens: their apps and submissions, the submit form, charter downloads. */
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { api, messageOf, type User, when } from './api.ts';
-import { Badge, BinaryChecks, Field, useAnnounce } from './ui.tsx';
+import { api, messageOf, when } from '../../shared/src/api.ts';
+import { Field, useAnnounce } from '../../shared/src/ui.tsx';
+import { Badge, BinaryChecks } from './binaries.tsx';
+import type { User } from './user.ts';
 
 /** A recorded binary with its checks against the submission. */
 export interface BinaryView {

@@ -1,8 +1,9 @@
 /** The reviewer's screens: the queue of pending submissions and one submission with its changes. */
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
-import { api, messageOf, when } from './api.ts';
+import { api, messageOf, when } from '../../shared/src/api.ts';
+import { Field, go, Table, useAnnounce } from '../../shared/src/ui.tsx';
+import { Badge, BinaryChecks } from './binaries.tsx';
 import type { BinaryView, Submission } from './Publisher.tsx';
-import { Badge, BinaryChecks, Field, go, Table, useAnnounce } from './ui.tsx';
 
 interface Detail {
   submission: Submission;

@@ -2,7 +2,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
-import './styles.css';
+import '../../shared/src/styles.css';
 
 const root = document.getElementById('root');
 if (root)

@@ -1,4 +1,7 @@
-/** Small shared pieces: the status line, field wrappers, badges, the hash route and a bar chart. */
+/**
+ * The UI pieces both web apps (the vendor portal and the gateway console) share: the status line,
+ * field wrappers, the hash route, a bar chart, tables and the sign-in form.
+ */
 import { createContext, type FormEvent, type ReactNode, useContext, useEffect, useId, useState } from 'react';
 import { ApiError, api, messageOf } from './api.ts';
 
@@ -57,11 +60,6 @@ export function Field(props: {
       )}
     </div>
   );
-}
-
-/** A submission or app status as a coloured, labelled badge. */
-export function Badge({ status }: { status: string }) {
-  return <span className={`badge badge-${status}`}>{status}</span>;
 }
 
 /** One bar group of a chart. */
@@ -139,64 +137,6 @@ export function BarChart(props: { title: string; bars: Bar[]; series: string[] }
         </tbody>
       </table>
     </figure>
-  );
-}
-
-/** Binary facts compared with the declaration: each field flagged when they differ. */
-export function BinaryChecks(props: {
-  binary: {
-    filename: string;
-    sha256: string;
-    facts: Record<string, unknown>;
-    checks: { field: string; declared: string | null; found: string | null; match: boolean }[];
-  };
-}) {
-  const b = props.binary;
-  const mismatches = b.checks.filter((c) => !c.match).length;
-  return (
-    <section className="binary" aria-label={`What ${b.filename} says`}>
-      <h4>
-        What <code>{b.filename}</code> says ({String(b.facts.kind).toUpperCase()})
-        {mismatches > 0 ? (
-          <span className="flag flag-bad">
-            {' '}
-            {mismatches} mismatch{mismatches > 1 ? 'es' : ''}
-          </span>
-        ) : (
-          <span className="flag flag-ok"> matches the submission</span>
-        )}
-      </h4>
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Field</th>
-              <th scope="col">Declared</th>
-              <th scope="col">In the binary</th>
-              <th scope="col">Check</th>
-            </tr>
-          </thead>
-          <tbody>
-            {b.checks.map((c) => (
-              <tr key={`${c.field}-${c.found}`} className={c.match ? '' : 'row-bad'}>
-                <th scope="row">{c.field}</th>
-                <td>
-                  <code className="wrap">{c.declared ?? '—'}</code>
-                </td>
-                <td>
-                  <code className="wrap">{c.found ?? '—'}</code>
-                </td>
-                <td>{c.match ? '✓ match' : '✗ Mismatch'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <p className="hint">
-        File SHA-256 <code className="wrap">{b.sha256}</code>. Read from the file, not verified: signatures
-        are checked by apksigner/codesign and, at run time, by attestation.
-      </p>
-    </section>
   );
 }
 

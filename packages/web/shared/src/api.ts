@@ -1,13 +1,4 @@
-/** The portal API client: JSON in and out, the session's CSRF token on every state-changing request. */
-
-/** The signed-in account. */
-export interface User {
-  id: string;
-  email: string;
-  role: 'publisher' | 'reviewer' | 'admin';
-  publisher_id: string | null;
-  publisher_name: string | null;
-}
+/** The web apps' API client (portal and console): JSON in and out, the session's CSRF token on every state-changing request. */
 
 /** A refusal from the server, with its catalogued code and a reason to show. */
 export class ApiError extends Error {
