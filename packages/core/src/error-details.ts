@@ -33,35 +33,17 @@ export const ERROR_DETAILS = {
     meaning: 'the activation request is for site …, not …',
   },
   ERR_ALG: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
-    meaning: 'installation artifacts are signed with EdDSA',
+    meaning: 'the alg is not EdDSA',
   },
   ERR_ALG_HMAC: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'HMAC algorithms are refused for vendor artifacts',
   },
   ERR_ALG_NONE: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'unsigned artifacts (alg none) are refused',
   },
@@ -169,7 +151,7 @@ export const ERROR_DETAILS = {
   ERR_ATTEST_APP_ID: {
     error: ['invalid_attestation'],
     seen: 'internal',
-    meaning: 'the attested app is not the expected package',
+    meaning: 'the attested app is not the expected one',
   },
   ERR_ATTEST_BOOT: {
     error: ['invalid_attestation'],
@@ -179,7 +161,7 @@ export const ERROR_DETAILS = {
   ERR_ATTEST_CHAIN: {
     error: ['invalid_attestation'],
     seen: 'internal',
-    meaning: 'certificate … does not name the next certificate as its issuer',
+    meaning: 'the certificate chain is broken (issuer, signature, CA flag, path length, critical extension)',
   },
   ERR_ATTEST_CHALLENGE: {
     error: ['invalid_attestation'],
@@ -189,7 +171,7 @@ export const ERROR_DETAILS = {
   ERR_ATTEST_COUNTER: {
     error: ['invalid_attestation'],
     seen: 'internal',
-    meaning: 'the attestation counter is not zero',
+    meaning: 'the App Attest counter is wrong (not zero at attestation, not increasing)',
   },
   ERR_ATTEST_DEVELOPMENT: {
     error: ['invalid_attestation'],
@@ -204,7 +186,7 @@ export const ERROR_DETAILS = {
   ERR_ATTEST_EXPIRED: {
     error: ['invalid_attestation'],
     seen: 'internal',
-    meaning: 'certificate … is not yet valid at the verification time',
+    meaning: 'a certificate is outside its validity at the verification time',
   },
   ERR_ATTEST_EXTENSION: {
     error: ['invalid_attestation'],
@@ -214,7 +196,7 @@ export const ERROR_DETAILS = {
   ERR_ATTEST_FORMAT: {
     error: ['invalid_attestation'],
     seen: 'internal',
-    meaning: 'the attestation is not an App Attest attestation',
+    meaning: 'the attestation is not of the expected format',
   },
   ERR_ATTEST_KEY: {
     error: ['invalid_attestation'],
@@ -234,7 +216,7 @@ export const ERROR_DETAILS = {
   ERR_ATTEST_MALFORMED: {
     error: ['invalid_attestation'],
     seen: 'internal',
-    meaning: 'the certificate chain is empty',
+    meaning: 'the attestation cannot be decoded',
   },
   ERR_ATTEST_NONCE: {
     error: ['invalid_attestation'],
@@ -274,7 +256,7 @@ export const ERROR_DETAILS = {
   ERR_ATTEST_UNSUPPORTED: {
     error: ['invalid_attestation'],
     seen: 'internal',
-    meaning: 'the App Attest key is not a P-256 key',
+    meaning: 'the attested key is of a kind not supported',
   },
   ERR_BINARY: {
     error: ['invalid_request'],
@@ -332,11 +314,7 @@ export const ERROR_DETAILS = {
     seen: 'internal',
     meaning: 'the license revokes this charter',
   },
-  ERR_CLAIMS: {
-    error: ['invalid_charter'],
-    seen: 'internal',
-    meaning: 'claim sub is not the thumbprint of the delegated key',
-  },
+  ERR_CLAIMS: { error: ['invalid_charter'], seen: 'internal', meaning: 'a claim is missing or malformed' },
   ERR_CLIENT_ATTESTATION: { error: ['invalid_attestation'], seen: 'app', meaning: 'the platform … failed' },
   ERR_CLIENT_ATTESTATION_UNATTESTED: {
     error: ['attestation_required'],
@@ -450,13 +428,7 @@ export const ERROR_DETAILS = {
   },
   ERR_CORS_PATH: { error: ['invalid_request'], seen: 'internal', meaning: 'this path is same-origin only' },
   ERR_CRIT: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the header lists critical extensions this verifier does not support',
   },
@@ -485,7 +457,7 @@ export const ERROR_DETAILS = {
   ERR_DPOP_CLAIMS: {
     error: ['invalid_dpop_proof'],
     seen: 'internal',
-    meaning: "the proof's … is not a number",
+    meaning: 'a proof claim is missing or not a number',
   },
   ERR_DPOP_EXP: { error: ['invalid_dpop_proof'], seen: 'internal', meaning: 'the proof has expired' },
   ERR_DPOP_FORMAT: {
@@ -574,37 +546,19 @@ export const ERROR_DETAILS = {
       'the signed-in account may not do this (portal, console); formed from the code (portal and console refuse helpers)',
   },
   ERR_FORMAT: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
-    meaning: 'the file does not hold a license (a compact JWS)',
+    meaning: 'the input is not a compact JWS',
   },
   ERR_HEADER: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the protected header is not a JSON object',
   },
   ERR_HEADER_KEY: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
-    meaning: 'the header member … is refused',
+    meaning: 'the header has a member that is refused (jku, x5u, jwk, x5c, b64)',
   },
   ERR_HEADER_REPEATED: {
     error: ['invalid_request', 'invalid_dpop_proof', 'invalid_token'],
@@ -619,17 +573,11 @@ export const ERROR_DETAILS = {
   ERR_HTTP: { error: ['invalid_request'], seen: 'internal', meaning: 'the HTTP layer refused the request' },
   ERR_HTTP_PARSE: { error: ['invalid_request'], seen: 'internal', meaning: 'unparseable request' },
   ERR_IAT: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the artifact claims to be issued in the future',
   },
-  ERR_ID: { error: ['not_found'], seen: 'internal', meaning: '… … is not a valid id' },
+  ERR_ID: { error: ['not_found'], seen: 'internal', meaning: 'the value is not a valid id' },
   ERR_INITIALISED: { error: ['conflict'], seen: 'internal', meaning: 'this home already holds a vendor' },
   ERR_INSTALLATION: {
     error: ['license_invalid'],
@@ -685,30 +633,17 @@ export const ERROR_DETAILS = {
     meaning: 'too many failed sign-ins from this address: try again later',
   },
   ERR_ISS: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
-    meaning: 'iss is not the thumbprint of the signing key',
+    meaning: 'iss is not the expected issuer',
   },
   ERR_KEY_DELEGATION: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the delegation of the signing key is invalid: …',
   },
   ERR_KEY_EXPIRED: {
     error: [
-      'charter_expired',
       'invalid_attestation',
       'invalid_charter',
       'invalid_request',
@@ -716,16 +651,10 @@ export const ERROR_DETAILS = {
       'license_invalid',
     ],
     seen: 'internal',
-    meaning: 'the signing key’s delegation expired at …',
+    meaning: 'the signing key’s delegation has expired',
   },
   ERR_KEY_NOT_YET_VALID: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the signing key’s delegation is not valid yet',
   },
@@ -736,48 +665,24 @@ export const ERROR_DETAILS = {
       'the charter would outlive its signing key: choose a shorter --ttl or run `charter vendor keys rotate`',
   },
   ERR_KEY_USE: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the root key signs key delegations only, never artifacts',
   },
   ERR_KEY_WINDOW: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the artifact was issued outside its signing key’s validity',
   },
   ERR_KID: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the header has no usable kid',
   },
   ERR_KID_UNKNOWN: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
-    meaning: 'the key delegation is not signed by a trusted root key',
+    meaning: 'the kid is not a trusted key',
   },
   ERR_LICENSE_EXPIRED: {
     error: ['license_invalid'],
@@ -825,7 +730,7 @@ export const ERROR_DETAILS = {
     seen: 'internal',
     meaning: 'the local mode may only tighten: monitor over an enforce license is refused',
   },
-  ERR_NAME: { error: ['conflict'], seen: 'internal', meaning: 'a publisher needs a name' },
+  ERR_NAME: { error: ['conflict'], seen: 'internal', meaning: 'a name is missing or too long' },
   ERR_NONCE_INVALID: {
     error: ['use_dpop_nonce'],
     seen: 'internal',
@@ -847,13 +752,7 @@ export const ERROR_DETAILS = {
     meaning: 'this home has no vendor yet: run `charter vendor init` first',
   },
   ERR_NOT_YET_VALID: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the artifact is not valid yet',
   },
@@ -940,13 +839,7 @@ export const ERROR_DETAILS = {
   },
   ERR_PATH: { error: ['invalid_request'], seen: 'internal', meaning: 'the request target is not a path' },
   ERR_PAYLOAD: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the payload is not a JSON object',
   },
@@ -1034,7 +927,7 @@ export const ERROR_DETAILS = {
     seen: 'internal',
     meaning: 'that sealed key is not this vendor’s root key',
   },
-  ERR_ROUTES: { error: ['invalid_request'], seen: 'internal', meaning: 'the routes are not usable: …' },
+  ERR_ROUTES: { error: ['invalid_request'], seen: 'internal', meaning: 'the routes file is not usable' },
   ERR_SCOPE: { error: ['insufficient_scope'], seen: 'internal', meaning: 'the route needs scope …' },
   ERR_SCOPES: {
     error: ['conflict'],
@@ -1058,15 +951,9 @@ export const ERROR_DETAILS = {
       'the server answered an error status without a Charter error code (a proxy page, an unknown code)',
   },
   ERR_SIGNATURE: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
-    meaning: 'the signature does not verify (the artifact was edited, or is not from this installation)',
+    meaning: 'the signature does not verify',
   },
   ERR_SIGNIN_CODE: { error: ['invalid_request'], seen: 'app', meaning: 'the sign-in answer carries no code' },
   ERR_SIGNIN_ISSUER: {
@@ -1092,13 +979,7 @@ export const ERROR_DETAILS = {
   ERR_SIGNIN_TOKEN: { error: ['invalid_request'], seen: 'app', meaning: 'the token response is malformed' },
   ERR_SIGN_IN: { error: ['unauthorized'], seen: 'internal', meaning: 'wrong email or password' },
   ERR_SIZE: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
     meaning: 'the artifact is too large',
   },
@@ -1164,18 +1045,12 @@ export const ERROR_DETAILS = {
   ERR_TTL: {
     error: ['conflict', 'invalid_request'],
     seen: 'internal',
-    meaning: '… is not a duration like 180d',
+    meaning: 'the value is not a duration like 180d',
   },
   ERR_TYP: {
-    error: [
-      'charter_expired',
-      'invalid_attestation',
-      'invalid_charter',
-      'invalid_request',
-      'license_invalid',
-    ],
+    error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],
     seen: 'internal',
-    meaning: 'wrong artifact type (expected …)',
+    meaning: 'wrong artifact type',
   },
   ERR_UNAUTHORIZED: {
     error: ['unauthorized'],
@@ -1201,7 +1076,7 @@ export const ERROR_DETAILS = {
   ERR_UNKNOWN_SITE: {
     error: ['app_not_admitted', 'not_found'],
     seen: 'internal',
-    meaning: 'no license of the vendor names this site',
+    meaning: 'no license names this site',
   },
   ERR_UNKNOWN_SUBMISSION: { error: ['not_found'], seen: 'internal', meaning: 'there is no submission …' },
   ERR_UPSTREAM: { error: ['unavailable'], seen: 'internal', meaning: 'the upstream server did not answer' },
