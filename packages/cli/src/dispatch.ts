@@ -4,7 +4,7 @@
  * JSON object (--json). Exit codes (SPEC.md §4): 0 success, 1 refused input with its code, 2 usage error.
  */
 import { parseArgs } from 'node:util';
-import { CharterError } from '@charter/core';
+import { CharterError, httpErrorOf } from '@charter/core';
 import { type CommandSpec, type Flags, type Io, type Output, UsageError } from './command.ts';
 
 const GLOBAL_FLAGS = {
@@ -152,7 +152,8 @@ export async function dispatch(
       return 2;
     }
     if (e instanceof CharterError) {
-      if (wantsJson) io.stdout.write(`${JSON.stringify({ error: e.code, error_description: e.message })}\n`);
+      // The operator is the one who ran the command: core's mapper with the reason exposed.
+      if (wantsJson) io.stdout.write(`${JSON.stringify(httpErrorOf(e, { expose: 'reason' }).body)}\n`);
       io.stderr.write(`charter ${command.path.join(' ')}: ${e.code}: ${e.message}\n`);
       return 1;
     }

@@ -37,6 +37,7 @@ export const TOOL_ERRORS = {
   forbidden: { status: 403, description: 'This account may not do this.' },
 } as const;
 
+/** The codes of SPEC.md §3: the only ones a gateway puts on its wire. */
 export type ProtocolErrorCode = keyof typeof PROTOCOL_ERRORS;
 export type ToolErrorCode = keyof typeof TOOL_ERRORS;
 /** Every code a {@link CharterError} may carry. */
@@ -46,6 +47,11 @@ const CATALOGUE: Record<ErrorCode, { status: number; description: string }> = {
   ...PROTOCOL_ERRORS,
   ...TOOL_ERRORS,
 };
+
+/** True when `code` is one of the SPEC's gateway codes (never a vendor tool's). */
+export function isProtocolErrorCode(code: unknown): code is ProtocolErrorCode {
+  return typeof code === 'string' && Object.hasOwn(PROTOCOL_ERRORS, code);
+}
 
 /** True when `code` is in the catalogue. */
 export function isErrorCode(code: unknown): code is ErrorCode {
@@ -64,16 +70,20 @@ export function descriptionOf(code: ErrorCode): string {
 
 /**
  * The one error type every Charter verifier throws. Callers `switch` on `code`; `detail` is a stable
- * machine sub-code (e.g. `ERR_JWS_ALG`) for tests, logs and audit; `message` is a human reason for
- * the operator. Neither `detail` nor `message` ever contains the token or key being judged.
+ * machine sub-code (e.g. `ERR_ALG`) for tests, logs and audit; `message` is a human reason for
+ * the operator. Neither `detail` nor `message` ever contains the token or key being judged. Every
+ * detail code is registered, with its meaning, in error-details.ts (and docs/errors.md).
+ *
+ * `C` narrows the code where a type must admit only some codes: a gateway's refusal is a
+ * `CharterError<ProtocolErrorCode>`, so a vendor tool's `conflict` cannot reach its wire.
  */
-export class CharterError extends Error {
+export class CharterError<C extends ErrorCode = ErrorCode> extends Error {
   override name = 'CharterError';
-  readonly code: ErrorCode;
+  readonly code: C;
   readonly detail: string;
   readonly status: number;
 
-  constructor(code: ErrorCode, detail: string, reason: string, options?: { cause?: unknown }) {
+  constructor(code: C, detail: string, reason: string, options?: { cause?: unknown }) {
     super(reason, options);
     this.code = code;
     this.detail = detail;
@@ -81,10 +91,38 @@ export class CharterError extends Error {
   }
 
   /** The body a client may see: the code and the catalogue's description, nothing internal. */
-  toClient(): { error: ErrorCode; error_description: string } {
+  toClient(): ClientError<C> {
     return { error: this.code, error_description: CATALOGUE[this.code].description };
   }
 }
+
+/** What a client sees of a refusal: a catalogued code and a description, nothing internal. */
+export interface ClientError<C extends ErrorCode = ErrorCode> {
+  error: C;
+  error_description: string;
+}
+
+/** Throws a refusal; see {@link refuser}. */
+export type Refuse = (detail: string, reason: string) => never;
+
+/**
+ * A thrower for one code, for a module whose refusals all share it (`const refuse: Refuse =
+ * refuser('invalid_dpop_proof')`, then `refuse('ERR_DPOP_ALG', 'the proof alg is …')`). The
+ * `Refuse` annotation is what lets TypeScript see that a call never returns.
+ */
+export function refuser<C extends ErrorCode>(code: C): Refuse {
+  return (detail, reason) => {
+    throw new CharterError(code, detail, reason);
+  };
+}
+
+export {
+  ERROR_DETAILS,
+  type ErrorDetailCode,
+  type ErrorDetailEntry,
+  isErrorDetailCode,
+} from './error-details.ts';
+export { type Exposure, type HttpError, httpErrorOf } from './http-error.ts';
 
 /** Narrow an unknown thrown value to a {@link CharterError}. */
 export function isCharterError(e: unknown): e is CharterError {

@@ -1,5 +1,5 @@
 /** The JSON bodies of the Charter endpoints (SPEC.md §3), parsed strictly from untrusted bytes. */
-import { CharterError, ID, MAX_ARTIFACT_BYTES, PLATFORMS, type Platform } from '@charter/core';
+import { ID, MAX_ARTIFACT_BYTES, PLATFORMS, type Platform, type Refuse, refuser } from '@charter/core';
 
 /** The largest body a Charter endpoint reads. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -21,9 +21,7 @@ export interface TokenBody {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-function bad(detail: string, reason: string): never {
-  throw new CharterError('invalid_request', detail, reason);
-}
+const bad: Refuse = refuser('invalid_request');
 
 /**
  * A JSON object from a request body: raw bytes or text need `Content-Type: application/json`; a

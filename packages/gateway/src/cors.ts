@@ -11,7 +11,7 @@ import { CharterError, isCanonicalOrigin } from '@charter/core';
 import { PATHS } from './context.ts';
 import { CHARTER_REQUEST_HEADERS } from './credentials.ts';
 import type { SiteLicense } from './license.ts';
-import { refusalReply } from './reply.ts';
+import { type GatewayReply, refusalReply, type WireRefusal } from './reply.ts';
 import { type CharterRequest, headerOf, pathOf } from './request.ts';
 
 /** Methods a cross-origin app may use: the Charter endpoints' and an ordinary REST API's. */
@@ -105,8 +105,8 @@ const VARY_PREFLIGHT = 'Origin, Access-Control-Request-Method, Access-Control-Re
 export function answerPreflight(
   req: CharterRequest,
   origins: ReadonlySet<string>,
-): { reply: ReturnType<typeof refusalReply>; outcome: PreflightOutcome } {
-  const refuse = (error: CharterError) => {
+): { reply: GatewayReply; outcome: PreflightOutcome } {
+  const refuse = (error: WireRefusal) => {
     const reply = refusalReply(error);
     reply.headers.vary = VARY_PREFLIGHT;
     return { reply, outcome: { allowed: false, error } };
@@ -128,7 +128,7 @@ export function answerPreflight(
     method = headerOf(req, 'access-control-request-method');
     asked = headerOf(req, 'access-control-request-headers');
   } catch (e) {
-    return refuse(e as CharterError);
+    return refuse(e as WireRefusal);
   }
   // Fetch compares methods byte for byte (only the six standard names are upper-cased by browsers).
   if (method === undefined || !CORS_METHODS.includes(method))

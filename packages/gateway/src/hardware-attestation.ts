@@ -18,7 +18,7 @@ import {
   verifyAppleAppAttestation,
   verifyAppleAssertion,
 } from '@charter/attest';
-import { CharterError, type LicenseClaims } from '@charter/core';
+import { CharterError, type LicenseClaims, type Refuse, refuser } from '@charter/core';
 import type {
   AssertionInput,
   AttestationInput,
@@ -37,9 +37,7 @@ export interface HardwareAttestationOptions {
   appleRoots?: readonly (TrustAnchor | string)[];
 }
 
-const refuse = (detail: string, reason: string): never => {
-  throw new CharterError('invalid_attestation', detail, reason);
-};
+const refuse: Refuse = refuser('invalid_attestation');
 
 /** Extra anchors a license adds to a base set; parsed once per license token. */
 const licenseAnchors = new WeakMap<LicenseClaims, TrustAnchor[]>();

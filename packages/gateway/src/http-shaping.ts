@@ -3,13 +3,13 @@
  * own, a success reply, a refusal reply with its challenge headers, and the headers an admitted
  * request carries upstream.
  */
-import { CharterError } from '@charter/core';
+import { CharterError, httpErrorOf, isProtocolErrorCode } from '@charter/core/errors';
 import type { Logger } from 'pino';
 import { ATTESTER_PATHS } from './client-attester.ts';
 import { PATHS } from './context.ts';
 import { CHARTER_REFUSAL_HEADER } from './credentials.ts';
 import type { Admission } from './gateway-options.ts';
-import { type GatewayReply, refusalReply } from './reply.ts';
+import { type GatewayRefusalReply, type GatewayReply, refusalReply, type WireRefusal } from './reply.ts';
 import { pathOf } from './request.ts';
 
 /**
@@ -41,16 +41,19 @@ export function okReply(body: unknown, nonce?: string): GatewayReply {
 /**
  * The reply for a refusal: `{error, error_description}` with the catalogue status; on 401 a
  * `WWW-Authenticate: DPoP` challenge; a fresh `DPoP-Nonce` with `use_dpop_nonce`; `Retry-After`
- * with `rate_limited`. Anything that is not a CharterError is logged and becomes `unavailable`.
+ * with `rate_limited`. What the client sees follows core's mapper with the catalogue's text only
+ * (`expose: 'catalogue'`). Anything that is not a refusal with a gateway code (a fault, or a vendor
+ * tool's code such as `conflict` that has no place on this wire) is logged and becomes `unavailable`.
  */
 export function errorReplyOf(
   e: unknown,
   engine: { logger: Logger; nonce: () => string; now: () => number },
-): GatewayReply {
-  let error: CharterError;
-  if (e instanceof CharterError) error = e;
+): GatewayRefusalReply {
+  const mapped = httpErrorOf(e, { expose: 'catalogue' });
+  let error: WireRefusal;
+  if (!mapped.fault && isWireRefusal(mapped.error)) error = mapped.error;
   else {
-    engine.logger.error({ err: e }, 'unexpected failure');
+    engine.logger.error(mapped.fault ? { err: e } : { err: mapped.log }, 'unexpected failure');
     error = new CharterError('unavailable', 'ERR_INTERNAL', 'unexpected failure');
   }
   const reply = refusalReply(error);
@@ -58,6 +61,11 @@ export function errorReplyOf(
   if (error.code === 'use_dpop_nonce') reply.headers['dpop-nonce'] = engine.nonce();
   if (error.code === 'rate_limited') reply.headers['retry-after'] = String(60 - (engine.now() % 60));
   return reply;
+}
+
+/** True when `e` carries one of the SPEC's gateway codes. */
+export function isWireRefusal(e: CharterError): e is WireRefusal {
+  return isProtocolErrorCode(e.code);
 }
 
 /** Headers to hand upstream for an admitted app (the same names arriving from clients must be removed first). */

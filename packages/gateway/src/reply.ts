@@ -1,5 +1,5 @@
 /** The HTTP shape of a refusal (SPEC.md §3), shared by the engine and the transport layers. */
-import type { CharterError } from '@charter/core';
+import type { CharterError, ClientError, ProtocolErrorCode } from '@charter/core/errors';
 import { INSTANCE_ALGS } from './instance-key.ts';
 
 /** A response the engine wants written. */
@@ -11,10 +11,25 @@ export interface GatewayReply {
 }
 
 /**
+ * The body of a gateway refusal. Its code is one of the SPEC's gateway codes only: the vendor tools'
+ * codes (`not_found`, `conflict`, `key_unavailable`, …) are not in the type, so they cannot reach
+ * the gateway's wire (test/wire-codes.test.ts holds the type and the runtime check to that).
+ */
+export type GatewayRefusal = ClientError<ProtocolErrorCode>;
+
+/** A refusal the gateway may send: a CharterError whose code is a gateway code. */
+export type WireRefusal = CharterError<ProtocolErrorCode>;
+
+/** A refusal reply: its body is a {@link GatewayRefusal}. */
+export interface GatewayRefusalReply extends GatewayReply {
+  body: GatewayRefusal;
+}
+
+/**
  * `{error, error_description}` with the catalogue status, never more; on 401 a
  * `WWW-Authenticate: DPoP error="CODE", algs="ES256 EdDSA"` challenge (RFC 9449 §7.1).
  */
-export function refusalReply(error: CharterError): GatewayReply {
+export function refusalReply(error: WireRefusal): GatewayRefusalReply {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
   if (error.status === 401)
     headers['www-authenticate'] = `DPoP error="${error.code}", algs="${INSTANCE_ALGS.join(' ')}"`;

@@ -18,7 +18,9 @@ import {
   epochSeconds,
   KeyRing,
   type LicenseClaims,
+  type Refuse,
   type RevocationsClaims,
+  refuser,
   type VendorTrust,
   verifyRevocations,
 } from '@charter/core';
@@ -107,9 +109,7 @@ function revokesAll(next: RevocationUpdate, cur: RevocationUpdate): boolean {
   return KINDS.every((kind) => [...cur.revoked[kind]].every((id) => next.revoked[kind].has(id)));
 }
 
-function refuse(detail: string, reason: string): never {
-  throw new CharterError('license_invalid', detail, reason);
-}
+const refuse: Refuse = refuser('license_invalid');
 
 /**
  * Verify a revocation update and record it, refusing with `license_invalid`: one that does not verify

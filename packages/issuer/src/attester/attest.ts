@@ -14,6 +14,8 @@ import {
   ID,
   KeyRing,
   newId,
+  type Refuse,
+  refuser,
   signAttesterToken,
   trustFromDocument,
   verifyCharter,
@@ -63,9 +65,7 @@ export interface AttesterContext {
   appleRoots?: string[];
 }
 
-const bad = (detail: string, reason: string): never => {
-  throw new CharterError('invalid_request', detail, reason);
-};
+const bad: Refuse = refuser('invalid_request');
 
 /** Check the attest body's shape. */
 export function parseAttestBody(body: unknown): AttestBody {

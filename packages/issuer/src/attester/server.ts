@@ -5,7 +5,7 @@
  * from the catalogue (`{ error, error_description }`, never a 500), and a graceful close.
  */
 import { createHash } from 'node:crypto';
-import { CharterError, descriptionOf, statusOf } from '@charter/core';
+import { CharterError, descriptionOf, httpErrorOf } from '@charter/core';
 import { publicBaseOf } from '@charter/gateway';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
@@ -102,28 +102,16 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024, trustProxy: false });
   let closing = false;
 
-  const fail = (code: CharterError['code'], detail: string, reason: string) =>
-    new CharterError(code, detail, reason);
+  // Core's one mapper: the catalogue's text only (devices talk to this server unauthenticated),
+  // Fastify's own 400/413/415 as invalid_request, anything else a logged fault.
   app.setErrorHandler((err, req, reply) => {
-    const e =
-      err instanceof CharterError
-        ? err
-        : (err as { validation?: unknown }).validation || (err as { statusCode?: number }).statusCode === 400
-          ? fail('invalid_request', 'ERR_BODY', 'the request does not match the schema')
-          : (err as { statusCode?: number }).statusCode === 413
-            ? fail('invalid_request', 'ERR_BODY_SIZE', 'the body is too large')
-            : (err as { statusCode?: number }).statusCode === 415
-              ? fail('invalid_request', 'ERR_CONTENT_TYPE', 'the body must be application/json')
-              : fail('unavailable', 'ERR_INTERNAL', 'unexpected failure');
-    if (!(err instanceof CharterError) && e.code === 'unavailable')
+    const mapped = httpErrorOf(err, { expose: 'catalogue', framework: true });
+    if (mapped.fault)
       logger.error(
         { err: { message: (err as Error).message }, route: req.url.slice(0, 100) },
         'unexpected failure',
       );
-    void reply
-      .code(statusOf(e.code))
-      .header('cache-control', 'no-store')
-      .send({ error: e.code, error_description: descriptionOf(e.code) });
+    void reply.code(mapped.status).header('cache-control', 'no-store').send(mapped.body);
   });
   app.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send({ error: 'invalid_request', error_description: 'No such endpoint.' });
@@ -133,7 +121,7 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
     (req as unknown as { started: bigint }).started = process.hrtime.bigint();
     if (req.url.startsWith('/attester/') && perSource.hit(req.ip, now()) > sourceLimit) {
       decisions.inc({ verdict: 'refused', code: 'rate_limited' });
-      throw fail('rate_limited', 'ERR_RATE_SOURCE', 'too many requests from this address');
+      throw new CharterError('rate_limited', 'ERR_RATE_SOURCE', 'too many requests from this address');
     }
   });
   app.addHook('onResponse', async (req) => {
@@ -211,7 +199,11 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
       const charterKey = createHash('sha256').update(String(body.charter)).digest('base64url');
       try {
         if (perCharter.hit(charterKey, now()) > charterLimit)
-          throw fail('rate_limited', 'ERR_RATE_CHARTER', 'too many attestations for this charter');
+          throw new CharterError(
+            'rate_limited',
+            'ERR_RATE_CHARTER',
+            'too many attestations for this charter',
+          );
         const dpop = req.headers.dpop;
         const result = await attest(
           {
@@ -232,9 +224,8 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
         logger.info({ event: 'attester.issued', ...notes }, 'attester token issued');
         return result;
       } catch (e) {
-        const err = e instanceof CharterError ? e : fail('unavailable', 'ERR_INTERNAL', 'unexpected failure');
-        if (!(e instanceof CharterError))
-          logger.error({ err: { message: (e as Error).message } }, 'unexpected failure');
+        const { error: err, fault } = httpErrorOf(e, { expose: 'catalogue' });
+        if (fault) logger.error({ err: { message: (e as Error).message } }, 'unexpected failure');
         decisions.inc({ verdict: 'refused', code: err.code });
         logger.info({ event: 'attester.refused', code: err.code, detail: err.detail, ...notes }, err.message);
         if (
