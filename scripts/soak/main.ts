@@ -258,7 +258,13 @@ async function soak(s: Soak): Promise<number> {
 
   // --- The fault schedule ------------------------------------------------------------------------
   const hold = Math.max(5000, Math.min(15_000, durationMs * 0.04));
-  const at = (share: number) => sleep(Math.max(0, t0 + durationMs * share - Date.now()));
+  /** Wait for `share` of the run; false when a slow recovery left no room (the step is skipped). */
+  const at = async (share: number) => {
+    await sleep(Math.max(0, t0 + durationMs * share - Date.now()));
+    const room = now() + hold < durationMs;
+    if (!room) log(`\nno room left for the step due at ${Math.round(share * 100)} %: skipped`);
+    return room;
+  };
   const healthy = async (g: GatewayProcess) =>
     (await send(`${g.url}/charter/readyz`)).status === 200 && (await traffic.probe(s.cluster, g.url));
   const fault = async (
@@ -347,7 +353,7 @@ async function soak(s: Soak): Promise<number> {
   };
 
   const schedule = (async () => {
-    await at(0.12);
+    if (!(await at(0.12))) return;
     await fault(
       'kill9',
       `kill -9 of ${a.name}, restarted after ${hold / 1000} s`,
@@ -355,7 +361,7 @@ async function soak(s: Soak): Promise<number> {
       () => a.kill9(),
       () => a.start(),
     );
-    await at(0.28);
+    if (!(await at(0.28))) return;
     await fault(
       'pg_cut',
       `PostgreSQL connections cut at the relay for ${hold / 1000} s`,
@@ -363,7 +369,7 @@ async function soak(s: Soak): Promise<number> {
       () => s.relay.cut(),
       () => s.relay.restore(),
     );
-    await at(0.44);
+    if (!(await at(0.44))) return;
     await fault(
       'clock_step',
       `${b.name}'s clock stepped +300 s for ${hold / 1000} s, then back`,
@@ -371,9 +377,9 @@ async function soak(s: Soak): Promise<number> {
       async () => b.stepClock(300),
       async () => b.stepClock(0),
     );
-    await at(0.56);
+    if (!(await at(0.56))) return;
     await installRevocation();
-    await at(0.7);
+    if (!(await at(0.7))) return;
     await fault(
       'redis_restart',
       `Redis killed and restarted empty after ${hold / 1000} s (no persistence)`,

@@ -5,6 +5,7 @@
  * it and what came back; nothing here decides whether an outcome was right (report.ts does).
  */
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { thumbprint } from '@charter/core';
 import { ath, type InstanceKeys, makeInstanceKey, makeProof } from '../../packages/gateway/test/helpers.ts';
 import { type Answer, send } from './http.ts';
@@ -50,6 +51,8 @@ class Device {
   instanceId: string | undefined;
   token: string | undefined;
   tokenRefreshAt = 0;
+  /** After a refused registration or token request, an app waits a second before trying again. */
+  retryAt = 0;
   busy = false;
   ios: { pair: { publicKey: KeyObject; privateKey: KeyObject }; counter: number } | undefined;
   constructor(
@@ -293,8 +296,10 @@ export class Traffic {
 
   /** One genuine step of one device: what it needs next. */
   async #genuine(target: TargetName): Promise<void> {
-    const free = this.#devices.filter((d) => d.target.name === target && !d.busy);
-    if (free.length === 0) return;
+    const now = Date.now();
+    const free = this.#devices.filter((d) => d.target.name === target && !d.busy && d.retryAt <= now);
+    // Every app is busy or waiting to retry: pause rather than spin (the loop would starve the rest).
+    if (free.length === 0) return void (await sleep(20));
     let d = pick(free);
     d.busy = true;
     try {
@@ -305,9 +310,14 @@ export class Traffic {
         this.#devices[this.#devices.indexOf(d)] = fresh;
         d = fresh;
       }
-      if (!d.instanceId) await this.#register(d);
-      else if (!d.token || Date.now() >= d.tokenRefreshAt || Math.random() < 0.03) await this.#token(d);
-      else await this.#call(d);
+      if (!d.instanceId) {
+        await this.#register(d);
+        if (!d.instanceId) d.retryAt = Date.now() + 1000;
+      } else if (!d.token || Date.now() >= d.tokenRefreshAt || Math.random() < 0.03) {
+        const before = d.token;
+        await this.#token(d);
+        if (d.token === before) d.retryAt = Date.now() + 1000;
+      } else await this.#call(d);
     } finally {
       d.busy = false;
     }
