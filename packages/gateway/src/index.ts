@@ -100,7 +100,7 @@ export {
   LocalRevocations,
   readLocalRevocations,
 } from './local-revocations.ts';
-export { createGatewayLogger } from './logger.ts';
+export { createGatewayLogger, type GatewayLoggerOptions } from './logger.ts';
 export { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts';
 export { GatewayMetrics } from './metrics.ts';
 export { type CharterIncomingMessage, charterMiddleware } from './middleware.ts';
