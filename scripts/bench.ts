@@ -1,17 +1,21 @@
 /**
- * `npm run bench`: figures as ratios against baselines measured in the same run.
+ * `npm run bench`: figures as ratios against baselines measured in the same run (docs/benchmarks.md).
  *
- *  1. Throughput on loopback, same concurrency, same pre-made requests (each with a fresh DPoP proof):
- *     a bare upstream, a bare Fastify proxy to it, and the gateway (token + ES256 DPoP + replay check
- *     + proxy). Requests per second, p50/p99 latency, and CPU per request of the front process.
- *  2. The verification path in isolation: one admission of a protected request against one raw
- *     `crypto.verify` of an ES256 signature with a cached KeyObject.
+ *  1. Throughput, interleaved in rounds: the server under test pinned to core 1 (`taskset`), wrk and
+ *     the upstream on core 0, each request with its own pre-made DPoP proof from one of many instances.
+ *     Targets: a bare upstream, a bare Fastify proxy to it, the hand-written peer (that proxy + jose
+ *     access token + ES256 DPoP + jti Map), the HAProxy peer (native `jwt_verify` on token and proof +
+ *     stick-table jti; when haproxy is installed), the gateway (proxy mode, embedded SQLite), and the
+ *     gateway writing its access log. Requests per second, p50/p99 latency, CPU per request of the
+ *     server process (/proc/<pid>/stat), and per-core capacity (10⁶ ÷ CPU µs). Then a paced run of the
+ *     bare proxy and the gateway at half the gateway's peak: the p99 latency the gateway adds.
+ *  2. The verification path in isolation: one admission against one raw ES256 `crypto.verify`.
  *  3. Median CPU time of a registration with Android hardware attestation.
  *  4. Scale-out, when a PostgreSQL and a Redis are named (BENCH_PG and BENCH_REDIS, else
- *     CHARTER_TEST_PG and CHARTER_TEST_REDIS): two replicas sharing them, the same connections split
- *     between the two, against the one embedded replica of 1.
- * Each figure is the median of several runs (BENCH_RUNS, default 3). The last line is the ratio
- * gateway ÷ bare proxy. Options: BENCH_SECONDS (per run, default 5), BENCH_CONNECTIONS (default 32).
+ *     CHARTER_TEST_PG and CHARTER_TEST_REDIS) and not --quick: two replicas sharing them.
+ * Ratios are medians of per-round ratios. The last line is the ratio gateway ÷ bare proxy.
+ * Options: --rounds N (default 5), --duration S (seconds per run, default 10), --connections N
+ * (default 32), --quick (3 rounds × 3 s, no scale-out), --log-options (adds the asynchronous log row).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import {
@@ -23,9 +27,10 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { createTestAttestationAuthority } from '@charter/attest/testing';
 import {
   type CharterClaims,
@@ -40,13 +45,37 @@ import {
 import { createGateway } from '@charter/gateway';
 import { SqliteStore } from '@charter/gateway/sqlite';
 import autocannon from 'autocannon';
+import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
 import pg from 'pg';
+import { haproxyBinary, startHaproxy } from './bench/haproxy.ts';
+import { pin, type Run, writeLines, wrk } from './bench/load.ts';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-/** Proofs made ahead of each run: more than the fastest target can send in BENCH_SECONDS. */
-const PROOFS = Number(process.env.BENCH_PROOFS ?? 40000);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    connections: { type: 'string' },
+    proofs: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'log-options': { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+const QUICK = args.quick === true;
+const RUNS = Number(args.rounds ?? process.env.BENCH_RUNS ?? (QUICK ? 3 : 5));
+const SECONDS = Number(args.duration ?? process.env.BENCH_SECONDS ?? (QUICK ? 3 : 10));
+const CONNECTIONS = Number(args.connections ?? process.env.BENCH_CONNECTIONS ?? 32);
+/** Proofs made ahead of each checking run: more than the fastest checking target sends in SECONDS. */
+const PROOFS = Number(args.proofs ?? process.env.BENCH_PROOFS ?? SECONDS * 7000);
+/** Instances the proofs come from (the gateway's instance rows, the peers' keys). */
+const INSTANCES = 16;
+/** The server under test runs on SERVER_CORE, wrk, the upstream and this process on LOAD_CORE. */
+const SERVER_CORE = 1;
+const LOAD_CORE = 0;
+const PUBLIC_URL = 'http://api.bench';
+const AUDIENCE = 'urn:bench';
+const SKEW_S = 300;
 const now = () => Math.floor(Date.now() / 1000);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -55,7 +84,7 @@ const median = (xs: number[]) => {
     : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');
-
+pin(process.pid, LOAD_CORE);
 // --- A vendor, a charter and a license, made with core -------------------------------------------
 const root = await generateVendorKey();
 const signing = await generateVendorKey();
@@ -114,21 +143,38 @@ const licenseClaims: LicenseClaims = {
 };
 const license = await signLicense(licenseClaims, signer);
 
-// --- An instance key and proofs made ahead of time -------------------------------------------------
-const instance = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const jwk = (() => {
-  const { kty, crv, x, y } = instance.publicKey.export({ format: 'jwk' });
-  return { kty, crv, x, y };
-})();
-const header = b64u(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk }));
-function proof(htm: string, htu: string, extra: Record<string, string> = {}): string {
+// --- Instance keys; proofs are made ahead of each run --------------------------------------------
+interface Instance {
+  privateKey: ReturnType<typeof generateKeyPairSync>['privateKey'];
+  header: string;
+  jwk: JWK;
+  jkt: string;
+  pem: string;
+}
+const instanceOf = async (): Promise<Instance> => {
+  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = pair.publicKey.export({ format: 'jwk' });
+  const jwk = { kty, crv, x, y } as JWK;
+  return {
+    privateKey: pair.privateKey,
+    header: b64u(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk })),
+    jwk,
+    jkt: await calculateJwkThumbprint(jwk),
+    pem: pair.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+  };
+};
+const instances = await Promise.all(Array.from({ length: INSTANCES }, instanceOf));
+const instance = instances[0] as Instance;
+function proofBy(who: Instance, htm: string, htu: string, extra: Record<string, string> = {}): string {
   const payload = b64u(JSON.stringify({ jti: randomUUID(), htm, htu, iat: now(), ...extra }));
-  const sig = sign('sha256', Buffer.from(`${header}.${payload}`), {
-    key: instance.privateKey,
+  const sig = sign('sha256', Buffer.from(`${who.header}.${payload}`), {
+    key: who.privateKey,
     dsaEncoding: 'ieee-p1363',
   });
-  return `${header}.${payload}.${b64u(sig)}`;
+  return `${who.header}.${payload}.${b64u(sig)}`;
 }
+const proof = (htm: string, htu: string, extra: Record<string, string> = {}) =>
+  proofBy(instance, htm, htu, extra);
 async function json(url: string, init: RequestInit): Promise<Record<string, string>> {
   const res = await fetch(url, init);
   const body = (await res.json()) as Record<string, string>;
@@ -136,22 +182,51 @@ async function json(url: string, init: RequestInit): Promise<Record<string, stri
   return body;
 }
 
+// --- The peers' authorization server: ES256 access tokens bound to each instance key ----------------
+const as = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const asJwk = (() => {
+  const { kty, crv, x, y } = as.publicKey.export({ format: 'jwk' });
+  return { kty, crv, x, y } as JWK;
+})();
+const peerTokens = await Promise.all(
+  instances.map((inst, k) =>
+    new SignJWT({ scope: 'orders:read', cnf: { jkt: inst.jkt } })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+      .setSubject(`i${k}`)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('2h')
+      .sign(as.privateKey),
+  ),
+);
+
 // --- Servers in their own processes ---------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), 'charter-bench-'));
-const setupFile = join(dir, 'setup.json');
-writeFileSync(setupFile, JSON.stringify({ trust: JSON.stringify(trustDoc), license }));
-function start(
-  kind: string,
-  upstream = '',
-  setup = setupFile,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(join(import.meta.dirname, 'bench-server.ts'), [kind, upstream, setup], {
+const setupFile = (name: string, setup: object): string => {
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(setup));
+  return file;
+};
+const children: ChildProcess[] = [];
+// Servers never outlive the benchmark, whatever happens to it.
+process.on('exit', () => {
+  for (const c of children) c.kill();
+});
+interface Target {
+  child: ChildProcess;
+  url: string;
+}
+function start(kind: string, upstream = '', setup = '', core = SERVER_CORE): Promise<Target> {
+  const child = fork(join(import.meta.dirname, 'bench', 'server.ts'), [kind, upstream, setup], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
+  children.push(child);
   return new Promise((resolve, reject) => {
-    children.push(child);
-    child.stdout?.once('data', (d: Buffer) => resolve({ child, url: JSON.parse(d.toString()).url }));
+    child.stdout?.once('data', (d: Buffer) => {
+      if (core >= 0) pin(child.pid as number, core);
+      resolve({ child, url: JSON.parse(d.toString()).url });
+    });
     child.once('exit', (code) => reject(new Error(`${kind} exited ${code}`)));
   });
 }
@@ -161,92 +236,217 @@ const cpuOf = (child: ChildProcess): Promise<number> =>
     child.send('cpu');
   });
 
-const children: ChildProcess[] = [];
-// Servers never outlive the benchmark, whatever happens to it.
-process.on('exit', () => {
-  for (const c of children) c.kill();
-});
-const upstream = await start('upstream');
+const trustText = JSON.stringify(trustDoc);
+const upstream = await start('upstream', '', '', LOAD_CORE);
 const proxy = await start('proxy', upstream.url);
-const gateway = await start('gateway', upstream.url);
+const peer = await start(
+  'peer',
+  upstream.url,
+  setupFile('peer', { asJwk, audience: AUDIENCE, publicUrl: PUBLIC_URL, skewS: SKEW_S }),
+);
+const gateway = await start(
+  'gateway',
+  upstream.url,
+  setupFile('gateway', { trust: trustText, license, publicUrl: PUBLIC_URL, log: 'silent' }),
+  SERVER_CORE,
+);
+const gatewayLogged = await start(
+  'gateway',
+  upstream.url,
+  setupFile('gateway-log', { trust: trustText, license, publicUrl: PUBLIC_URL, log: 'info' }),
+);
+const gatewayAsyncLog = args['log-options']
+  ? await start(
+      'gateway',
+      upstream.url,
+      setupFile('gateway-log-async', { trust: trustText, license, publicUrl: PUBLIC_URL, log: 'info-async' }),
+    )
+  : undefined;
+const haproxyBin = haproxyBinary();
+const haproxy = haproxyBin
+  ? await startHaproxy(
+      haproxyBin,
+      {
+        dir,
+        upstream: upstream.url,
+        asPem: as.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+        instances: new Map(instances.map((inst, k) => [`i${k}`, inst.pem])),
+        htu: `${PUBLIC_URL}/orders`,
+        audience: AUDIENCE,
+        skewS: SKEW_S,
+      },
+      SERVER_CORE,
+    )
+  : undefined;
+if (haproxy) children.push(haproxy.child);
 
-// Register one instance and get a token at the gateway, as a client would.
-const { nonce } = await json(`${gateway.url}/charter/v1/challenge`, { method: 'POST' });
-const reg = await json(`${gateway.url}/charter/v1/register`, {
-  method: 'POST',
-  headers: {
-    'content-type': 'application/json',
-    dpop: proof('POST', `${gateway.url}/charter/v1/register`, { nonce: nonce as string }),
+/** Register every instance at a gateway and get its token, as clients would. */
+async function gatewayTokens(target: Target): Promise<string[]> {
+  const tokens: string[] = [];
+  for (const inst of instances) {
+    const { nonce } = await json(`${target.url}/charter/v1/challenge`, { method: 'POST' });
+    const reg = await json(`${target.url}/charter/v1/register`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        dpop: proofBy(inst, 'POST', `${PUBLIC_URL}/charter/v1/register`, { nonce: nonce as string }),
+      },
+      body: JSON.stringify({ charter, platform: 'server' }),
+    });
+    const tok = await json(`${target.url}/charter/v1/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        dpop: proofBy(inst, 'POST', `${PUBLIC_URL}/charter/v1/token`),
+      },
+      body: JSON.stringify({ instance_id: reg.instance_id }),
+    });
+    tokens.push(tok.access_token as string);
+  }
+  return tokens;
+}
+
+/** `count` request lines for `tokens` (one per instance), each with a fresh proof, instances in turn. */
+function linesFor(tokens: readonly string[], count: number): string[] {
+  const aths = tokens.map((t) => b64u(createHash('sha256').update(t).digest()));
+  return Array.from({ length: count }, (_, j) => {
+    const k = j % INSTANCES;
+    return `DPoP ${tokens[k]}\t${proofBy(instances[k] as Instance, 'GET', `${PUBLIC_URL}/orders`, { ath: aths[k] as string })}`;
+  });
+}
+
+interface Variant {
+  name: string;
+  target: Target | { child: ChildProcess; url: string };
+  tokens: string[];
+  /** Whether it checks proofs (and so needs fresh ones every run). */
+  checks: boolean;
+}
+const gwTokens = await gatewayTokens(gateway);
+const variants: Variant[] = [
+  { name: 'bare upstream', target: upstream, tokens: gwTokens, checks: false },
+  { name: 'bare Fastify proxy', target: proxy, tokens: gwTokens, checks: false },
+  { name: 'hand-written peer', target: peer, tokens: peerTokens, checks: true },
+  ...(haproxy ? [{ name: 'HAProxy peer', target: haproxy, tokens: peerTokens, checks: true }] : []),
+  { name: 'Charter gateway', target: gateway, tokens: gwTokens, checks: true },
+  {
+    name: 'gateway + access log',
+    target: gatewayLogged,
+    tokens: await gatewayTokens(gatewayLogged),
+    checks: true,
   },
-  body: JSON.stringify({ charter, platform: 'server' }),
-});
-const tok = await json(`${gateway.url}/charter/v1/token`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json', dpop: proof('POST', `${gateway.url}/charter/v1/token`) },
-  body: JSON.stringify({ instance_id: reg.instance_id }),
-});
-const accessToken = tok.access_token as string;
-const ath = b64u(createHash('sha256').update(accessToken).digest());
+  ...(gatewayAsyncLog
+    ? [
+        {
+          name: 'gateway + async log',
+          target: gatewayAsyncLog,
+          tokens: await gatewayTokens(gatewayAsyncLog),
+          checks: true,
+        },
+      ]
+    : []),
+];
+const unchecked = writeLines(join(dir, 'unchecked.txt'), linesFor(gwTokens, 2000));
+const runOf = async (
+  v: Variant,
+  seconds: number,
+  pauseMs?: number,
+  connections = CONNECTIONS,
+): Promise<Run> => {
+  const file = v.checks ? writeLines(join(dir, 'lines.txt'), linesFor(v.tokens, PROOFS)) : unchecked;
+  return wrk({
+    url: v.target.url,
+    pid: v.target.child.pid as number,
+    file,
+    seconds,
+    connections,
+    core: LOAD_CORE,
+    ...(pauseMs !== undefined ? { pauseMs } : {}),
+  });
+};
+/** One raw ES256 verify with a cached KeyObject, µs (in this process, on the load core, between runs). */
+const rawVerifyUs = (() => {
+  const data = Buffer.from('eyJhbGciOiJFUzI1NiJ9.eyJodG0iOiJHRVQifQ');
+  const sig = createSign('sha256').update(data).sign({ key: instance.privateKey, dsaEncoding: 'ieee-p1363' });
+  const pub = createPublicKey(instance.privateKey);
+  return (): number => {
+    const t = process.cpuUsage();
+    for (let k = 0; k < 2000; k++) verify('sha256', data, { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
+    const d = process.cpuUsage(t);
+    return (d.user + d.system) / 2000;
+  };
+})();
 
+// --profile: the gateway alone, so its profile is of admissions (the other rows are not measured).
+if (args.profile)
+  variants.splice(0, variants.length, ...variants.filter((v) => v.name === 'Charter gateway'));
+// --only proxy,gateway: just those rows (name substrings), for a quick A/B while working on the hot path.
+const only = args.only?.split(',');
+if (only)
+  variants.splice(0, variants.length, ...variants.filter((v) => only.some((o) => v.name.includes(o))));
+for (const v of variants) await runOf(v, Math.min(3, SECONDS)); // warm-up (JIT, connections, caches)
+const rows: Record<string, Run[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
+const verifies: number[] = [];
+const paced: { proxy: Run; gateway: Run; pauseMs: number }[] = [];
+const PACED_CONNECTIONS = 16;
+const ask = (child: ChildProcess, message: unknown) =>
+  new Promise<void>((resolve) => {
+    child.once('message', () => resolve());
+    child.send(message as string);
+  });
+if (args.profile) await ask(gateway.child, 'profile-start');
+for (let round = 0; round < RUNS; round++) {
+  verifies.push(rawVerifyUs());
+  // Rotated each round, so a drift of the machine's load does not always fall on the same target.
+  for (let k = 0; k < variants.length; k++) {
+    const v = variants[(k + round) % variants.length] as Variant;
+    rows[v.name]?.push(await runOf(v, SECONDS));
+  }
+  if (args.profile || only) continue;
+  // Half the gateway's peak of this round, each connection pacing its requests.
+  const peak = rows['Charter gateway']?.[round]?.rps as number;
+  const pauseMs = Math.max(1, Math.floor((PACED_CONNECTIONS * 1000) / (peak / 2)));
+  const vProxy = variants.find((v) => v.name === 'bare Fastify proxy') as Variant;
+  const vGateway = variants.find((v) => v.name === 'Charter gateway') as Variant;
+  paced.push({
+    proxy: await runOf(vProxy, SECONDS, pauseMs, PACED_CONNECTIONS),
+    gateway: await runOf(vGateway, SECONDS, pauseMs, PACED_CONNECTIONS),
+    pauseMs,
+  });
+}
 interface Row {
   rps: number;
   p50: number;
   p99: number;
   cpuUs: number;
 }
-async function load(target: { child: ChildProcess; url: string }, checksProofs = false): Promise<Row> {
-  // Every request carries its own proof, made before the clock starts, so the load generator does the
-  // same (nothing) for every target and the gateway sees no replay.
-  const proofs = Array.from({ length: PROOFS }, () => proof('GET', `${gateway.url}/orders`, { ath }));
-  let i = 0;
-  const cpu0 = await cpuOf(target.child);
-  const result = await autocannon({
-    url: `${target.url}/orders`,
-    connections: CONNECTIONS,
-    duration: SECONDS,
-    requests: [
-      {
-        method: 'GET',
-        setupRequest: (req) => ({
-          ...req,
-          headers: {
-            ...req.headers,
-            authorization: `DPoP ${accessToken}`,
-            dpop: proofs[i++ % proofs.length] as string,
-          },
-        }),
-      },
-    ],
-  });
-  const cpu1 = await cpuOf(target.child);
-  const ok = result['2xx'];
-  // A refused request would make the gateway look faster than it is: every one must succeed.
-  if (result.non2xx > 0 || result.errors > 0 || (checksProofs && i > PROOFS)) {
-    throw new Error(
-      `${target.url}: ${result.non2xx} refused, ${result.errors} errors, ${i} proofs for ${PROOFS} made`,
+if (only) {
+  for (const [name, rs] of Object.entries(rows))
+    console.log(
+      `${name.padEnd(26)}${median(rs.map((r) => r.rps))
+        .toFixed(0)
+        .padStart(8)} req/s${median(rs.map((r) => r.cpuUs))
+        .toFixed(0)
+        .padStart(8)} µs CPU/req  (rounds: ${rs.map((r) => r.cpuUs.toFixed(0)).join(' ')})`,
     );
-  }
-  return {
-    rps: ok / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuUs: (cpu1 - cpu0) / ok,
-  };
+  process.exit(0);
 }
-
-const rows: Record<string, Row[]> = { 'bare upstream': [], 'bare Fastify proxy': [], 'Charter gateway': [] };
-for (const target of [upstream, proxy, gateway]) await load(target, target === gateway); // warm-up
-for (let run = 0; run < RUNS; run++) {
-  rows['bare upstream']?.push(await load(upstream));
-  rows['bare Fastify proxy']?.push(await load(proxy));
-  rows['Charter gateway']?.push(await load(gateway, true));
+if (args.profile) {
+  const file = join(args.profile, 'gateway.cpuprofile');
+  mkdirSync(args.profile, { recursive: true });
+  await ask(gateway.child, { profileStop: file });
+  const r = rows['Charter gateway'] as Run[];
+  console.log(
+    `gateway: ${median(r.map((x) => x.rps)).toFixed(0)} req/s, ${median(r.map((x) => x.cpuUs)).toFixed(0)} µs CPU/req; profile: node scripts/bench/profile-summary.mjs ${file}`,
+  );
+  process.exit(0);
 }
 
 // --- Scale-out: two replicas on PostgreSQL + Redis, the same load split between them ------------------
 const BENCH_PG = process.env.BENCH_PG || process.env.CHARTER_TEST_PG;
 const BENCH_REDIS = process.env.BENCH_REDIS || process.env.CHARTER_TEST_REDIS;
 let scaled: Row | undefined;
-if (BENCH_PG && BENCH_REDIS) {
+if (BENCH_PG && BENCH_REDIS && !QUICK) {
   const schema = `charter_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const db = new URL(BENCH_PG);
   db.searchParams.set('schema', schema);
@@ -258,8 +458,8 @@ if (BENCH_PG && BENCH_REDIS) {
     JSON.stringify({ trust: JSON.stringify(trustDoc), license, db: db.href, redis: BENCH_REDIS, publicUrl }),
   );
   const replicas = [
-    await start('gateway-scaled', upstream.url, scaledSetup),
-    await start('gateway-scaled', upstream.url, scaledSetup),
+    await start('gateway-scaled', upstream.url, scaledSetup, -1),
+    await start('gateway-scaled', upstream.url, scaledSetup, -1),
   ];
   const [r1, r2] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
   const { nonce: n1 } = await json(`${r1.url}/charter/v1/challenge`, { method: 'POST' });
@@ -332,7 +532,7 @@ if (BENCH_PG && BENCH_REDIS) {
   await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await client.end();
 }
-for (const p of [upstream, proxy, gateway]) p.child.send('exit');
+for (const c of children) c.kill();
 
 // --- The verification path in isolation --------------------------------------------------------------
 const store = new SqliteStore(join(dir, 'engine.db'));
@@ -436,46 +636,100 @@ await engine.close();
 await store.close();
 
 // --- Report ---------------------------------------------------------------------------------------------
-const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(8);
+const fmt = (n: number, digits = 0, width = 9) => n.toFixed(digits).padStart(width);
 console.log(
-  `\nCharter benchmark — ${RUNS} runs × ${SECONDS} s, ${CONNECTIONS} connections, medians (${new Date().toISOString()})\n`,
+  `\nCharter benchmark — ${RUNS} rounds × ${SECONDS} s, ${CONNECTIONS} connections, wrk with a fresh proof per request from ${INSTANCES} instances; server pinned to core ${SERVER_CORE}, wrk + upstream on core ${LOAD_CORE}; medians (${new Date().toISOString()})\n`,
 );
 console.log(
-  `${'target'.padEnd(22)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'CPU µs/req'.padStart(12)}`,
+  `${'target (one server core)'.padEnd(26)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'CPU µs/req'.padStart(12)}${'per core'.padStart(10)}`,
 );
-const med: Record<string, Row> = {};
+const med: Record<string, Run> = {};
 for (const [name, rs] of Object.entries(rows)) {
-  med[name] = {
+  const m: Run = {
     rps: median(rs.map((r) => r.rps)),
-    p50: median(rs.map((r) => r.p50)),
-    p99: median(rs.map((r) => r.p99)),
+    p50Us: median(rs.map((r) => r.p50Us)),
+    p99Us: median(rs.map((r) => r.p99Us)),
     cpuUs: median(rs.map((r) => r.cpuUs)),
+    requests: median(rs.map((r) => r.requests)),
   };
-  const m = med[name] as Row;
+  med[name] = m;
   console.log(
-    `${name.padEnd(22)}${fmt(m.rps)}${fmt(m.p50, 1)}${fmt(m.p99, 1)}${fmt(m.cpuUs, 0).padStart(12)}`,
+    `${name.padEnd(26)}${fmt(m.rps)}${fmt(m.p50Us / 1000, 2)}${fmt(m.p99Us / 1000, 2)}${fmt(m.cpuUs, 0, 12)}${fmt(1e6 / m.cpuUs, 0, 10)}`,
   );
 }
+const verifyUs = median(verifies);
+console.log(
+  `${'one raw ES256 verify'.padEnd(26)}${''.padStart(27)}${fmt(verifyUs, 0, 12)}${fmt(1e6 / verifyUs, 0, 10)}`,
+);
+/** The median over rounds of a ratio computed within each round. */
+const perRound = (f: (round: number) => number | undefined): number | undefined => {
+  const xs: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const x = f(r);
+    if (x !== undefined && Number.isFinite(x)) xs.push(x);
+  }
+  return xs.length > 0 ? median(xs) : undefined;
+};
+const cpu = (name: string, r: number) => rows[name]?.[r]?.cpuUs;
+const gwCpu = (r: number) => cpu('Charter gateway', r) as number;
+const ratio = (label: string, x: number | undefined, goal?: string) =>
+  console.log(
+    `${label.padEnd(58)}${x === undefined ? '   n/a' : x.toFixed(2).padStart(6)}${goal ? `   (goal ${goal})` : ''}`,
+  );
+console.log('\nper core (CPU per request), medians of per-round ratios:');
+ratio(
+  'gateway ÷ HAProxy peer',
+  perRound((r) => (haproxy ? (cpu('HAProxy peer', r) as number) / gwCpu(r) : undefined)),
+  '≥ 1.00',
+);
+ratio(
+  'gateway ÷ own ceiling (bare proxy + one ES256 verify)',
+  perRound((r) => ((cpu('bare Fastify proxy', r) as number) + (verifies[r] as number)) / gwCpu(r)),
+  '≥ 0.85',
+);
+ratio(
+  'gateway ÷ hand-written peer',
+  perRound((r) => (cpu('hand-written peer', r) as number) / gwCpu(r)),
+);
+ratio(
+  'gateway ÷ bare proxy',
+  perRound((r) => (cpu('bare Fastify proxy', r) as number) / gwCpu(r)),
+);
+ratio(
+  'gateway with access log ÷ gateway',
+  perRound((r) => gwCpu(r) / (cpu('gateway + access log', r) as number)),
+);
+if (gatewayAsyncLog)
+  ratio(
+    'gateway with async log ÷ gateway',
+    perRound((r) => gwCpu(r) / (cpu('gateway + async log', r) as number)),
+  );
+const added = median(paced.map((p) => (p.gateway.p99Us - p.proxy.p99Us) / 1000));
+console.log(
+  `\nat half the gateway's peak (${PACED_CONNECTIONS} paced connections, gateway ${median(paced.map((p) => p.gateway.rps)).toFixed(0)} req/s, proxy ${median(paced.map((p) => p.proxy.rps)).toFixed(0)} req/s): p99 gateway ${median(paced.map((p) => p.gateway.p99Us / 1000)).toFixed(2)} ms, bare proxy ${median(paced.map((p) => p.proxy.p99Us / 1000)).toFixed(2)} ms; added ${added.toFixed(2)} ms (goal ≤ 1 ms)`,
+);
 if (scaled) {
   console.log(
-    `${'2 replicas, PG + Redis'.padEnd(22)}${fmt(scaled.rps)}${fmt(scaled.p50, 1)}${fmt(scaled.p99, 1)}${fmt(scaled.cpuUs, 0).padStart(12)}`,
+    `2 replicas, PG + Redis (unpinned): ${scaled.rps.toFixed(0)} req/s, p99 ${scaled.p99.toFixed(1)} ms, ${scaled.cpuUs.toFixed(0)} µs CPU/req; ÷ 1 replica embedded (req/s): ${(scaled.rps / (med['Charter gateway'] as Run).rps).toFixed(2)}`,
   );
-}
+} else
+  console.log(
+    QUICK
+      ? 'scale-out row skipped (--quick)'
+      : 'scale-out row skipped: set BENCH_PG and BENCH_REDIS (or CHARTER_TEST_PG and CHARTER_TEST_REDIS)',
+  );
 const admitUs = median(admitTimes);
-const verifyUs = median(verifyTimes);
+const isolatedVerifyUs = median(verifyTimes);
 console.log(
-  `\nverification path: one admission ${admitUs.toFixed(0)} µs CPU; one raw ES256 crypto.verify ${verifyUs.toFixed(0)} µs; ratio ${(admitUs / verifyUs).toFixed(2)}`,
+  `verification path: one admission ${admitUs.toFixed(0)} µs CPU; one raw ES256 crypto.verify ${isolatedVerifyUs.toFixed(0)} µs; ratio ${(admitUs / isolatedVerifyUs).toFixed(2)}`,
 );
 console.log(
   `registration with Android attestation: median ${median(regTimes).toFixed(2)} ms CPU (budget 5 ms); without attestation ${median(plainTimes).toFixed(2)} ms`,
 );
-const g = med['Charter gateway'] as Row;
-const p = med['bare Fastify proxy'] as Row;
+const g = med['Charter gateway'] as Run;
+const p = med['bare Fastify proxy'] as Run;
 console.log(`gateway CPU per request ÷ bare proxy: ${(g.cpuUs / p.cpuUs).toFixed(2)}`);
 console.log(
-  scaled
-    ? `2 replicas on PostgreSQL + Redis ÷ 1 replica embedded (requests per second, same ${CONNECTIONS} connections split): ${(scaled.rps / g.rps).toFixed(2)}`
-    : 'scale-out row skipped: set BENCH_PG and BENCH_REDIS (or CHARTER_TEST_PG and CHARTER_TEST_REDIS) to measure two replicas on PostgreSQL + Redis',
+  `gateway ÷ bare proxy (requests per second): ${(perRound((r) => (rows['Charter gateway']?.[r]?.rps as number) / (rows['bare Fastify proxy']?.[r]?.rps as number)) as number).toFixed(2)}`,
 );
-console.log(`gateway ÷ bare proxy (requests per second): ${(g.rps / p.rps).toFixed(2)}`);
 process.exit(0);

@@ -64,7 +64,10 @@ export class DecisionRecorder {
       throw error;
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      await this.#record(endpoint, req, notes, error, seconds);
+      // Metrics, counters and the log line are synchronous; only an audit row is waited for, so an
+      // admission that writes none costs no extra turn of the promise queue.
+      const audit = this.#record(endpoint, req, notes, error, seconds);
+      if (audit) await audit;
     }
   }
 
@@ -121,14 +124,14 @@ export class DecisionRecorder {
       u.add(COUNTER.instance(notes.instance_id, app, notes.charter_id));
   }
 
-  async #record(
+  #record(
     endpoint: Endpoint,
     req: CharterRequest,
     notes: DecisionNotes,
     error: CharterError | undefined,
     seconds: number,
-  ): Promise<void> {
-    const { logger, metrics, store } = this.#p;
+  ): Promise<void> | undefined {
+    const { logger, metrics } = this.#p;
     const monitorPass =
       error !== undefined &&
       this.#p.mode() === 'monitor' &&
@@ -161,7 +164,6 @@ export class DecisionRecorder {
     }
     this.#count(endpoint, notes, error && !monitorPass ? error : undefined, monitored, outcome);
 
-    const path = (pathOf(req.url) ?? '').slice(0, 256);
     const ids = {
       ...(notes.app_id ? { app_id: notes.app_id } : {}),
       ...(notes.publisher_id ? { publisher_id: notes.publisher_id } : {}),
@@ -169,21 +171,37 @@ export class DecisionRecorder {
       ...(notes.charter_id ? { charter_id: notes.charter_id } : {}),
       ...(notes.platform ? { platform: notes.platform, attested: notes.attested === true } : {}),
     };
-    const line = {
-      endpoint,
-      method: req.method,
-      path,
-      outcome,
-      ms: Math.round(seconds * 1e6) / 1e3,
-      ...ids,
-      ...(error && !monitorPass ? { code: error.code, detail: error.detail, reason: error.message } : {}),
-      ...(monitored.length > 0
-        ? { monitored: monitored.map((m) => ({ code: m.code, detail: m.detail, reason: m.message })) }
-        : {}),
-    };
-    if (outcome === 'admitted') logger.info(line, 'admitted');
-    else logger.warn(line, outcome);
+    // The line is built only when it will be written: a logger above `info` costs nothing per admission.
+    if (logger.isLevelEnabled(outcome === 'admitted' ? 'info' : 'warn')) {
+      const line = {
+        endpoint,
+        method: req.method,
+        path: (pathOf(req.url) ?? '').slice(0, 256),
+        outcome,
+        ms: Math.round(seconds * 1e6) / 1e3,
+        ...ids,
+        ...(error && !monitorPass ? { code: error.code, detail: error.detail, reason: error.message } : {}),
+        ...(monitored.length > 0
+          ? { monitored: monitored.map((m) => ({ code: m.code, detail: m.detail, reason: m.message })) }
+          : {}),
+      };
+      if (outcome === 'admitted') logger.info(line, 'admitted');
+      else logger.warn(line, outcome);
+    }
+    // Nothing for the audit chain: an admission (or monitored pass) with no refusal and no registration.
+    if (!error && monitored.length === 0 && endpoint !== 'register') return undefined;
+    return this.#audit(endpoint, notes, ids, error, monitorPass, monitored);
+  }
 
+  async #audit(
+    endpoint: Endpoint,
+    notes: DecisionNotes,
+    ids: Record<string, string | boolean>,
+    error: CharterError | undefined,
+    monitorPass: boolean,
+    monitored: readonly CharterError[],
+  ): Promise<void> {
+    const { logger, store } = this.#p;
     const at = this.#p.now();
     try {
       // No proven instance (a charter is a public artifact, so a genuine one proves no caller):

@@ -80,13 +80,17 @@ function numericDate(payload: Record<string, unknown>, name: string): number | u
  * Verify a DPoP proof header value against `expect`, refusing with `invalid_dpop_proof` and a detail
  * naming the failed rule. The nonce and jti replay checks need shared state and are the caller's.
  */
-export function verifyDpopProof(value: string | undefined, expect: ProofExpectations): VerifiedProof {
-  if (value === undefined || value === '') refuse('ERR_DPOP_MISSING', 'the request carries no DPoP proof');
-  if (value.length > MAX_PROOF_CHARS) refuse('ERR_DPOP_SIZE', 'the DPoP proof is too long');
-  const m = COMPACT.exec(value);
-  if (!m) refuse('ERR_DPOP_FORMAT', 'the DPoP proof is not a compact JWS');
-  const [, h64, p64, s64] = m as unknown as [string, string, string, string];
+/**
+ * The key a proof header names, checked: every proof of one instance carries the same header bytes,
+ * so the outcome of decoding, checking and importing it (a pure function of the segment) is kept by
+ * the segment's text. Bounded: a flood of fresh headers empties the map rather than growing it.
+ */
+const headers = new Map<string, InstanceKey>();
+const MAX_HEADERS = 10_000;
 
+function headerKey(h64: string): InstanceKey {
+  const known = headers.get(h64);
+  if (known) return known;
   const header = jsonObject(segment(h64), utf8);
   if (!header) refuse('ERR_DPOP_HEADER', 'the proof header is not a JSON object');
   if ('crit' in header || 'b64' in header) refuse('ERR_DPOP_HEADER', 'the proof header names extensions');
@@ -98,6 +102,20 @@ export function verifyDpopProof(value: string | undefined, expect: ProofExpectat
     refuse('ERR_DPOP_TYP', 'the proof typ is not dpop+jwt');
   const key = instanceKeyOf(header.jwk, alg as InstanceAlg);
   if (typeof key === 'string') refuse('ERR_DPOP_JWK', key);
+
+  if (headers.size >= MAX_HEADERS) headers.clear();
+  headers.set(h64, key);
+  return key;
+}
+
+export function verifyDpopProof(value: string | undefined, expect: ProofExpectations): VerifiedProof {
+  if (value === undefined || value === '') refuse('ERR_DPOP_MISSING', 'the request carries no DPoP proof');
+  if (value.length > MAX_PROOF_CHARS) refuse('ERR_DPOP_SIZE', 'the DPoP proof is too long');
+  const m = COMPACT.exec(value);
+  if (!m) refuse('ERR_DPOP_FORMAT', 'the DPoP proof is not a compact JWS');
+  const [, h64, p64, s64] = m as unknown as [string, string, string, string];
+
+  const key = headerKey(h64);
 
   const signature = segment(s64);
   const input = Buffer.from(`${h64}.${p64}`, 'ascii');

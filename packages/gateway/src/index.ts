@@ -93,7 +93,7 @@ export {
   LocalRevocations,
   readLocalRevocations,
 } from './local-revocations.ts';
-export { createGatewayLogger } from './logger.ts';
+export { createGatewayLogger, type GatewayLoggerOptions } from './logger.ts';
 export { MemoryCache, type MemoryCacheOptions } from './memory-cache.ts';
 export type { RegisterResult } from './register.ts';
 export { type ExportedReport, exportReport, REPORT_CHAIN_STATE } from './report.ts';

@@ -7,6 +7,7 @@
  * its own (`metricsListen`, the CLI's `--metrics-listen`), which the operator binds where only the
  * scraper reaches it.
  */
+import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { CharterError } from '@charter/core';
 import Fastify, {
@@ -238,9 +239,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       const hasBody =
         (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0') ||
         raw.headers['transfer-encoding'] !== undefined;
-      const abort = new AbortController();
+      // undici takes an EventEmitter as its abort signal: far cheaper per request than an
+      // AbortController (an EventTarget), which was a measurable share of the proxy's own cost.
+      const abort = Object.assign(new EventEmitter(), { aborted: false });
       reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) abort.abort();
+        if (reply.raw.writableFinished) return;
+        abort.aborted = true;
+        abort.emit('abort');
       });
       try {
         const res = await pool.request({
@@ -248,11 +253,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
           path: upstreamPrefix + (raw.url ?? '/'),
           headers: upstreamRequestHeaders(raw.headers, g.upstreamHeaders(admission), request.ip),
           body: hasBody ? raw : null,
-          signal: abort.signal,
+          signal: abort,
         });
         return reply.code(res.statusCode).headers(clientResponseHeaders(res.headers)).send(res.body);
       } catch (e) {
-        if (abort.signal.aborted) return reply;
+        if (abort.aborted) return reply;
         logger.error(
           {
             reason: e instanceof Error ? e.message : String(e),

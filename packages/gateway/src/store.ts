@@ -138,6 +138,8 @@ export interface GatewayStore {
    * (replay-cache.ts); a store shared by replicas leaves it to the shared cache (Redis).
    */
   useOnce?(key: string, expiresAt: number, now: number): Promise<boolean>;
+  /** {@link useOnce} for several keys at once, atomically each (one transaction: cheaper per key). */
+  useOnceMany?(entries: readonly { key: string; expiresAt: number }[], now: number): Promise<boolean[]>;
   /** Add to named counters atomically (usage since the last report). */
   addCounters(counts: Readonly<Record<string, number>>): Promise<void>;
   /** Read every counter and reset them to zero, atomically. */

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { PgStore } from '../src/entries/pg.ts';
 import { SqliteStore } from '../src/entries/sqlite.ts';
 import { createGateway, MemoryCache } from '../src/index.ts';
+import { StoreReplayCache } from '../src/replay-cache.ts';
 import { makeLicense, makeVendor, type TestVendor, tempDir } from './helpers.ts';
 import { dropSchema, freshSchemaName, PG_SKIP, PG_URL } from './services.ts';
 
@@ -100,4 +101,51 @@ describe('a replica on PostgreSQL without a shared cache', { skip: PG_URL ? fals
       await store.close();
     }
   });
+});
+
+test('used proofs recorded by an older store (the text-keyed replay table) are still used after the upgrade', async () => {
+  const home = tempDir();
+  try {
+    const file = join(home.dir, 'gateway.db');
+    // A store as schema version 4 left it: the replay table keyed by the full text.
+    const { default: Database } = await import('better-sqlite3');
+    const store = new SqliteStore(file);
+    await store.close();
+    const db = new Database(file);
+    db.exec(
+      'DROP TABLE replay_ids; CREATE TABLE replay (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;',
+    );
+    db.prepare('INSERT INTO replay (key, expires) VALUES (?, ?)').run('jti:k:old', 1_000_300);
+    db.pragma('user_version = 4');
+    db.close();
+    const upgraded = new SqliteStore(file);
+    assert.equal(
+      await upgraded.useOnce('jti:k:old', 1_000_400, 1_000_100),
+      false,
+      'a proof used before the upgrade',
+    );
+    assert.equal(await upgraded.useOnce('jti:k:new', 1_000_400, 1_000_100), true);
+    await upgraded.close();
+  } finally {
+    home.remove();
+  }
+});
+
+test('the same proof twice in one turn of the event loop (one group commit): one use only', async () => {
+  const home = tempDir();
+  try {
+    const store = new SqliteStore(join(home.dir, 'gateway.db'));
+    const cache = new StoreReplayCache(store, () => 1_000_000);
+    const results = await Promise.all([
+      cache.setIfAbsent('jti:k:same', 601),
+      cache.setIfAbsent('jti:k:other', 601),
+      cache.setIfAbsent('jti:k:same', 601),
+    ]);
+    assert.deepEqual(results, [true, true, false]);
+    assert.equal(await cache.setIfAbsent('jti:k:same', 601), false, 'in a later turn too');
+    await cache.close();
+    await store.close();
+  } finally {
+    home.remove();
+  }
 });

@@ -1,21 +1,26 @@
 /**
  * One server of the benchmark, in its own process so its CPU can be measured alone: `upstream` (a bare
- * node:http API), `proxy` (a bare Fastify proxy with an undici Pool: the baseline), or `gateway`
- * (the Charter gateway in proxy mode), or `gateway-scaled` (one replica of several sharing the PostgreSQL
- * and Redis named in the setup file, behind one public URL). Prints `{ url }` on stdout; answers `cpu`
- * messages over IPC.
+ * node:http API), `proxy` (a bare Fastify proxy with an undici Pool: the baseline), `peer` (the
+ * hand-written DPoP gateway a user would write: that proxy plus jose, see peer.ts), `gateway` (the
+ * Charter gateway in proxy mode, logging as the setup file says), or `gateway-scaled` (one replica of
+ * several sharing the PostgreSQL and Redis named in the setup file, behind one public URL). Prints
+ * `{ url }` on stdout; answers `cpu` messages over IPC.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrustFile } from '@charter/core';
+import { createGatewayLogger } from '@charter/gateway';
 import { openBackends } from '@charter/gateway/backends';
 import { startGateway } from '@charter/gateway/server';
 import { SqliteStore } from '@charter/gateway/sqlite';
 import Fastify from 'fastify';
+import { type Logger, pino } from 'pino';
 import { Pool } from 'undici';
+import { startPeer } from './peer.ts';
 
 const [kind, upstream, setupFile] = process.argv.slice(2);
 let url = '';
@@ -44,16 +49,37 @@ if (kind === 'upstream') {
     return reply.send(res.body);
   });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
+} else if (kind === 'peer') {
+  url = await startPeer(upstream as string, JSON.parse(readFileSync(setupFile as string, 'utf8')));
 } else if (kind === 'gateway') {
-  const setup = JSON.parse(readFileSync(setupFile as string, 'utf8')) as { trust: string; license: string };
-  const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'charter-bench-')), 'gateway.db'));
+  const setup = JSON.parse(readFileSync(setupFile as string, 'utf8')) as {
+    trust: string;
+    license: string;
+    publicUrl: string;
+    /** `silent`; `info` as `charter gateway start` logs (sync to stderr); `info-async` (pino's async destination). */
+    log?: 'silent' | 'info' | 'info-async';
+    logFile?: string;
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'charter-bench-'));
+  const store = new SqliteStore(join(dir, 'gateway.db'));
+  const log = setup.log ?? 'silent';
+  // The log goes to a file (not the benchmark's terminal): what an operator's log shipper reads.
+  const logFile = setup.logFile ?? join(dir, 'gateway.log');
+  const logger: Logger =
+    log === 'silent'
+      ? pino({ level: 'silent' })
+      : log === 'info'
+        ? createGatewayLogger({ level: 'info', file: logFile })
+        : createGatewayLogger({ level: 'info', file: logFile, sync: false });
   const gw = await startGateway({
     trust: await parseTrustFile(setup.trust),
     store,
+    logger,
     license: setup.license,
     upstream: upstream as string,
     host: '127.0.0.1',
     port: 0,
+    publicUrl: setup.publicUrl,
     routes: [{ method: 'GET', path: '/orders*', scope: 'orders:read' }],
   });
   url = gw.url;
@@ -79,7 +105,21 @@ if (kind === 'upstream') {
   });
   url = gw.url;
 }
-process.on('message', (m) => {
+// `--profile`: a CPU profile of the measured runs only (not of start-up and module loading).
+const profiler = new Session();
+process.on('message', (m: unknown) => {
+  if (m === 'profile-start') {
+    profiler.connect();
+    profiler.post('Profiler.setSamplingInterval', { interval: 200 }, () =>
+      profiler.post('Profiler.enable', () => profiler.post('Profiler.start', () => process.send?.('ok'))),
+    );
+  }
+  if (typeof m === 'object' && m !== null && 'profileStop' in m) {
+    profiler.post('Profiler.stop', (err, r) => {
+      if (!err) writeFileSync((m as { profileStop: string }).profileStop, JSON.stringify(r.profile));
+      process.send?.('ok');
+    });
+  }
   if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
   if (m === 'exit') process.exit(0);
 });

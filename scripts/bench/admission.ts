@@ -1,0 +1,133 @@
+/**
+ * One admission in isolation, for profiling: `node --import tsx --cpu-prof scripts/bench/admission.ts [N]`
+ * admits N protected requests (default 20000, each with a fresh proof made beforehand) through the
+ * engine with no HTTP around it, and prints the CPU per admission next to one raw ES256 verify.
+ */
+import { createHash, createPublicKey, generateKeyPairSync, randomUUID, sign, verify } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  generateVendorKey,
+  signCharter,
+  signKeyDelegation,
+  signLicense,
+  trustFromDocument,
+} from '@charter/core';
+import { createGateway } from '@charter/gateway';
+import { SqliteStore } from '@charter/gateway/sqlite';
+
+const N = Number(process.argv[2] ?? 20000);
+const now = () => Math.floor(Date.now() / 1000);
+const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+const root = await generateVendorKey();
+const signing = await generateVendorKey();
+const signer = { kid: signing.publicJwk.kid, privateKey: signing.privateKey };
+const delegation = await signKeyDelegation(
+  {
+    vendorId: 'acme',
+    jwk: signing.publicJwk,
+    use: ['charter', 'license'],
+    nbf: now() - 60,
+    exp: now() + 86400,
+  },
+  { kid: root.publicJwk.kid, privateKey: root.privateKey },
+);
+const charter = await signCharter(
+  {
+    iss: 'acme',
+    sub: 'app_bench',
+    jti: `chr_${randomUUID()}`,
+    iat: now() - 10,
+    nbf: now() - 10,
+    exp: now() + 86400,
+    publisher: { id: 'pub_b', name: 'Bench' },
+    client_name: 'Bench',
+    software_id: 'app_bench',
+    software_version: '1',
+    scopes: ['orders:read'],
+    platforms: { server: {} },
+  },
+  signer,
+);
+const license = await signLicense(
+  {
+    iss: 'acme',
+    sub: 'site_bench',
+    jti: `lic_${randomUUID()}`,
+    serial: 1,
+    iat: now() - 10,
+    nbf: now() - 10,
+    exp: now() + 86400,
+    site: { id: 'site_bench', name: 'Bench' },
+    keys: [delegation],
+    apps: [{ app_id: 'app_bench' }],
+    revoked: {},
+    policy: { mode: 'enforce', token_ttl_s: 3600, proof_skew_s: 300 },
+  },
+  signer,
+);
+const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'charter-admission-')), 'gateway.db'));
+const engine = await createGateway({
+  trust: await trustFromDocument({ vendor_id: 'acme', keys: [root.publicJwk] }),
+  store,
+  license,
+  publicUrl: 'http://gw.bench',
+  licensePollMs: 0,
+  routes: [{ method: 'GET', path: '/orders*', scope: 'orders:read' }],
+});
+const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const { kty, crv, x, y } = key.publicKey.export({ format: 'jwk' });
+const header = b64u(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } }));
+const proof = (htm: string, htu: string, extra: Record<string, string> = {}) => {
+  const payload = b64u(JSON.stringify({ jti: randomUUID(), htm, htu, iat: now(), ...extra }));
+  const sig = sign('sha256', Buffer.from(`${header}.${payload}`), {
+    key: key.privateKey,
+    dsaEncoding: 'ieee-p1363',
+  });
+  return `${header}.${payload}.${b64u(sig)}`;
+};
+const { nonce } = engine.challenge();
+const reg = await engine.register({
+  method: 'POST',
+  url: '/charter/v1/register',
+  headers: {
+    'content-type': 'application/json',
+    dpop: proof('POST', 'http://gw.bench/charter/v1/register', { nonce }),
+  },
+  body: JSON.stringify({ charter, platform: 'server' }),
+});
+const tok = await engine.token({
+  method: 'POST',
+  url: '/charter/v1/token',
+  headers: { 'content-type': 'application/json', dpop: proof('POST', 'http://gw.bench/charter/v1/token') },
+  body: JSON.stringify({ instance_id: reg.instance_id }),
+});
+const ath = b64u(createHash('sha256').update(tok.access_token).digest());
+const requests = Array.from({ length: N }, () => ({
+  method: 'GET',
+  url: '/orders?page=1',
+  headers: {
+    host: 'gw.bench',
+    accept: 'application/json',
+    'user-agent': 'bench',
+    authorization: `DPoP ${tok.access_token}`,
+    dpop: proof('GET', 'http://gw.bench/orders', { ath }),
+  },
+}));
+const data = Buffer.from(requests[0]?.headers.dpop.split('.').slice(0, 2).join('.') as string);
+const sig = Buffer.from(requests[0]?.headers.dpop.split('.')[2] as string, 'base64url');
+const pub = createPublicKey(key.privateKey);
+let t = process.cpuUsage();
+for (let k = 0; k < 5000; k++) verify('sha256', data, { key: pub, dsaEncoding: 'ieee-p1363' }, sig);
+let d = process.cpuUsage(t);
+const verifyUs = (d.user + d.system) / 5000;
+t = process.cpuUsage();
+for (const r of requests) await engine.admit(r);
+d = process.cpuUsage(t);
+const admitUs = (d.user + d.system) / N;
+console.log(
+  `one admission ${admitUs.toFixed(0)} µs CPU; one raw ES256 verify ${verifyUs.toFixed(0)} µs; beyond the verify ${(admitUs - verifyUs).toFixed(0)} µs`,
+);
+await engine.close();
+await store.close();
