@@ -22,6 +22,11 @@ export interface BackendOptions {
   home?: string | undefined;
   /** Backend outages and recoveries are logged here. */
   logger?: Logger | undefined;
+  /**
+   * This process is one of several workers of one gateway (`gateway start --workers N`): an embedded
+   * store is opened as shared by them (rate counts in the file, WAL checkpointed by the supervisor).
+   */
+  workers?: boolean | undefined;
 }
 
 /** The opened backends; close them after the gateway. */
@@ -44,13 +49,19 @@ export function isRedisUrl(redis: string): boolean {
   return /^rediss?:\/\//.test(redis);
 }
 
+/** The SQLite file `options` name (`--db sqlite:PATH`, else `HOME/gateway.db`); undefined for PostgreSQL. */
+export function sqlitePathOf(options: Pick<BackendOptions, 'db' | 'home'>): string | undefined {
+  const { db, home } = options;
+  if (db === undefined) return home === undefined ? undefined : join(resolve(home), 'gateway.db');
+  return db.startsWith('sqlite:') ? resolve(db.slice('sqlite:'.length)) : undefined;
+}
+
 async function openStore(options: BackendOptions): Promise<GatewayStore> {
-  const { db, home, logger } = options;
-  if (db === undefined) {
-    if (home === undefined) throw new TypeError('--home or --db is required');
-    return new SqliteStore(join(resolve(home), 'gateway.db'));
-  }
-  if (db.startsWith('sqlite:')) return new SqliteStore(resolve(db.slice('sqlite:'.length)));
+  const { db, logger } = options;
+  const sqlite = { sharedByWorkers: options.workers === true };
+  const path = sqlitePathOf(options);
+  if (path !== undefined) return new SqliteStore(path, sqlite);
+  if (db === undefined) throw new TypeError('--home or --db is required');
   if (!isDbUrl(db)) throw new TypeError('--db takes sqlite:PATH or postgres://…');
   // `schema` is ours, not a libpq parameter: take it off before the driver sees the URL.
   const url = new URL(db);

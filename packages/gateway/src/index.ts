@@ -20,7 +20,14 @@ export {
   backendStatusOf,
   type HasBackendStatus,
 } from './backend-status.ts';
-export { type BackendOptions, type Backends, isDbUrl, isRedisUrl, openBackends } from './backends.ts';
+export {
+  type BackendOptions,
+  type Backends,
+  isDbUrl,
+  isRedisUrl,
+  openBackends,
+  sqlitePathOf,
+} from './backends.ts';
 export {
   MAX_BODY_BYTES,
   parseJsonBody,
@@ -144,7 +151,7 @@ export {
   type StartGatewayOptions,
   startGateway,
 } from './server.ts';
-export { SqliteStore } from './sqlite-store.ts';
+export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
 export type {
   AuditEntry,
   AuditEvent,
@@ -156,3 +163,10 @@ export type {
 export type { TokenResult } from './token.ts';
 export { COUNTER, UsageCounters, usageOf } from './usage.ts';
 export { GATEWAY_VERSION } from './version.ts';
+export {
+  aggregateWorkerMetrics,
+  startWorkersOperations,
+  type WorkerMetrics,
+  type WorkersProbe,
+} from './workers/operations.ts';
+export { isWorkersStore, WorkersCache, type WorkersStore } from './workers-cache.ts';
