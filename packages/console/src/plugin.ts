@@ -34,7 +34,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AuditView, verifyWholeChain } from './audit-view.ts';
 import { auditAdmin, consoleAccounts, hasOperators, type Operator } from './operators.ts';
-import { TrafficSeries } from './traffic.ts';
+import { TrafficSeries, type TrafficWindow } from './traffic.ts';
 
 /** Where the console is mounted. */
 export const CONSOLE_PREFIX = '/charter/admin';
@@ -57,6 +57,11 @@ export interface ConsoleOptions {
   allowedOrigins?: Iterable<string> | (() => Iterable<string>);
   /** Answer 404 while no operator exists (the default), so an unconfigured console is not there at all. */
   requireOperator?: boolean;
+  /**
+   * The traffic chart's source when this process is one of several gateway workers (the supervisor
+   * sums every worker's series); default: this engine's own decisions.
+   */
+  traffic?: (now: number, minutes: number) => Promise<TrafficWindow>;
 }
 
 type OperatorSession = LiveSession<Omit<Operator, never> & { id: string; email: string }>;
@@ -123,7 +128,7 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
   const traffic = new TrafficSeries();
   const attach = (g: Gateway): void => {
     gateway = g;
-    g.onDecision((e) => traffic.record(e));
+    if (!options.traffic) g.onDecision((e) => traffic.record(e));
   };
   if (options.gateway instanceof Promise) void options.gateway.then(attach);
   else attach(options.gateway);
@@ -346,6 +351,7 @@ async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Pro
     const minutes = raw === undefined ? 60 : Number(raw);
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 360)
       refuse('invalid_request', 'minutes is a whole number from 1 to 360');
+    if (options.traffic) return options.traffic(epochSeconds(), minutes);
     return traffic.window(epochSeconds(), minutes);
   });
 

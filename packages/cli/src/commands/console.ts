@@ -5,6 +5,7 @@
  */
 import {
   addOperator,
+  type ConsoleOptions,
   charterConsole,
   hasOperators,
   type RunningConsole,
@@ -97,6 +98,8 @@ export async function adminConsole(
   store: GatewayStore,
   logger: ReturnType<typeof createGatewayLogger>,
   listenOf: (text: string) => { host: string; port: number },
+  /** A worker's chart source: every worker's traffic, through the supervisor. */
+  traffic?: ConsoleOptions['traffic'],
 ): Promise<AdminConsole> {
   const adminListen = optionalFlag(flags, 'admin-listen');
   const admin = adminListen === undefined ? undefined : listenOf(adminListen);
@@ -115,6 +118,7 @@ export async function adminConsole(
               gateway,
               store,
               ...(staticDir ? { staticDir } : {}),
+              ...(traffic ? { traffic } : {}),
             }) as unknown as Promise<void>,
         ],
     async started(gateway) {
@@ -124,6 +128,7 @@ export async function adminConsole(
         host: admin.host,
         port: admin.port,
         ...(staticDir ? { staticDir } : {}),
+        ...(traffic ? { traffic } : {}),
       });
       return { admin_url: running.url };
     },

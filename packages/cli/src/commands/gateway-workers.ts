@@ -10,6 +10,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import { sumTrafficWindows, TrafficSeries, type TrafficWindow } from '@charter/console';
 import { CharterError, type ErrorCode } from '@charter/core';
 import {
   type createGatewayLogger,
@@ -62,10 +63,17 @@ type FromWorker =
   | { t: 'ready'; info: Record<string, unknown> }
   | { t: 'failed'; error: { code?: string; detail?: string; message: string; usage?: boolean } }
   | { t: 'license-changed' }
-  | { t: 'answer'; n: number; value: unknown };
+  | { t: 'answer'; n: number; value: unknown }
+  | { t: 'gather'; n: number; now: number; minutes: number };
 
-/** What the supervisor asks of a worker. */
-type ToWorker = { t: 'ask'; n: number; what: 'metrics' | 'ready' } | { t: 'reload' };
+/** What a worker can be asked: its metrics, readiness, or traffic series (for the console's chart). */
+type Question = { what: 'metrics' } | { what: 'ready' } | { what: 'traffic'; now: number; minutes: number };
+
+/** What the supervisor tells a worker. */
+type ToWorker =
+  | ({ t: 'ask'; n: number } & Question)
+  | { t: 'reload' }
+  | { t: 'gathered'; n: number; value: TrafficWindow | undefined };
 
 /** This process's side of the supervisor's channel; undefined unless this is a worker. */
 export interface WorkerSide {
@@ -80,6 +88,8 @@ export interface WorkerSide {
   serve(gateway: Gateway): void;
   /** Wrap `store` so that a license or revocation written through it is announced to every worker. */
   announcingChanges(store: GatewayStore): GatewayStore;
+  /** The console chart's traffic: every worker's series summed by the supervisor. */
+  traffic(now: number, minutes: number): Promise<TrafficWindow>;
 }
 
 function send(message: FromWorker, done?: () => void): void {
@@ -98,13 +108,21 @@ export function workerSide(): WorkerSide | undefined {
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => {});
   let gateway: Gateway | undefined;
+  const series = new TrafficSeries();
+  const gathers = new Map<number, (w: TrafficWindow | undefined) => void>();
+  let gathered = 0;
   process.on('message', (m: ToWorker) => {
     if (m.t === 'reload') void gateway?.reloadLicense();
+    if (m.t === 'gathered') {
+      gathers.get(m.n)?.(m.value);
+      gathers.delete(m.n);
+    }
     if (m.t !== 'ask') return;
     void (async () => {
       const g = gateway;
       let value: unknown;
-      if (!g) value = m.what === 'ready' ? { ok: false, reason: 'unavailable' } : [];
+      if (m.what === 'traffic') value = series.window(m.now, m.minutes);
+      else if (!g) value = m.what === 'ready' ? { ok: false, reason: 'unavailable' } : [];
       else if (m.what === 'metrics') value = await g.metrics.registry.getMetricsAsJSON();
       else value = await g.ready();
       send({ t: 'answer', n: m.n, value });
@@ -124,7 +142,14 @@ export function workerSide(): WorkerSide | undefined {
       }),
     serve(g) {
       gateway = g;
+      g.onDecision((e) => series.record(e));
     },
+    traffic: (now, minutes) =>
+      new Promise((done) => {
+        const n = ++gathered;
+        gathers.set(n, (w) => done(w ?? series.window(now, minutes)));
+        send({ t: 'gather', n, now, minutes });
+      }),
     announcingChanges(store) {
       const changed = () => send({ t: 'license-changed' });
       const install = store.installLicense.bind(store);
@@ -186,8 +211,9 @@ export async function superviseWorkers(
   const asks = new Map<number, (value: unknown) => void>();
   let asked = 0;
   let stopping = false;
+  const live = () => [...slots.values()].filter((s) => s.ready && !s.worker.isDead());
 
-  const ask = <T>(slot: Slot, what: 'metrics' | 'ready', fallback: T): Promise<T> =>
+  const ask = <T>(slot: Slot, question: Question, fallback: T): Promise<T> =>
     new Promise((done) => {
       const n = ++asked;
       const timer = setTimeout(() => {
@@ -198,7 +224,7 @@ export async function superviseWorkers(
         clearTimeout(timer);
         done(v as T);
       });
-      slot.worker.send({ t: 'ask', n, what } satisfies ToWorker);
+      slot.worker.send({ t: 'ask', n, ...question } satisfies ToWorker);
     });
 
   const broadcastReload = () => {
@@ -222,6 +248,19 @@ export async function superviseWorkers(
         } else if (m.t === 'failed') reject(errorOf(m.error));
         else if (m.t === 'license-changed') broadcastReload();
         else if (m.t === 'answer') asks.get(m.n)?.(m.value);
+        else if (m.t === 'gather')
+          void Promise.all(
+            live().map((s) =>
+              ask<TrafficWindow | undefined>(
+                s,
+                { what: 'traffic', now: m.now, minutes: m.minutes },
+                undefined,
+              ),
+            ),
+          ).then((all) => {
+            const windows = all.filter((w): w is TrafficWindow => w !== undefined);
+            worker.send({ t: 'gathered', n: m.n, value: sumTrafficWindows(windows) } satisfies ToWorker);
+          });
       });
       worker.once('exit', (code, signal) => {
         if (slots.get(id) === slot) slots.delete(id);
@@ -282,13 +321,13 @@ export async function superviseWorkers(
     }
   }, CHECKPOINT_MS);
   checkpoints.unref();
-  const live = () => [...slots.values()].filter((s) => s.ready && !s.worker.isDead());
   let ops: { url: string; close(): Promise<void> } | undefined;
   try {
     if (o.metricsListen)
       ops = await startWorkersOperations(o.metricsListen, {
-        metrics: () => Promise.all(live().map((s) => ask<WorkerMetrics>(s, 'metrics', []))),
-        ready: () => Promise.all(live().map((s) => ask(s, 'ready', { ok: false, reason: 'unavailable' }))),
+        metrics: () => Promise.all(live().map((s) => ask<WorkerMetrics>(s, { what: 'metrics' }, []))),
+        ready: () =>
+          Promise.all(live().map((s) => ask(s, { what: 'ready' }, { ok: false, reason: 'unavailable' }))),
       });
   } catch (e) {
     clearInterval(checkpoints);

@@ -266,7 +266,13 @@ export const gatewayStart: CommandSpec = {
       let running: Awaited<ReturnType<typeof startGateway>>;
       let admin: AdminConsole;
       try {
-        admin = await adminConsole(flags, backends.store, logger, listenOf);
+        admin = await adminConsole(
+          flags,
+          backends.store,
+          logger,
+          listenOf,
+          worker ? (now, minutes) => worker.traffic(now, minutes) : undefined,
+        );
         running = await startGateway({
           plugins: admin.plugins,
           trust,
