@@ -86,7 +86,16 @@ test('gateway start runs until SIGTERM; license install raises the serial; refus
   const lic1 = join(dir, 'one.license');
   try {
     const { io: io1, out } = io();
-    const flags = { home, license: lic1, upstream: upstreamUrl, listen: '127.0.0.1:0', trust, json: true };
+    // One process: run in-process, a worker forked from here would be this test runner, not `charter`.
+    const flags = {
+      home,
+      license: lic1,
+      upstream: upstreamUrl,
+      listen: '127.0.0.1:0',
+      trust,
+      json: true,
+      workers: '1',
+    };
     const running = gatewayStart.run({ flags, positionals: [], io: io1 });
     while (!out().includes('\n')) await new Promise((r) => setTimeout(r, 20));
     const info = JSON.parse(out().trim()) as { url: string; license_serial: number; integrity: string };

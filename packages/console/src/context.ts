@@ -10,7 +10,7 @@ import { AuditView } from './audit-view.ts';
 import { auditAdmin, consoleAccounts, type Operator } from './operators.ts';
 import type { ConsoleOptions } from './plugin.ts';
 import { refuse } from './refuse.ts';
-import { TrafficSeries } from './traffic.ts';
+import { TrafficSeries, type TrafficWindow } from './traffic.ts';
 
 /** A signed-in operator's session. */
 export type OperatorSession = LiveSession<Operator>;
@@ -25,6 +25,8 @@ export interface StoreViews {
 /** The console's state, shared by its route files. */
 export interface ConsoleContext {
   traffic: TrafficSeries;
+  /** The traffic chart's window: this engine's series, or every worker's summed (ConsoleOptions.traffic). */
+  trafficWindow(now: number, minutes: number): Promise<TrafficWindow>;
   /** The engine, or `unavailable` while the gateway is starting. */
   engine(): Gateway;
   /** The store and its views. */
@@ -47,7 +49,7 @@ export function consoleContext(options: ConsoleOptions): ConsoleContext {
   const traffic = new TrafficSeries();
   const attach = (g: Gateway): void => {
     gateway = g;
-    g.onDecision((e) => traffic.record(e));
+    if (!options.traffic) g.onDecision((e) => traffic.record(e));
   };
   if (options.gateway instanceof Promise) void options.gateway.then(attach);
   else attach(options.gateway);
@@ -62,6 +64,8 @@ export function consoleContext(options: ConsoleOptions): ConsoleContext {
   let origins: Set<string> | undefined;
   return {
     traffic,
+    trafficWindow: async (now, minutes) =>
+      options.traffic ? options.traffic(now, minutes) : traffic.window(now, minutes),
     engine,
     parts,
     views: () => views,

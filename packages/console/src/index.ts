@@ -24,4 +24,11 @@ export {
 } from './operators.ts';
 export { CONSOLE_PREFIX, type ConsoleOptions, charterConsole, MAX_LICENSE_BYTES } from './plugin.ts';
 export { type RunningConsole, startConsoleServer } from './server.ts';
-export { type AppSeries, BUCKET_S, BUCKETS, TrafficSeries, type TrafficWindow } from './traffic.ts';
+export {
+  type AppSeries,
+  BUCKET_S,
+  BUCKETS,
+  sumTrafficWindows,
+  TrafficSeries,
+  type TrafficWindow,
+} from './traffic.ts';

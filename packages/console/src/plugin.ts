@@ -23,6 +23,7 @@ import { instanceRoutes } from './routes/instances.ts';
 import { licenseRoutes } from './routes/license.ts';
 import { overviewRoutes } from './routes/overview.ts';
 import { reportRoutes } from './routes/report.ts';
+import type { TrafficWindow } from './traffic.ts';
 
 export { MAX_LICENSE_BYTES } from './routes/license.ts';
 
@@ -47,6 +48,11 @@ export interface ConsoleOptions {
   allowedOrigins?: Iterable<string> | (() => Iterable<string>);
   /** Answer 404 while no operator exists (the default), so an unconfigured console is not there at all. */
   requireOperator?: boolean;
+  /**
+   * The traffic chart's source when this process is one of several gateway workers (the supervisor
+   * sums every worker's series); default: this engine's own decisions.
+   */
+  traffic?: (now: number, minutes: number) => Promise<TrafficWindow>;
 }
 
 /** The console: see the module comment. Mount it on a gateway's Fastify instance (`app.register`). */

@@ -6,7 +6,7 @@
 import { allowedOrigins } from '@charter/accounts';
 import type { Gateway } from '@charter/gateway';
 import Fastify from 'fastify';
-import { CONSOLE_PREFIX, charterConsole } from './plugin.ts';
+import { CONSOLE_PREFIX, type ConsoleOptions, charterConsole } from './plugin.ts';
 
 /** A running stand-alone console. */
 export interface RunningConsole {
@@ -22,12 +22,14 @@ export async function startConsoleServer(options: {
   port: number;
   staticDir?: string;
   publicUrl?: string;
+  traffic?: ConsoleOptions['traffic'];
 }): Promise<RunningConsole> {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   let origins: Set<string> | undefined;
   await app.register(charterConsole, {
     gateway: options.gateway,
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
+    ...(options.traffic ? { traffic: options.traffic } : {}),
     // Known once the port is (before the first request can arrive).
     allowedOrigins: () => origins ?? [],
   });

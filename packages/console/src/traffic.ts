@@ -94,3 +94,32 @@ export class TrafficSeries {
     return { bucket_s: BUCKET_S, from: first * BUCKET_S, to: (last + 1) * BUCKET_S, apps };
   }
 }
+
+/**
+ * The sum of windows of several series over the same minutes (the workers of one gateway, each
+ * counting its own decisions): counts add up per app and bucket.
+ */
+export function sumTrafficWindows(windows: readonly TrafficWindow[]): TrafficWindow | undefined {
+  const [first] = windows;
+  if (!first) return undefined;
+  const apps = new Map<string, AppSeries>();
+  for (const w of windows)
+    for (const s of w.apps) {
+      const into = apps.get(s.app_id);
+      if (!into) {
+        apps.set(s.app_id, {
+          app_id: s.app_id,
+          admitted: [...s.admitted],
+          monitored: [...s.monitored],
+          refused: [...s.refused],
+        });
+        continue;
+      }
+      for (const k of ['admitted', 'monitored', 'refused'] as const)
+        into[k] = into[k].map((n, i) => n + (s[k][i] ?? 0));
+    }
+  return {
+    ...first,
+    apps: [...apps.values()].sort((x, y) => x.app_id.localeCompare(y.app_id)),
+  };
+}

@@ -32,8 +32,21 @@ function argvOf(args: string[], opts: { clockOffsetS?: number; sealed?: string }
   return [process.execPath, [...pre, BIN, ...args]];
 }
 
-function envOf(opts: { clockOffsetS?: number; sealed?: string }): NodeJS.ProcessEnv {
-  const base = { CHARTER_PASSPHRASE: 'e2e passphrase', CHARTER_ACTOR: 'e2e', CHARTER_LOG_LEVEL: 'warn' };
+/** How a test runs a process: a shifted wall clock, a sealed build, extra environment. */
+interface ProcessOptions {
+  clockOffsetS?: number;
+  sealed?: string;
+  /** Set on top (e.g. CHARTER_LOG_LEVEL=info to see every decision line). */
+  env?: Record<string, string>;
+}
+
+function envOf(opts: ProcessOptions): NodeJS.ProcessEnv {
+  const base = {
+    CHARTER_PASSPHRASE: 'e2e passphrase',
+    CHARTER_ACTOR: 'e2e',
+    CHARTER_LOG_LEVEL: 'warn',
+    ...opts.env,
+  };
   // A sealed build runs with nothing but node: no PATH, no NODE_OPTIONS, no tsx.
   if (opts.sealed) return { ...base, PATH: '' };
   return { ...process.env, ...base, FAKE_CLOCK_OFFSET_S: String(opts.clockOffsetS ?? 0) };
@@ -56,10 +69,7 @@ export interface Started {
 }
 
 /** Start `gateway start …`; resolves once it prints its URL, rejects with its stderr if it exits first. */
-export function startGatewayProcess(
-  args: string[],
-  opts: { clockOffsetS?: number; sealed?: string } = {},
-): Promise<Started> {
+export function startGatewayProcess(args: string[], opts: ProcessOptions = {}): Promise<Started> {
   const words = opts.sealed ? ['start', ...args, '--json'] : ['gateway', 'start', ...args, '--json'];
   const [cmd, argv] = argvOf(words, opts);
   const child = spawn(cmd, argv, { cwd: ROOT, env: envOf(opts), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -22,6 +22,11 @@ export interface BackendOptions {
   home?: string | undefined;
   /** Backend outages and recoveries are logged here. */
   logger?: Logger | undefined;
+  /**
+   * This process is one of several workers of one gateway (`gateway start --workers N`): an embedded
+   * store is opened as shared by them (rate counts in the file, WAL checkpointed by the supervisor).
+   */
+  workers?: boolean | undefined;
 }
 
 /** The opened backends; close them after the gateway. */
@@ -50,18 +55,21 @@ interface OpenedStore {
   watchLicenses?: (listener: () => void) => void;
 }
 
-async function sqliteAt(path: string): Promise<OpenedStore> {
-  const { SqliteStore } = await import('./sqlite-store.ts');
-  return { store: new SqliteStore(path) };
+/** The SQLite file `options` name (`--db sqlite:PATH`, else `HOME/gateway.db`); undefined for PostgreSQL. */
+export function sqlitePathOf(options: Pick<BackendOptions, 'db' | 'home'>): string | undefined {
+  const { db, home } = options;
+  if (db === undefined) return home === undefined ? undefined : join(resolve(home), 'gateway.db');
+  return db.startsWith('sqlite:') ? resolve(db.slice('sqlite:'.length)) : undefined;
 }
 
 async function openStore(options: BackendOptions): Promise<OpenedStore> {
-  const { db, home, logger } = options;
-  if (db === undefined) {
-    if (home === undefined) throw new TypeError('--home or --db is required');
-    return sqliteAt(join(resolve(home), 'gateway.db'));
+  const { db, logger } = options;
+  const path = sqlitePathOf(options);
+  if (path !== undefined) {
+    const { SqliteStore } = await import('./sqlite-store.ts');
+    return { store: new SqliteStore(path, { sharedByWorkers: options.workers === true }) };
   }
-  if (db.startsWith('sqlite:')) return sqliteAt(resolve(db.slice('sqlite:'.length)));
+  if (db === undefined) throw new TypeError('--home or --db is required');
   if (!isDbUrl(db)) throw new TypeError('--db takes sqlite:PATH or postgres://…');
   // `schema` is ours, not a libpq parameter: take it off before the driver sees the URL.
   const url = new URL(db);

@@ -19,6 +19,7 @@ import { NonceIssuer } from './nonce.ts';
 import { StoreReplayCache } from './replay-cache.ts';
 import { type CompiledRoute, compileRoutes } from './routes.ts';
 import type { GatewayStore } from './store.ts';
+import { isWorkersStore, WorkersCache } from './workers-cache.ts';
 
 const TOKEN_KEY = 'token-key';
 const NONCE_KEY = 'nonce-key';
@@ -86,9 +87,12 @@ export async function bootstrap(options: GatewayOptions): Promise<EngineParts> {
     generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }),
   );
   const nonceKey = await options.store.secret(NONCE_KEY, () => randomBytes(32));
-  // Embedded: used proofs and nonces in the store, so a restart forgets none of them.
+  // Embedded: used proofs and nonces in the store, so a restart forgets none of them; workers sharing
+  // the store count rates there too.
+  const engineNow = () => Math.max(options.clock?.() ?? epochSeconds(), guard.highWater());
   const cache =
     options.cache ??
+    (isWorkersStore(options.store) ? new WorkersCache(options.store, engineNow) : undefined) ??
     (options.store.useOnce
       ? new StoreReplayCache(
           options.store as GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>,

@@ -46,6 +46,8 @@ const MIGRATIONS: readonly string[] = [
    INSERT INTO replay_ids (id, expires) SELECT charter_replay_id(key), expires FROM replay WHERE true
      ON CONFLICT (id) DO UPDATE SET expires = max(expires, excluded.expires);
    DROP TABLE replay;`,
+  // Rate counts of gateway workers sharing this file (countInWindow); a single process counts in memory.
+  `CREATE TABLE rates (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 /**
@@ -113,34 +115,83 @@ function instanceParams(r: InstanceRecord): (string | number | null)[] {
   ];
 }
 
-/** Run `fn`, turning a database failure into `unavailable` (fail closed; the cause goes to logs). */
+/** How long a statement waits for another process's write lock before failing closed. */
+const BUSY_TIMEOUT_MS = 5000;
+/** A synchronous sleep (better-sqlite3 is synchronous: the statement must not return before it ran). */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
+}
+
+/**
+ * Run `fn`, turning a database failure into `unavailable` (fail closed; the cause goes to logs).
+ * Another process holding the write lock (a gateway worker, `gateway license install`) is waited
+ * for here rather than by SQLite's busy handler, whose first sleep is a whole millisecond: writes of
+ * workers sharing the file hold the lock for some 10 µs, so a short spin then sleeps of 50 µs rising
+ * to 2 ms keep a collision from adding a millisecond to the request. Every method is one statement
+ * or one transaction that a BUSY left unapplied, so running it again is safe.
+ */
 function guarded<T>(what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (cause) {
-    if (cause instanceof CharterError) throw cause;
-    throw new CharterError('unavailable', 'ERR_STORE', `the gateway store failed to ${what}`, { cause });
+  let deadline = 0;
+  let pause = 0.05;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn();
+    } catch (cause) {
+      if (cause instanceof CharterError) throw cause;
+      if (isBusy(cause)) {
+        const now = performance.now();
+        deadline ||= now + BUSY_TIMEOUT_MS;
+        if (now < deadline) {
+          if (attempt >= 20) {
+            Atomics.wait(SLEEPER, 0, 0, pause);
+            pause = Math.min(pause * 2, 2);
+          }
+          continue;
+        }
+      }
+      throw new CharterError('unavailable', 'ERR_STORE', `the gateway store failed to ${what}`, { cause });
+    }
   }
+}
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /**
+   * Several processes of one gateway (`gateway start --workers N`) share the file: rate counts go to
+   * the store too (countInWindow), and the WAL is checkpointed by the supervising process
+   * ({@link SqliteStore.checkpoint}) instead of inline by whichever request crosses the threshold.
+   */
+  sharedByWorkers?: boolean;
 }
 
 /** A {@link GatewayStore} in one SQLite file. */
 export class SqliteStore implements GatewayStore {
   readonly path: string;
   readonly #db: Database.Database;
+  /** Set for gateway workers sharing the file: the engine then counts rates here (workers-cache.ts). */
+  readonly sharedByWorkers: boolean;
   #useOnce: Database.Statement | undefined;
   #useOnceBatch: Database.Transaction | undefined;
+  #countInWindow: Database.Statement | undefined;
   #replayWrites = 0;
+  #rateWrites = 0;
 
   /** Open (creating and migrating if needed) the store at `path`. */
-  constructor(path: string) {
+  constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
+    this.sharedByWorkers = options.sharedByWorkers === true;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.#db = guarded('open', () => new Database(path, { timeout: 5000 }));
+    // No busy handler of SQLite's own: guarded() waits for the lock (see there).
+    this.#db = guarded('open', () => new Database(path, { timeout: 0 }));
     this.#db.function('charter_replay_id', { deterministic: true }, (key) => replayId(String(key)));
     guarded('migrate', () => {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
       this.#db.pragma('foreign_keys = ON');
+      if (this.sharedByWorkers) this.#db.pragma('wal_autocheckpoint = 0');
       const migrate = this.#db.transaction(() => {
         const version = this.#db.pragma('user_version', { simple: true }) as number;
         if (version > MIGRATIONS.length) {
@@ -272,6 +323,34 @@ export class SqliteStore implements GatewayStore {
       'count replay records',
       () => (this.#db.prepare('SELECT count(*) AS n FROM replay_ids').get() as { n: number }).n,
     );
+  }
+
+  /**
+   * Count one event under `key` in a fixed window ending at `expiresAt`: the new count, starting
+   * again at 1 once the stored window ended by `now`. One statement, so workers sharing the file
+   * count together.
+   */
+  async countInWindow(key: string, expiresAt: number, now: number): Promise<number> {
+    return guarded('count a rate', () => {
+      this.#countInWindow ??= this.#db.prepare(
+        `INSERT INTO rates (key, count, expires) VALUES (?, 1, ?) ON CONFLICT (key) DO UPDATE SET
+           count = CASE WHEN rates.expires <= ? THEN 1 ELSE rates.count + 1 END,
+           expires = CASE WHEN rates.expires <= ? THEN excluded.expires ELSE rates.expires END
+         RETURNING count`,
+      );
+      const { count } = this.#countInWindow.get(key, expiresAt, now, now) as { count: number };
+      if (++this.#rateWrites % REPLAY_SWEEP_EVERY === 0)
+        this.#db.prepare('DELETE FROM rates WHERE expires <= ?').run(now);
+      return count;
+    });
+  }
+
+  /**
+   * Move the WAL's pages into the database file without waiting for readers or writers (PASSIVE),
+   * so the WAL stays small; the supervisor of workers calls it every second.
+   */
+  checkpoint(): void {
+    guarded('checkpoint', () => this.#db.pragma('wal_checkpoint(PASSIVE)'));
   }
 
   async addCounters(counts: Readonly<Record<string, number>>): Promise<void> {

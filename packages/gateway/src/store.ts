@@ -96,6 +96,11 @@ export interface GatewayStore {
    * on an in-process replay cache, which the other replicas would not see.
    */
   readonly sharedByReplicas?: boolean;
+  /**
+   * True for an embedded store the workers of one gateway share (`gateway start --workers N`, N > 1):
+   * the engine then counts rates in it too ({@link GatewayStore.countInWindow}), not in its process.
+   */
+  readonly sharedByWorkers?: boolean;
   getInstance(instanceId: string): Promise<InstanceRecord | undefined>;
   putInstance(record: InstanceRecord): Promise<void>;
   /** The instance of app `appId` whose key has thumbprint `jkt` (one key is one instance per app). */
@@ -140,6 +145,12 @@ export interface GatewayStore {
   useOnce?(key: string, expiresAt: number, now: number): Promise<boolean>;
   /** {@link useOnce} for several keys at once, atomically each (one transaction: cheaper per key). */
   useOnceMany?(entries: readonly { key: string; expiresAt: number }[], now: number): Promise<boolean[]>;
+  /**
+   * Count one event under `key` in a window ending at `expiresAt` (engine seconds), atomically: the
+   * count so far, restarting at 1 once the stored window ended by `now`. Stores shared by workers
+   * implement it (rate limits count across the workers).
+   */
+  countInWindow?(key: string, expiresAt: number, now: number): Promise<number>;
   /** Add to named counters atomically (usage since the last report). */
   addCounters(counts: Readonly<Record<string, number>>): Promise<void>;
   /** Read every counter and reset them to zero, atomically. */

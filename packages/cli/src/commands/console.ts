@@ -5,6 +5,7 @@
  */
 import {
   addOperator,
+  type ConsoleOptions,
   charterConsole,
   hasOperators,
   type RunningConsole,
@@ -98,6 +99,8 @@ export async function adminConsole(
   store: GatewayStore,
   logger: ReturnType<typeof createGatewayLogger>,
   listenOf: (text: string) => { host: string; port: number },
+  /** A worker's chart source: every worker's traffic, through the supervisor. */
+  traffic?: ConsoleOptions['traffic'],
 ): Promise<AdminConsole> {
   const adminListen = optionalFlag(flags, 'admin-listen');
   const admin = adminListen === undefined ? undefined : listenOf(adminListen);
@@ -116,6 +119,7 @@ export async function adminConsole(
               gateway,
               store,
               ...(staticDir ? { staticDir } : {}),
+              ...(traffic ? { traffic } : {}),
             }) as unknown as Promise<void>,
         ],
     async started(gateway) {
@@ -125,6 +129,7 @@ export async function adminConsole(
         host: admin.host,
         port: admin.port,
         ...(staticDir ? { staticDir } : {}),
+        ...(traffic ? { traffic } : {}),
       });
       return { admin_url: running.url };
     },

@@ -25,7 +25,7 @@ import {
   type RouteRule,
   sealedBuild,
 } from '@charter/gateway';
-import { type Backends, isDbUrl, isRedisUrl, openBackends } from '@charter/gateway/backends';
+import { type Backends, isDbUrl, isRedisUrl, openBackends, sqlitePathOf } from '@charter/gateway/backends';
 import { startGateway } from '@charter/gateway/server';
 
 import {
@@ -39,6 +39,7 @@ import {
 } from '../command.ts';
 import { terminalQr } from '../qr.ts';
 import { ADMIN_LISTEN_FLAG, type AdminConsole, adminConsole } from './console.ts';
+import { superviseWorkers, WORKERS_FLAG, type WorkerSide, workerSide, workersOf } from './gateway-workers.ts';
 
 async function readText(path: string, what: string): Promise<string> {
   try {
@@ -78,6 +79,7 @@ async function integrityOf(): Promise<'sealed' | 'unsealed'> {
 export async function backendsOf(
   flags: Flags,
   logger?: ReturnType<typeof createGatewayLogger>,
+  workers?: boolean,
 ): Promise<Backends> {
   const db = optionalFlag(flags, 'db');
   const redis = optionalFlag(flags, 'redis');
@@ -85,7 +87,7 @@ export async function backendsOf(
   if (redis !== undefined && !isRedisUrl(redis))
     throw new UsageError('--redis takes redis://… or rediss://…');
   if (db === undefined) requireFlag(flags, 'home');
-  return openBackends({ db, redis, home: optionalFlag(flags, 'home'), logger });
+  return openBackends({ db, redis, home: optionalFlag(flags, 'home'), logger, workers });
 }
 
 function listenOf(text: string): { host: string; port: number } {
@@ -194,8 +196,11 @@ export const gatewayStart: CommandSpec = {
       value: 'FILE',
     },
     ...ADMIN_LISTEN_FLAG,
+    ...WORKERS_FLAG,
   },
   help:
+    'Runs N worker processes behind the one listener (--workers, default the machine’s cores; 1 runs\n' +
+    'one process); they share the store, so a proof, nonce or rate count is the same at every worker.\n' +
     'Serves /.well-known/charter and /charter/v1/{challenge,register,token} and the probes\n' +
     '/charter/healthz and /charter/readyz. /charter/metrics (Prometheus) is served only with\n' +
     '--metrics-listen, on that address (bind it where only the scraper reaches). JSON logs go to stderr.\n' +
@@ -224,72 +229,122 @@ export const gatewayStart: CommandSpec = {
     } catch {
       throw new UsageError('--upstream and --public-url must be URLs');
     }
-    const logger = createGatewayLogger({ level: io.env.CHARTER_LOG_LEVEL ?? 'info', to: 'stderr' });
-    if (unsealedBecause) logger.warn({ integrity, reason: unsealedBecause }, 'this gateway runs unsealed');
-    const backends = await backendsOf(flags, logger);
-    let running: Awaited<ReturnType<typeof startGateway>>;
-    let admin: AdminConsole;
-    try {
-      admin = await adminConsole(flags, backends.store, logger, listenOf);
-      running = await startGateway({
-        plugins: admin.plugins,
-        trust,
-        integrity,
-        store: backends.store,
-        ...(backends.cache ? { cache: backends.cache } : {}),
-        license,
-        upstream,
-        host,
-        port,
-        routes,
+    const worker = workerSide();
+    const workers = worker ? 1 : workersOf(flags);
+    const base = createGatewayLogger({ level: io.env.CHARTER_LOG_LEVEL ?? 'info', to: 'stderr' });
+    // A worker's lines say which worker wrote them.
+    const logger = worker ? base.child({ worker: worker.id }) : base;
+    if (workers > 1) {
+      if (unsealedBecause) logger.warn({ integrity, reason: unsealedBecause }, 'this gateway runs unsealed');
+      const stopping = untilSignal();
+      const { info, signal } = await superviseWorkers({
+        count: workers,
         logger,
-        ...(publicUrl ? { publicUrl } : {}),
-        ...(localMode ? { localMode } : {}),
-        ...(metricsListen ? { metricsListen } : {}),
-        ...(corsOrigins ? { corsOrigins } : {}),
-        ...(flags['require-token-nonce'] === true ? { requireTokenNonce: true } : {}),
-        ...(oauthClients ? { oauthClients } : {}),
+        sqlitePath: sqlitePathOf({ db: optionalFlag(flags, 'db'), home: optionalFlag(flags, 'home') }),
+        metricsListen,
+        stopped: stopping,
+        announce: (shown) =>
+          announce(
+            io,
+            flags,
+            shown,
+            `charter gateway listening on ${shown.url} (site ${shown.site_id}, license #${shown.license_serial}, ${shown.mode}, ${workers} workers)`,
+          ),
       });
-    } catch (e) {
-      await backends.close();
-      throw e;
+      return { json: { ...info, stopped: signal }, text: `charter gateway stopped (${signal})` };
     }
-    const { gateway } = running;
-    const { admin_url } = await admin.started(gateway);
-    // A license installed by another replica or `gateway license install` is in force at once here.
-    backends.watchLicenses(() => void gateway.reloadLicense());
-    const info = {
-      url: running.url,
-      public_url: gateway.base.href,
-      site_id: gateway.license.siteId,
-      license_serial: gateway.license.serial,
-      mode: gateway.mode,
-      integrity,
-      admin_url,
-      ...(running.metricsUrl ? { metrics_url: `${running.metricsUrl}/charter/metrics` } : {}),
-    };
-    // Listen for signals before announcing, so a supervisor that stops us right away is heard.
-    const stopped = untilSignal();
-    announce(
-      io,
-      flags,
-      info,
-      `charter gateway listening on ${running.url} (site ${info.site_id}, license #${info.license_serial}, ${info.mode})`,
-    );
-    const signal = await stopped;
-    logger.info({ signal }, 'shutting down');
-    // A graceful close gets ten seconds; a connection or store that never lets go must not keep a
-    // stopped gateway alive (a supervisor's `kill` has to end it). Unref'd: it never delays an exit.
-    setTimeout(() => {
-      logger.error({ signal }, 'graceful shutdown took over 10 s: exiting');
-      process.exit(1);
-    }, 10_000).unref();
-    await admin.close();
-    await running.close();
-    await backends.close();
-    return { json: { ...info, stopped: signal }, text: `charter gateway stopped (${signal})` };
+    if (worker) return runWorker(worker, () => serve());
+    return serve();
+
+    async function serve() {
+      const backends = await backendsOf(flags, logger, worker !== undefined);
+      if (worker) worker.announcingChanges(backends.store);
+      let running: Awaited<ReturnType<typeof startGateway>>;
+      let admin: AdminConsole;
+      try {
+        admin = await adminConsole(
+          flags,
+          backends.store,
+          logger,
+          listenOf,
+          worker ? (now, minutes) => worker.traffic(now, minutes) : undefined,
+        );
+        running = await startGateway({
+          plugins: admin.plugins,
+          trust,
+          integrity,
+          store: backends.store,
+          ...(backends.cache ? { cache: backends.cache } : {}),
+          ...(worker?.licenseFromStore ? {} : { license }),
+          upstream,
+          host,
+          port,
+          routes,
+          logger,
+          ...(publicUrl ? { publicUrl } : {}),
+          ...(localMode ? { localMode } : {}),
+          // Workers' metrics are summed and served by their supervisor.
+          ...(metricsListen && !worker ? { metricsListen } : {}),
+          ...(corsOrigins ? { corsOrigins } : {}),
+          ...(flags['require-token-nonce'] === true ? { requireTokenNonce: true } : {}),
+          ...(oauthClients ? { oauthClients } : {}),
+        });
+      } catch (e) {
+        await backends.close();
+        throw e;
+      }
+      const { gateway } = running;
+      const { admin_url } = await admin.started(gateway);
+      // A license installed by another replica or `gateway license install` is in force at once here.
+      backends.watchLicenses(() => void gateway.reloadLicense());
+      const info = {
+        url: running.url,
+        public_url: gateway.base.href,
+        site_id: gateway.license.siteId,
+        license_serial: gateway.license.serial,
+        mode: gateway.mode,
+        integrity,
+        admin_url,
+        ...(running.metricsUrl ? { metrics_url: `${running.metricsUrl}/charter/metrics` } : {}),
+      };
+      // Listen for signals before announcing, so a supervisor that stops us right away is heard.
+      const stopped = untilSignal();
+      if (worker) {
+        worker.serve(gateway);
+        worker.ready(info);
+      } else
+        announce(
+          io,
+          flags,
+          info,
+          `charter gateway listening on ${running.url} (site ${info.site_id}, license #${info.license_serial}, ${info.mode})`,
+        );
+      const signal = await stopped;
+      logger.info({ signal }, 'shutting down');
+      // A graceful close gets ten seconds; a connection or store that never lets go must not keep a
+      // stopped gateway alive (a supervisor's `kill` has to end it). Unref'd: it never delays an exit.
+      setTimeout(() => {
+        logger.error({ signal }, 'graceful shutdown took over 10 s: exiting');
+        process.exit(1);
+      }, 10_000).unref();
+      await admin.close();
+      await running.close();
+      await backends.close();
+      return { json: { ...info, stopped: signal }, text: `charter gateway stopped (${signal})` };
+    }
   },
 };
+
+/** A worker's run: a failure before it listens goes to the supervisor, which reports it once. */
+async function runWorker<T>(worker: WorkerSide, serve: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await serve();
+  } catch (e) {
+    return worker.failed(e);
+  }
+  return result;
+}
 
 /** `charter gateway license install FILE`. */
 export const licenseInstall: CommandSpec = {

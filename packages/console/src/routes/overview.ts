@@ -73,7 +73,7 @@ export function overviewRoutes(app: FastifyInstance, ctx: ConsoleContext): void 
     async (req) => {
       ctx.operator(req);
       const minutes = req.query.minutes === undefined ? 60 : Number(req.query.minutes);
-      return ctx.traffic.window(epochSeconds(), minutes);
+      return ctx.trafficWindow(epochSeconds(), minutes);
     },
   );
 

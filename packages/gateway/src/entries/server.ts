@@ -8,3 +8,9 @@ export {
   type StartGatewayOptions,
   startGateway,
 } from '../server.ts';
+export {
+  aggregateWorkerMetrics,
+  startWorkersOperations,
+  type WorkerMetrics,
+  type WorkersProbe,
+} from '../workers/operations.ts';

@@ -1,2 +1,2 @@
 /** `@charter/gateway/sqlite` — the embedded store of one replica (loads the native better-sqlite3). */
-export { SqliteStore } from '../sqlite-store.ts';
+export { SqliteStore, type SqliteStoreOptions } from '../sqlite-store.ts';
