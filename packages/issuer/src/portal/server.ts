@@ -123,6 +123,12 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
     trustProxy: options.trustProxy ?? false,
+    // Fastify's own refusals before routing (a URL it cannot decode, e.g. `/api/x%zz`) in the
+    // catalogue's words like every other answer: its default body is `{"error":"Bad Request"}`.
+    frameworkErrors: (_error: unknown, _req: FastifyRequest, reply: FastifyReply) =>
+      void reply
+        .status(400)
+        .send({ error: 'invalid_request', error_description: 'invalid request: the URL cannot be read' }),
   } as never) as unknown as FastifyInstance;
 
   app.decorateRequest('portal', null as never);
