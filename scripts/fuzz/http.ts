@@ -2,6 +2,8 @@
  * Requests as fuzz inputs for in-process Fastify apps (`inject`): a method, a target, headers and a
  * body, checked first against what node's HTTP parser lets through (a header value with CR, LF or NUL
  * never reaches the app over a socket, so it is answered as node answers it), then injected and judged.
+ * Framing headers (Content-Length, Transfer-Encoding) are left to `inject`: on a socket they decide
+ * where a body ends, so a mismatch cannot be sent as one request at all.
  */
 import type { FastifyInstance } from 'fastify';
 import { mutateText, nastyString } from './bytes.ts';

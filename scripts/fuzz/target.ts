@@ -24,6 +24,11 @@ export interface Harness<I = unknown> {
   generate(rng: Rng): I;
   /** Run one input; answers its outcome label (a catalogued code or `accepted`/`ok_<status>`), or throws a {@link Finding}. */
   run(input: I): Promise<string> | string;
+  /**
+   * The time bound of an input that costs a deliberate, fixed amount (a sign-in runs one scrypt on
+   * purpose, ~50 ms alone and seconds on a loaded machine); undefined: the campaign's bound.
+   */
+  boundFor?(input: I, bound: number): number | undefined;
   /** Remake seeds that age (nonces, proof times); called between inputs, never during one. */
   refresh?(): Promise<void>;
   close?(): Promise<void>;

@@ -178,9 +178,10 @@ for (let i = job.from; i < job.to; i++) {
   stats.totalMs += ms;
   if (ms > stats.maxMs) stats.maxMs = ms;
   stats.codes[outcome] = (stats.codes[outcome] ?? 0) + 1;
-  if (ms > job.boundMs) {
+  const bound = harness.boundFor?.(input, job.boundMs) ?? job.boundMs;
+  if (ms > bound) {
     stats.hangs++;
-    record('hang', i, `took ${ms.toFixed(0)} ms (bound ${job.boundMs} ms)`, undefined, input, ms);
+    record('hang', i, `took ${ms.toFixed(0)} ms (bound ${bound} ms)`, undefined, input, ms);
   }
   if ((i & 255) === 0 && Date.now() - lastPost > 1000) {
     lastPost = Date.now();

@@ -22,6 +22,17 @@ import { startGatewayWorld } from './gateway.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
+/** Routes that run one scrypt on purpose (sign-in, a new account): ten times the campaign's bound. */
+const SCRYPT_ROUTE = /\/api\/(session|admin\/users)/;
+function scryptBound(input: unknown, bound: number): number | undefined {
+  const r = input as HttpInput;
+  let url = r.url;
+  try {
+    url = decodeURIComponent(url);
+  } catch {}
+  return r.method === 'POST' && SCRYPT_ROUTE.test(url) ? bound * 10 : undefined;
+}
+
 interface Session {
   cookie: string;
   csrf: string;
@@ -228,6 +239,7 @@ export const portalBodies: Target = {
         return request(rng, s, sessions, origin, bodies);
       },
       run: (input) => inject(portal.app, input as HttpInput),
+      boundFor: scryptBound,
       async close() {
         await portal.close();
         rmSync(dir, { recursive: true, force: true });
@@ -297,6 +309,7 @@ export const consoleBodies: Target = {
         return request(rng, s, sessions, origin, bodies);
       },
       run: (input) => g.run({ req: input as HttpInput }),
+      boundFor: scryptBound,
       close: () => g.close(),
     };
   },
