@@ -1,5 +1,5 @@
 /**
- * The README's procedure for bringing Google's current Android revocation list in a license, run
+ * The procedure in docs/attestation.md for bringing Google's current Android revocation list in a license, run
  * exactly as written (the shell block under `<!-- procedure: android-revoked -->`), against a local
  * copy of the status list served over HTTP; and `license inspect` showing the bundled snapshot's age.
  */
@@ -14,11 +14,11 @@ import { cli, ROOT, tempDir } from './run.ts';
 
 const GOOGLE_STATUS_URL = 'https://android.googleapis.com/attestation/status';
 
-/** The shell block of the README procedure, dedented. */
+/** The shell block of the documented procedure, dedented. */
 function procedure(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(ROOT, 'docs', 'attestation.md'), 'utf8');
   const start = readme.indexOf('<!-- procedure: android-revoked -->');
-  assert.ok(start > 0, 'the README has the procedure');
+  assert.ok(start > 0, 'docs/attestation.md has the procedure');
   const open = readme.indexOf('```sh\n', start) + '```sh\n'.length;
   const close = readme.indexOf('```', open);
   return readme
@@ -34,7 +34,7 @@ async function ok(args: string[]): Promise<Record<string, unknown>> {
   return r.json;
 }
 
-test('the README procedure brings every REVOKED and SUSPENDED serial of the status list into a license', async () => {
+test('the procedure in docs/attestation.md brings every REVOKED and SUSPENDED serial of the status list into a license', async () => {
   const dir = tempDir('charter-revocation-');
   const V = join(dir, 'V');
   await ok(['vendor', 'init', '--home', V, '--vendor-id', 'acme', '--name', 'Acme']);

@@ -1,11 +1,11 @@
-/** The README's error tables are the documentation of the catalogue: they must match the code exactly. */
+/** The error tables of docs/errors.md are the documentation of the catalogue: they must match the code exactly. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PROTOCOL_ERRORS, TOOL_ERRORS } from '@charter/core';
 
-const readme = readFileSync(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+const errorsDoc = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'errors.md'), 'utf8');
 const spec = (() => {
   try {
     return readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'SPEC.md'), 'utf8');
@@ -16,13 +16,13 @@ const spec = (() => {
 
 function documented(): Map<string, { status: number; description: string }> {
   const rows = new Map<string, { status: number; description: string }>();
-  for (const m of readme.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| (.+?) \|$/gm)) {
+  for (const m of errorsDoc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| (.+?) \|$/gm)) {
     rows.set(m[1] as string, { status: Number(m[2]), description: m[3] as string });
   }
   return rows;
 }
 
-test('every catalogued error is documented in the README with its status and description, and nothing else is', () => {
+test('every catalogued error is documented in docs/errors.md with its status and description, and nothing else is', () => {
   const docs = documented();
   const code = { ...PROTOCOL_ERRORS, ...TOOL_ERRORS };
   assert.deepEqual([...docs.keys()].sort(), Object.keys(code).sort());
