@@ -237,14 +237,14 @@ if (replay || index !== undefined) {
     process.exit(r.replayed?.outcome.match(/^(crash|5xx|uncatalogued)/) ? 1 : 0);
   }
   const i = Number(index);
-  // One input alone: the bound is lowered to 0 so the worker writes it to a file whatever happens.
+  // One input alone, written to a file whatever its outcome, so it can be read and replayed.
   const r = await runWorker(
     name,
     i,
     i + 1,
     () => {},
-    (f) => console.log(`[${name}] input ${i}: ${f.kind} ${f.message}\n  written to ${f.file}`),
-    { boundMs: -1 },
+    (f) => console.log(`[${name}] input ${i}: ${f.kind}: ${f.message}\n  written to ${f.file}`),
+    { keepInputs: true },
   );
   console.log(`[${name}] input ${i}: ${JSON.stringify(r.stats?.codes ?? { stuck: r.stuck })}`);
   process.exit(0);

@@ -22,12 +22,14 @@ export interface WorkerJob {
   slot: SharedArrayBuffer;
   /** Stop after this many seconds (epoch ms deadline), whatever the count: for runs bounded in time. */
   deadline?: number;
+  /** Write every input run to a file (`--index`: one input made again). */
+  keepInputs?: boolean;
   /** Run only this input file (as written on a failure) and report its outcome. */
   replay?: string;
 }
 
 export interface FindingRecord {
-  kind: 'crash' | '5xx' | 'uncatalogued' | 'hang';
+  kind: 'crash' | '5xx' | 'uncatalogued' | 'hang' | 'input';
   index: number;
   message: string;
   file: string;
@@ -178,6 +180,7 @@ for (let i = job.from; i < job.to; i++) {
   stats.totalMs += ms;
   if (ms > stats.maxMs) stats.maxMs = ms;
   stats.codes[outcome] = (stats.codes[outcome] ?? 0) + 1;
+  if (job.keepInputs) record('input', i, `outcome ${outcome} in ${ms.toFixed(1)} ms`, undefined, input, ms);
   const bound = harness.boundFor?.(input, job.boundMs) ?? job.boundMs;
   if (ms > bound) {
     stats.hangs++;
