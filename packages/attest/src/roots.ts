@@ -8,7 +8,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { hex } from './bytes.ts';
 import { type ParsedCertificate, parseCertificate, publicKeyOf, spkiKey } from './certificate.ts';
-import { malformed } from './errors.ts';
+import { guarded, malformed } from './errors.ts';
 import { APPLE_APP_ATTESTATION_ROOT_CA } from './roots/apple.ts';
 import {
   GOOGLE_EC_ROOT_2025,
@@ -79,7 +79,11 @@ export function loadTrustAnchors(pems: string | readonly string[], name?: string
   const out: TrustAnchor[] = [];
   for (const pem of typeof pems === 'string' ? [pems] : pems) {
     for (const der of certificatesFromPem(pem)) {
-      const anchor = trustAnchorFromCertificate(parseCertificate(der), name);
+      // A certificate can parse and still carry a key node:crypto refuses (a damaged SPKI): that is a
+      // refusal of the file like any other, never node's own error (found by the fuzzer).
+      const anchor = guarded('A PEM certificate holds a public key that cannot be read.', () =>
+        trustAnchorFromCertificate(parseCertificate(der), name),
+      );
       if (seen.has(anchor.spkiSha256)) continue;
       seen.add(anchor.spkiSha256);
       out.push(anchor);

@@ -5,7 +5,7 @@
  */
 import { allowedOrigins } from '@charter/accounts';
 import type { Gateway } from '@charter/gateway';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import { CONSOLE_PREFIX, type ConsoleOptions, charterConsole } from './plugin.ts';
 
 /** A running stand-alone console. */
@@ -24,7 +24,16 @@ export async function startConsoleServer(options: {
   publicUrl?: string;
   traffic?: ConsoleOptions['traffic'];
 }): Promise<RunningConsole> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    // Fastify's own refusals before routing (a URL it cannot decode) in the catalogue's words, as the
+    // gateway's listener answers them: its default body is `{"error":"Bad Request"}`.
+    frameworkErrors: (_error, _req, reply: FastifyReply) =>
+      void reply
+        .status(400)
+        .send({ error: 'invalid_request', error_description: 'invalid request: the URL cannot be read' }),
+  });
   let origins: Set<string> | undefined;
   await app.register(charterConsole, {
     gateway: options.gateway,

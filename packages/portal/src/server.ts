@@ -5,7 +5,7 @@
 import { allowedOrigins as allowedOriginsOf, CONTENT_SECURITY_POLICY } from '@charter/accounts';
 import { CharterError } from '@charter/core';
 import { openVendorDb, Vendor, type VendorDb } from '@charter/issuer';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { charterPortal } from './plugin.ts';
 
 /** How to start the portal. */
@@ -73,6 +73,12 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
     bodyLimit: 1024 * 1024,
     ...(options.https ? { https: options.https } : {}),
     trustProxy: options.trustProxy ?? false,
+    // Fastify's own refusals before routing (a URL it cannot decode, e.g. `/api/x%zz`) in the
+    // catalogue's words like every other answer: its default body is `{"error":"Bad Request"}`.
+    frameworkErrors: (_error: unknown, _req: FastifyRequest, reply: FastifyReply) =>
+      void reply
+        .status(400)
+        .send({ error: 'invalid_request', error_description: 'invalid request: the URL cannot be read' }),
   } as never) as unknown as FastifyInstance;
   await app.register(charterPortal, {
     db,

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { CharterError, descriptionOf, httpErrorOf } from '@charter/core';
 import { publicBaseOf } from '@charter/gateway';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { Vendor } from '../vendor.ts';
@@ -99,7 +99,18 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
   const charterLimit = options.ratePerCharterPerMin ?? 600;
   const sourceLimit = options.ratePerSourcePerMin ?? 120;
 
-  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, trustProxy: false });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 256 * 1024,
+    trustProxy: false,
+    // Fastify's own refusals before routing (a request target it cannot decode, e.g. `%zz`) in the
+    // catalogue's words: its default body is `{"error":"Bad Request"}` and echoes the target.
+    frameworkErrors: (_error, _req, reply: FastifyReply) =>
+      void reply
+        .code(400)
+        .header('cache-control', 'no-store')
+        .send({ error: 'invalid_request', error_description: descriptionOf('invalid_request') }),
+  });
   let closing = false;
 
   // Core's one mapper: the catalogue's text only (devices talk to this server unauthenticated),
