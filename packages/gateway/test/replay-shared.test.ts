@@ -107,13 +107,14 @@ test('used proofs recorded by an older store (the text-keyed replay table) are s
   const home = tempDir();
   try {
     const file = join(home.dir, 'gateway.db');
-    // A store as schema version 4 left it: the replay table keyed by the full text.
+    // A store as schema version 4 left it: the replay table keyed by the full text, and none of the
+    // later tables (the workers' rate counts).
     const { default: Database } = await import('better-sqlite3');
     const store = new SqliteStore(file);
     await store.close();
     const db = new Database(file);
     db.exec(
-      'DROP TABLE replay_ids; CREATE TABLE replay (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;',
+      'DROP TABLE replay_ids; DROP TABLE rates; CREATE TABLE replay (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;',
     );
     db.prepare('INSERT INTO replay (key, expires) VALUES (?, ?)').run('jti:k:old', 1_000_300);
     db.pragma('user_version = 4');
