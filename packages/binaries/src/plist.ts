@@ -37,11 +37,86 @@ function unescapeXml(text: string): string {
   });
 }
 
+/**
+ * `text.indexOf(needle, from)` for calls whose `from` never decreases, remembering the last answer:
+ * a search that found nothing, or found something still ahead, is not repeated. Without it, a file
+ * of many `<!--` (or `<`) with no closing `-->` (or `>`) rescans to its end from each one: quadratic,
+ * 80 KB of `<!--` took 36 s with the regular expressions this replaces.
+ */
+function forwardFinder(text: string, needle: string): (from: number) => number {
+  let found = -2;
+  return (from) => {
+    if (found === -1 || found >= from) return found;
+    found = text.indexOf(needle, from);
+    return found;
+  };
+}
+
+/**
+ * Drop comments, processing instructions (the XML declaration) and the DOCTYPE, in one linear pass.
+ * Same result as `text.replace(/<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>/g, '')`: an
+ * unclosed one is left in place.
+ */
+export function stripDeclarations(text: string): string {
+  const commentEnd = forwardFinder(text, '-->');
+  const piEnd = forwardFinder(text, '?>');
+  const tagEnd = forwardFinder(text, '>');
+  const parts: string[] = [];
+  let copied = 0;
+  for (let lt = text.indexOf('<'); lt >= 0; ) {
+    let end = -1;
+    if (text.startsWith('<!--', lt)) {
+      const e = commentEnd(lt + 4);
+      if (e >= 0) end = e + 3;
+    } else if (text.startsWith('<?', lt)) {
+      const e = piEnd(lt + 2);
+      if (e >= 0) end = e + 2;
+    } else if (text.startsWith('<!DOCTYPE', lt)) {
+      const e = tagEnd(lt + 9);
+      if (e >= 0) end = e + 1;
+    }
+    if (end < 0) {
+      lt = text.indexOf('<', lt + 1);
+      continue;
+    }
+    parts.push(text.slice(copied, lt));
+    copied = end;
+    lt = text.indexOf('<', end);
+  }
+  parts.push(text.slice(copied));
+  return parts.join('');
+}
+
+/**
+ * Tags and the text between them, in one linear pass. Same result as
+ * `body.match(/<[^>]*>|[^<]+/g)`: a `<` with no `>` after it is dropped.
+ */
+export function tokenize(body: string): string[] {
+  const tagEnd = forwardFinder(body, '>');
+  const out: string[] = [];
+  for (let i = 0; i < body.length; ) {
+    if (body[i] === '<') {
+      const e = tagEnd(i + 1);
+      if (e < 0) {
+        i++;
+        continue;
+      }
+      out.push(body.slice(i, e + 1));
+      i = e + 1;
+    } else {
+      const e = body.indexOf('<', i);
+      const stop = e < 0 ? body.length : e;
+      out.push(body.slice(i, stop));
+      i = stop;
+    }
+  }
+  return out;
+}
+
 /** Parse an XML plist (Apple's DTD: dict, array, key, string, integer, real, true, false, date, data). */
 export function parseXmlPlist(text: string): PlistValue {
   // Tokens: tags and the text between them; comments, the XML declaration and DOCTYPE are dropped.
-  const body = text.replace(/<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!DOCTYPE[^>]*>/g, '');
-  const tokens = body.match(/<[^>]*>|[^<]+/g) ?? [];
+  const tokens = tokenize(stripDeclarations(text));
   let i = 0;
   let count = 0;
   const next = (): string => {

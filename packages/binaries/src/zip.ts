@@ -95,7 +95,9 @@ export function readEntry(zip: ZipArchive, entry: ZipEntry, maxBytes = MAX_ENTRY
   if (entry.method !== 8) bad(`${entry.name} uses an unsupported compression method (${entry.method})`);
   let out: Buffer;
   try {
-    out = inflateRawSync(data, { maxOutputLength: Math.max(1, maxBytes) });
+    // Inflate no more than the declared size (plus one byte, to notice more): a zip bomb declaring
+    // a small size costs that size, not the 16 MiB cap.
+    out = inflateRawSync(data, { maxOutputLength: entry.size + 1 });
   } catch {
     return bad(`${entry.name} is not valid deflate data`);
   }
