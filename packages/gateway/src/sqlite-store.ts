@@ -39,10 +39,13 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE instances ADD COLUMN evidence TEXT;
    CREATE UNIQUE INDEX instances_key ON instances(app_id, jkt) WHERE charter IS NOT NULL;
    CREATE INDEX instances_jkt ON instances(jkt);`,
-  // Replay records by a 16-byte id (replayId) instead of the ~84-character key: about 40 bytes a live
-  // proof on disk instead of about 130; the records already kept are carried over, so an upgrade
+  // Replay records by a 16-byte id (replayId) instead of the ~84-character key: about 56 bytes a live
+  // proof on disk with the index below (replay-flood.ts), instead of about 130; the records already kept are carried over, so an upgrade
   // forgets no used proof.
+  // The index on expires keeps the sweep to the expired rows: without it every sweep read the whole
+  // table (a stall of the event loop that grew with the flood).
   `CREATE TABLE replay_ids (id BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX replay_ids_expires ON replay_ids(expires);
    INSERT INTO replay_ids (id, expires) SELECT charter_replay_id(key), expires FROM replay WHERE true
      ON CONFLICT (id) DO UPDATE SET expires = max(expires, excluded.expires);
    DROP TABLE replay;`,
