@@ -349,6 +349,9 @@ async function runWorker<T>(worker: WorkerSide, serve: () => Promise<T>): Promis
   } catch (e) {
     return worker.failed(e);
   }
+  // Stopped: the supervisor's channel must not keep the process alive (it would linger until the
+  // executable's three-second backstop).
+  process.channel?.unref();
   return result;
 }
 
