@@ -77,7 +77,7 @@ const licenseClaims: LicenseClaims = {
   exp: now() + 86400,
   site: { id: 'site_bench', name: 'Bench' },
   keys: [delegation],
-  apps: [{ app_id: 'app_bench', rate: { per_app_per_min: 1_000_000_000 } }],
+  apps: [{ app_id: 'app_bench', rate: { per_app_per_min: 100_000_000 } }],
   revoked: {},
   policy: { mode: 'enforce', token_ttl_s: 3600, proof_skew_s: 300 },
 };
@@ -153,7 +153,11 @@ async function startGateway(
   );
   children.push(child);
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()).url));
+    child.stdout?.once('data', (d: Buffer) => {
+      const info = JSON.parse(d.toString());
+      if (info.url) resolve(info.url);
+      else reject(new Error(`${name}: ${d}`));
+    });
     child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
   });
   const { nonce } = await json(`${url}/charter/v1/challenge`, { method: 'POST' });

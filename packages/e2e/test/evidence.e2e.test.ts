@@ -129,7 +129,10 @@ test('a clock set back across a restart: "refuse" will not start, "warn" runs an
   const warn = await boundSite('clock-warn', ['--on-clock-rollback', 'warn', '--clock-tolerance', '10m']);
   const wl = await warn.issue('clock-warn.license');
   assert.equal(await (await startGatewayProcess(startArgs(warn.G, wl))).stop(), 0);
-  const back = await startGatewayProcess(startArgs(warn.G, wl), { clockOffsetS: -86400 });
+  // One process: each worker would see the rollback episode and record it (docs/workers.md, Limits).
+  const back = await startGatewayProcess([...startArgs(warn.G, wl), '--workers', '1'], {
+    clockOffsetS: -86400,
+  });
   const wk = await (await fetch(`${back.info.url}/.well-known/charter`)).json();
   assert.equal(wk.license_serial, 1);
   assert.equal(await back.stop(), 0);

@@ -35,6 +35,9 @@ test('a registered instance flooding refused requests does not write one audit r
     'http://127.0.0.1:9',
     '--listen',
     '127.0.0.1:0',
+    // The row budget before sampling is per process (each worker samples its own refusals).
+    '--workers',
+    '1',
   ]);
   const total = 3000;
   let instanceId = '';

@@ -234,8 +234,10 @@ export const gatewayStart: CommandSpec = {
     const base = createGatewayLogger({ level: io.env.CHARTER_LOG_LEVEL ?? 'info', to: 'stderr' });
     // A worker's lines say which worker wrote them.
     const logger = worker ? base.child({ worker: worker.id }) : base;
+    // Said once: by the one process, or by the supervisor of the workers.
+    if (unsealedBecause && !worker)
+      logger.warn({ integrity, reason: unsealedBecause }, 'this gateway runs unsealed');
     if (workers > 1) {
-      if (unsealedBecause) logger.warn({ integrity, reason: unsealedBecause }, 'this gateway runs unsealed');
       const stopping = untilSignal();
       const { info, signal } = await superviseWorkers({
         count: workers,
@@ -343,6 +345,9 @@ async function runWorker<T>(worker: WorkerSide, serve: () => Promise<T>): Promis
   } catch (e) {
     return worker.failed(e);
   }
+  // Stopped: the supervisor's channel must not keep the process alive (it would linger until the
+  // executable's three-second backstop).
+  process.channel?.unref();
   return result;
 }
 
