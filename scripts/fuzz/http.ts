@@ -126,8 +126,6 @@ export function mutateHeaders(
           'origin',
           'host',
           'cookie',
-          'content-length',
-          'transfer-encoding',
           'expect',
           'charter-dpop',
           'charter-token',

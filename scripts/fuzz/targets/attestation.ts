@@ -23,19 +23,31 @@ import { type Harness, outcomeOfSync, type Target } from '../target.ts';
 import { instanceKey } from '../world.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
-/** The real device samples: the shared fixtures (never the holdout), else the attest package's copy. */
+/**
+ * The real device samples: CHARTER_FUZZ_FIXTURES, else the shared fixtures next to the checkout
+ * (never the holdout), else the attest package's own copy of them.
+ */
 export const FIXTURES = [
+  process.env.CHARTER_FUZZ_FIXTURES ?? '',
   join(root, '../shared/fixtures/attestation'),
   join(root, 'packages/attest/test/fixtures'),
-].find((d) => existsSync(d)) as string;
+].find((d) => d !== '' && existsSync(d)) as string;
 
 // biome-ignore lint/suspicious/noExplicitAny: fixture JSON is free-form by design.
 type Fixture = Record<string, any>;
 function fixtures(prefix: string): Fixture[] {
-  return readdirSync(FIXTURES)
-    .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
-    .sort()
-    .map((f) => JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')) as Fixture);
+  return (
+    readdirSync(FIXTURES)
+      .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
+      .sort()
+      .map((f) => JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')) as Fixture)
+      // Only samples of the kind the target reads (the package's copy also holds a revocation sample).
+      .filter((f) =>
+        prefix.startsWith('android')
+          ? Array.isArray(f.raw?.certificate_chain_der_b64)
+          : typeof (f.raw?.attestation_object_b64 ?? f.raw?.assertion_b64) === 'string',
+      )
+  );
 }
 const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 
