@@ -13,7 +13,8 @@ import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MemoryCache, SqliteStore } from '@charter/gateway';
+import { MemoryCache } from '@charter/gateway';
+import { SqliteStore } from '@charter/gateway/sqlite';
 import Database from 'better-sqlite3';
 
 const { values } = parseArgs({
