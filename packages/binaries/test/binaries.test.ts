@@ -5,7 +5,7 @@ import { CharterError } from '@charter/core';
 import fc from 'fast-check';
 import { compareBinary, inspectBinary } from '../src/inspect.ts';
 import { parseBinaryPlist, parseXmlPlist } from '../src/plist.ts';
-import { apk, axml, binaryPlist, cms, ipa, selfSignedCert, xmlPlist, zip } from './binaries-fixtures.ts';
+import { apk, axml, binaryPlist, cms, ipa, selfSignedCert, xmlPlist, zip } from '../src/testing.ts';
 
 const manifest = { package: 'com.beta.orders', versionCode: 42, versionName: '2.1.0' };
 

@@ -16,8 +16,8 @@ import { readManifest } from '../src/axml.ts';
 import { cmsCertificates, cmsContent } from '../src/der.ts';
 import { inspectApk, inspectBinary, inspectIpa } from '../src/inspect.ts';
 import { parseBinaryPlist, parsePlist, parseXmlPlist, stripDeclarations, tokenize } from '../src/plist.ts';
+import { apk, axml, binaryPlist, cms, ipa, selfSignedCert, xmlPlist, zip } from '../src/testing.ts';
 import { readEntry, readZip } from '../src/zip.ts';
-import { apk, axml, binaryPlist, cms, ipa, selfSignedCert, xmlPlist, zip } from './binaries-fixtures.ts';
 
 /** Slowest a single parse may be: generous for a loaded machine, far below what a hang would take. */
 const MAX_MS = 2000;

@@ -3,13 +3,12 @@
  * store's views (audit, accounts), the traffic series, the signed-in operator and the admin record.
  */
 import { allowedOrigins as allowedOriginsOf, type LiveSession } from '@charter/accounts';
-import { signedIn } from '@charter/accounts/fastify';
+import { refuse, signedIn } from '@charter/accounts/fastify';
 import type { Gateway, GatewayStore } from '@charter/gateway';
 import type { FastifyRequest } from 'fastify';
 import { AuditView } from './audit-view.ts';
 import { auditAdmin, consoleAccounts, type Operator } from './operators.ts';
 import type { ConsoleOptions } from './plugin.ts';
-import { refuse } from './refuse.ts';
 import { TrafficSeries, type TrafficWindow } from './traffic.ts';
 
 /** A signed-in operator's session. */

@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type WebAccountsOptions, webAccounts } from '@charter/accounts/fastify';
+import { refuse, type WebAccountsOptions, webAccounts } from '@charter/accounts/fastify';
 import { CharterError } from '@charter/core';
 import type { Gateway, GatewayStore } from '@charter/gateway';
 import fastifyStatic from '@fastify/static';
@@ -17,7 +17,6 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { consoleContext } from './context.ts';
 import { auditAdmin, hasOperators, type Operator } from './operators.ts';
-import { refuse } from './refuse.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { licenseRoutes } from './routes/license.ts';

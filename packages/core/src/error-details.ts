@@ -48,12 +48,12 @@ export const ERROR_DETAILS = {
     meaning: 'unsigned artifacts (alg none) are refused',
   },
   ERR_ANDROID_CERT: {
-    error: ['conflict'],
+    error: ['invalid_request'],
     seen: 'internal',
     meaning: 'an Android app needs at least one --android-cert-sha256',
   },
   ERR_ANDROID_PACKAGE: {
-    error: ['conflict'],
+    error: ['invalid_request'],
     seen: 'internal',
     meaning: 'an Android app needs --android-package like com.example.app',
   },
@@ -618,12 +618,12 @@ export const ERROR_DETAILS = {
       'the request to the portal or console is malformed; formed from the code (portal and console refuse helpers)',
   },
   ERR_IOS_BUNDLE: {
-    error: ['conflict'],
+    error: ['invalid_request'],
     seen: 'internal',
     meaning: 'an iOS app needs --ios-bundle-id like com.example.app',
   },
   ERR_IOS_TEAM: {
-    error: ['conflict'],
+    error: ['invalid_request'],
     seen: 'internal',
     meaning: 'an iOS app needs --ios-team-id of ten letters or digits',
   },
@@ -730,7 +730,7 @@ export const ERROR_DETAILS = {
     seen: 'internal',
     meaning: 'the local mode may only tighten: monitor over an enforce license is refused',
   },
-  ERR_NAME: { error: ['conflict'], seen: 'internal', meaning: 'a name is missing or too long' },
+  ERR_NAME: { error: ['invalid_request'], seen: 'internal', meaning: 'a name is missing or too long' },
   ERR_NONCE_INVALID: {
     error: ['use_dpop_nonce'],
     seen: 'internal',
@@ -792,7 +792,7 @@ export const ERROR_DETAILS = {
     meaning: 'this site maps no OAuth client id to this app (gateway start --oauth-clients)',
   },
   ERR_ORIGIN: {
-    error: ['conflict', 'platform_mismatch'],
+    error: ['invalid_request', 'platform_mismatch'],
     seen: 'internal',
     meaning: 'the Origin is not one the charter approves',
   },
@@ -881,9 +881,9 @@ export const ERROR_DETAILS = {
     seen: 'internal',
     meaning: 'too many requests from this address',
   },
-  ERR_REASON: { error: ['conflict'], seen: 'internal', meaning: 'a rejection needs a --reason' },
+  ERR_REASON: { error: ['invalid_request'], seen: 'internal', meaning: 'a rejection needs a --reason' },
   ERR_REPORT_CHAIN: {
-    error: ['conflict'],
+    error: ['conflict', 'invalid_request'],
     seen: 'internal',
     meaning:
       'the usage reports show gaps, forks, edits or foreign reports: run `charter vendor report verify` to see them',
@@ -915,7 +915,11 @@ export const ERROR_DETAILS = {
     meaning: 'the revocation update is for another site than the one installed here',
   },
   ERR_REVOKED: { error: ['conflict'], seen: 'internal', meaning: '… … is already revoked' },
-  ERR_ROLE: { error: ['conflict'], seen: 'internal', meaning: 'the role is publisher, reviewer or admin' },
+  ERR_ROLE: {
+    error: ['invalid_request'],
+    seen: 'internal',
+    meaning: 'the role is publisher, reviewer or admin',
+  },
   ERR_ROOT_EXPORTED: {
     error: ['key_unavailable'],
     seen: 'internal',
@@ -930,7 +934,7 @@ export const ERROR_DETAILS = {
   ERR_ROUTES: { error: ['invalid_request'], seen: 'internal', meaning: 'the routes file is not usable' },
   ERR_SCOPE: { error: ['insufficient_scope'], seen: 'internal', meaning: 'the route needs scope …' },
   ERR_SCOPES: {
-    error: ['conflict'],
+    error: ['invalid_request'],
     seen: 'internal',
     meaning: 'the app needs at least one scope (--scopes a:read,a:write)',
   },
@@ -1087,15 +1091,24 @@ export const ERROR_DETAILS = {
     meaning: 'the DPoP user token is malformed',
   },
   ERR_VENDOR_ID: {
-    error: ['conflict'],
+    error: ['invalid_request'],
     seen: 'internal',
     meaning: 'the vendor id may use letters, digits and . _ : ~ - (at most 128)',
   },
-  ERR_VERSION: { error: ['conflict'], seen: 'internal', meaning: 'the version must have 1 to 64 characters' },
+  ERR_VERSION: {
+    error: ['invalid_request'],
+    seen: 'internal',
+    meaning: 'the version must have 1 to 64 characters',
+  },
   ERR_WAIVED_AT_REGISTRATION: {
     error: ['platform_mismatch', 'attestation_required', 'invalid_attestation', 'invalid_token'],
     seen: 'internal',
     meaning: 'the instance registered while monitor mode waived a check it failed; it must register again',
+  },
+  ERR_WORKER: {
+    error: ['unavailable'],
+    seen: 'internal',
+    meaning: 'a gateway worker failed to start and gave no detail of its own',
   },
 } as const satisfies Record<`ERR_${string}`, ErrorDetailEntry>;
 

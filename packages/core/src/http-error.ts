@@ -11,8 +11,8 @@
  * - Anything that is not a {@link CharterError} is a server fault: `unavailable` with
  *   `ERR_INTERNAL` and the catalogue text, whatever `expose` says, so no exception message (which
  *   may quote input) reaches a client. With `framework`, a web framework's own refusal of a request
- *   (a `statusCode` of 400, 413 or 415, or a schema `validation` failure) is the client's fault:
- *   `invalid_request`.
+ *   (a 4xx `statusCode` such as 400, 413 or 415, or a schema `validation` failure) is the client's
+ *   fault: `invalid_request`, with the framework's status.
  * Reasons never hold a token or a key (the contract of CharterError), so exposing one is safe.
  */
 import { CharterError, type ErrorCode } from './errors.ts';
@@ -32,16 +32,42 @@ export interface HttpError<C extends ErrorCode = ErrorCode> {
   fault: boolean;
 }
 
-/** A framework's refusal of a request it could not parse, as ours; undefined for anything else. */
-function frameworkRefusal(e: unknown): CharterError | undefined {
+const clip = (text: unknown): string => String(text).slice(0, 200);
+
+/**
+ * A framework's refusal of a request it could not parse, as ours, with the status it chose (400,
+ * 413, 415, …); undefined for anything else. Its reason names what was wrong (Fastify's schema
+ * message says which property, never its value), shown only under `expose: 'reason'`.
+ */
+function frameworkRefusal(e: unknown): { error: CharterError; status: number } | undefined {
   if (typeof e !== 'object' || e === null) return undefined;
-  const { statusCode, validation } = e as { statusCode?: unknown; validation?: unknown };
-  if (validation || statusCode === 400)
-    return new CharterError('invalid_request', 'ERR_BODY', 'the request does not match the schema');
-  if (statusCode === 413)
-    return new CharterError('invalid_request', 'ERR_BODY_SIZE', 'the body is too large');
-  if (statusCode === 415)
-    return new CharterError('invalid_request', 'ERR_CONTENT_TYPE', 'the body must be application/json');
+  const { statusCode, validation, message } = e as {
+    statusCode?: unknown;
+    validation?: unknown;
+    message?: unknown;
+  };
+  const status =
+    typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500 ? statusCode : undefined;
+  if (validation)
+    return {
+      error: new CharterError('invalid_request', 'ERR_BODY', `invalid input: ${clip(message)}`),
+      status: status ?? 400,
+    };
+  if (status === 413)
+    return {
+      error: new CharterError('invalid_request', 'ERR_BODY_SIZE', 'the request body is too large'),
+      status,
+    };
+  if (status === 415)
+    return {
+      error: new CharterError('invalid_request', 'ERR_CONTENT_TYPE', 'unsupported content type'),
+      status,
+    };
+  if (status !== undefined)
+    return {
+      error: new CharterError('invalid_request', 'ERR_BODY', `invalid request: ${clip(message)}`),
+      status,
+    };
   return undefined;
 }
 
@@ -56,10 +82,11 @@ export function httpErrorOf(
 ): HttpError {
   let error: CharterError;
   let fault = false;
+  let status: number | undefined;
   if (e instanceof CharterError) error = e;
   else {
     const refused = options.framework ? frameworkRefusal(e) : undefined;
-    if (refused) error = refused;
+    if (refused) ({ error, status } = refused);
     else {
       fault = true;
       error = new CharterError('unavailable', 'ERR_INTERNAL', 'unexpected failure', { cause: e });
@@ -68,7 +95,7 @@ export function httpErrorOf(
   const description =
     options.expose === 'reason' && !fault ? error.message : error.toClient().error_description;
   return {
-    status: error.status,
+    status: status ?? error.status,
     body: { error: error.code, error_description: description },
     log: { code: error.code, detail: error.detail, reason: error.message },
     error,

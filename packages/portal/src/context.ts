@@ -3,7 +3,7 @@
  * and the role gate. Each route names the roles it allows and acts through a {@link Vendor} whose
  * actor is the signed-in user (email and role), so the decision record says who decided.
  */
-import { signedIn } from '@charter/accounts/fastify';
+import { refuse, signedIn } from '@charter/accounts/fastify';
 import { CharterError, parseDuration } from '@charter/core';
 import {
   actorName,
@@ -15,7 +15,6 @@ import {
   type VendorDb,
 } from '@charter/issuer';
 import type { FastifyRequest } from 'fastify';
-import { refuse } from './refuse.ts';
 
 /** The portal's state, shared by its route files. */
 export interface PortalContext {

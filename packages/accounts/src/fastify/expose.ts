@@ -1,12 +1,11 @@
 /**
- * The one rule for what a client of the web apps may see of an error. A client gets `error` +
- * `error_description` only for what is catalogued or expected: a {@link CharterError} (its code and
- * its reason, written for the person at the screen and never holding a token or key) or Fastify's own
- * refusal of malformed input (bad JSON, schema, size, media type), reworded without internals.
- * Anything else is a fault of ours: the client reads `unavailable` / `internal error`, and the
- * details go to the log alone.
+ * The web apps' use of the one error-to-HTTP mapper (`httpErrorOf` in @charter/core), with the
+ * exposure a signed-in person gets: a {@link CharterError}'s code and reason (written for the person
+ * at the screen, never holding a token or key), and Fastify's own refusal of malformed input (bad
+ * JSON, schema, size, media type) as `invalid_request` with Fastify's status. Anything else is a
+ * fault of ours: the client reads `unavailable` / `internal error`, the details go to the log alone.
  */
-import { CharterError, statusOf } from '@charter/core';
+import { httpErrorOf } from '@charter/core';
 
 /** What to answer, and what (if anything) to log. */
 export interface Exposed {
@@ -20,25 +19,12 @@ const clip = (text: unknown): string => String(text).slice(0, 200);
 
 /** Apply the rule to anything thrown by a route or a hook. */
 export function exposeError(err: unknown): Exposed {
-  if (err instanceof CharterError)
-    return { status: err.status, body: { error: err.code, error_description: err.message } };
-  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown; validation?: unknown };
-  const status =
-    typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 0;
-  if (status) {
-    const why =
-      e.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? 'the request body is too large'
-        : e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? 'unsupported content type'
-          : e.validation
-            ? `invalid input: ${clip(e.message)}`
-            : `invalid request: ${clip(e.message)}`;
-    return { status, body: { error: 'invalid_request', error_description: why } };
-  }
+  const mapped = httpErrorOf(err, { expose: 'reason', framework: true });
+  if (!mapped.fault) return { status: mapped.status, body: mapped.body };
+  const e = err as { code?: unknown; message?: unknown } | undefined;
   const stack = err instanceof Error ? err.stack : undefined;
   return {
-    status: statusOf('unavailable'),
+    status: mapped.status,
     body: { error: 'unavailable', error_description: 'internal error' },
     log: {
       reason: clip(e?.message ?? err),

@@ -13,4 +13,5 @@ export {
   type WebAccountsOptions,
   webAccounts,
 } from './plugin.ts';
+export { refuse, type WebRefusal } from './refuse.ts';
 export { ID_PARAMS, objectBody, str, strictValidator, strList } from './schema.ts';

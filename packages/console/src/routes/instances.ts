@@ -1,10 +1,9 @@
 /** The instances the gateway registered: search them, revoke one here (a local revocation). */
-import { ID_PARAMS, objectBody, str } from '@charter/accounts/fastify';
+import { ID_PARAMS, objectBody, refuse, str } from '@charter/accounts/fastify';
 import { epochSeconds } from '@charter/core';
 import { addLocalRevocation, readLocalRevocations } from '@charter/gateway';
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from '../context.ts';
-import { refuse } from '../refuse.ts';
 import { JSON_ONLY } from './limits.ts';
 
 /** `?q=`: a search text (only its first 128 characters count). */

@@ -2,11 +2,10 @@
  * The upload of a license or a revocation update (both compact JWS; the `typ` tells them apart),
  * installed at once through the engine's own install path and recorded either way.
  */
-import { objectBody, str } from '@charter/accounts/fastify';
+import { objectBody, refuse, str } from '@charter/accounts/fastify';
 import { ARTIFACT_TYP, artifactTypOf, CharterError } from '@charter/core';
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from '../context.ts';
-import { refuse } from '../refuse.ts';
 
 /** Largest license upload (a license is a few KiB of compact JWS). */
 export const MAX_LICENSE_BYTES = 256 * 1024;

@@ -1,11 +1,10 @@
 /** Uploaded APK/IPA files: the raw-bytes body, and what the upload records and answers. */
 import { createHash } from 'node:crypto';
-import { ID_PARAMS } from '@charter/accounts/fastify';
+import { ID_PARAMS, refuse } from '@charter/accounts/fastify';
 import { type BinaryFacts, compareBinary, inspectBinary } from '@charter/binaries';
 import type { PortalSession, SubmissionRecord } from '@charter/issuer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PortalContext } from '../context.ts';
-import { refuse } from '../refuse.ts';
 
 /** Largest APK or IPA accepted for inspection. */
 export const MAX_UPLOAD_BYTES = 300 * 1024 * 1024;

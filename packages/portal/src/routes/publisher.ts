@@ -1,9 +1,8 @@
 /** The publisher's routes: their apps and submissions, a submission's charter, binary uploads. */
-import { ID_PARAMS, str, strList } from '@charter/accounts/fastify';
+import { ID_PARAMS, refuse, str, strList } from '@charter/accounts/fastify';
 import type { PortalSession, SubmissionRecord } from '@charter/issuer';
 import type { FastifyInstance } from 'fastify';
 import type { PortalContext } from '../context.ts';
-import { refuse } from '../refuse.ts';
 import { UPLOAD_OPTIONS, upload, withChecks } from './binaries.ts';
 
 const SUBMIT_BODY = {
