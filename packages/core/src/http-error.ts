@@ -12,7 +12,7 @@
  *   `ERR_INTERNAL` and the catalogue text, whatever `expose` says, so no exception message (which
  *   may quote input) reaches a client. With `framework`, a web framework's own refusal of a request
  *   (a 4xx `statusCode` such as 400, 413 or 415, or a schema `validation` failure) is the client's
- *   fault: `invalid_request`, with the framework's status.
+ *   fault: `invalid_request` (with the framework's status when `frameworkStatus` asks for it).
  * Reasons never hold a token or a key (the contract of CharterError), so exposing one is safe.
  */
 import { CharterError, type ErrorCode } from './errors.ts';
@@ -78,6 +78,11 @@ export function httpErrorOf(
     expose: Exposure;
     /** Read a web framework's own 400/413/415 as `invalid_request` (servers on Fastify); default false. */
     framework?: boolean;
+    /**
+     * Answer a framework refusal with the framework's own 4xx (413 for a body too large, 415 for a
+     * media type) instead of invalid_request's 400; default false (the gateway's and attester's wire).
+     */
+    frameworkStatus?: boolean;
   },
 ): HttpError {
   let error: CharterError;
@@ -86,8 +91,10 @@ export function httpErrorOf(
   if (e instanceof CharterError) error = e;
   else {
     const refused = options.framework ? frameworkRefusal(e) : undefined;
-    if (refused) ({ error, status } = refused);
-    else {
+    if (refused) {
+      error = refused.error;
+      if (options.frameworkStatus) status = refused.status;
+    } else {
       fault = true;
       error = new CharterError('unavailable', 'ERR_INTERNAL', 'unexpected failure', { cause: e });
     }

@@ -19,7 +19,7 @@ const clip = (text: unknown): string => String(text).slice(0, 200);
 
 /** Apply the rule to anything thrown by a route or a hook. */
 export function exposeError(err: unknown): Exposed {
-  const mapped = httpErrorOf(err, { expose: 'reason', framework: true });
+  const mapped = httpErrorOf(err, { expose: 'reason', framework: true, frameworkStatus: true });
   if (!mapped.fault) return { status: mapped.status, body: mapped.body };
   const e = err as { code?: unknown; message?: unknown } | undefined;
   const stack = err instanceof Error ? err.stack : undefined;
