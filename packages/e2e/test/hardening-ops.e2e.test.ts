@@ -97,10 +97,30 @@ test('metrics are not on the public listener, in any spelling; --metrics-listen 
     const other = await text(`${base}/orders`);
     assert.equal(other.status, 400);
     assert.equal(JSON.parse(other.body).error, 'invalid_request');
+    await assertUndecodableRefused(base);
   } finally {
     assert.equal(await ops.stop(), 0);
   }
+  // One process serves its own operations listener; with workers the supervisor does (above).
+  const single = await startGatewayProcess(
+    startArgs(s.G, s.license, ['--metrics-listen', '127.0.0.1:0', '--workers', '1']),
+  );
+  try {
+    await assertUndecodableRefused(single.info.metrics_url.replace(/\/charter\/metrics$/, ''));
+  } finally {
+    assert.equal(await single.stop(), 0);
+  }
 });
+
+/** A URL Fastify cannot decode gets the catalogue's invalid_request, not Fastify's own body echoing it. */
+async function assertUndecodableRefused(base: string): Promise<void> {
+  for (const path of ['/charter/%zz', '/charter/metrics%']) {
+    const r = await text(`${base}${path}`);
+    assert.equal(r.status, 400, path);
+    assert.equal(JSON.parse(r.body).error, 'invalid_request', `${path}: ${r.body.slice(0, 80)}`);
+    assert.doesNotMatch(r.body, /%zz|Bad Request/, path);
+  }
+}
 
 /** A request as the client sent it, to send again byte for byte. */
 interface Sent {

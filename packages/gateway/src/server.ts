@@ -7,6 +7,7 @@
  * its own (`metricsListen`, the CLI's `--metrics-listen`), which the operator binds where only the
  * scraper reaches it.
  */
+
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { CharterError } from '@charter/core';
@@ -29,6 +30,7 @@ import {
 } from './fastify-plugin.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.ts';
 import { type Admission, Gateway, type GatewayOptions } from './gateway.ts';
+import { operationsApp } from './operations-listener.ts';
 import { refusalReply } from './reply.ts';
 
 /**
@@ -120,13 +122,7 @@ async function startOperations(
   listen: { host: string; port: number },
   engine: () => Gateway,
 ): Promise<{ url: string; close(): Promise<void> }> {
-  const ops = Fastify({ logger: false, forceCloseConnections: true });
-  ops.setNotFoundHandler((_request, reply) =>
-    sendReply(
-      reply,
-      refusalReply(new CharterError('invalid_request', 'ERR_ENDPOINT', 'no such operations endpoint')),
-    ),
-  );
+  const ops = operationsApp();
   probes(ops, engine);
   ops.get('/charter/metrics', async (_request, reply) => {
     const m = await engine().metrics.expose();

@@ -5,11 +5,9 @@
  * traffic; the probes answer for all workers. Same paths and refusals as the single-process
  * listener in server.ts.
  */
-import { CharterError } from '@charter/core';
-import Fastify from 'fastify';
+
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import { sendReply } from '../fastify-plugin.ts';
-import { refusalReply } from '../reply.ts';
+import { operationsApp } from '../operations-listener.ts';
 
 /** One worker's metrics, as `registry.getMetricsAsJSON()` gives them. */
 export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
@@ -44,13 +42,7 @@ export async function startWorkersOperations(
   listen: { host: string; port: number },
   probe: WorkersProbe,
 ): Promise<{ url: string; close(): Promise<void> }> {
-  const ops = Fastify({ logger: false, forceCloseConnections: true });
-  ops.setNotFoundHandler((_request, reply) =>
-    sendReply(
-      reply,
-      refusalReply(new CharterError('invalid_request', 'ERR_ENDPOINT', 'no such operations endpoint')),
-    ),
-  );
+  const ops = operationsApp();
   ops.get('/charter/healthz', async () => ({ status: 'ok' }));
   ops.get('/charter/readyz', async (_request, reply) => {
     const all = await probe.ready();
