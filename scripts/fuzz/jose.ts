@@ -68,7 +68,9 @@ const spare = (() => {
 })();
 
 /** Header field variants an attacker would try. */
-function headerVariant(rng: Rng, h: Record<string, unknown>): Record<string, unknown> {
+function headerVariant(rng: Rng, header: Record<string, unknown>): Record<string, unknown> {
+  // An earlier mutation may have left a header that is not an object (null, an array, a number).
+  const h = typeof header === 'object' && header !== null && !Array.isArray(header) ? header : {};
   const out = { ...h };
   switch (rng.int(8)) {
     case 0:
