@@ -43,8 +43,8 @@ export function plotSvg(
   const H = TOP + 3 * PANEL + 2 * GAP + 60;
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
-    // A title makes the picture readable to screen readers (and Biome's a11y rule asks for one).
-    `<title>Charter soak: throughput, latency and memory over time, fault windows shaded</title>`,
+    // A title: what screen readers say, and what a browser shows as the tab's name.
+    `<title>Charter soak: throughput, latency and memory over ${Math.round(durationMs / 1000)} s, fault windows shaded</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${LEFT}" y="20" font-size="14" font-weight="bold">Charter soak: ${Math.round(durationMs / 1000)} s, ${exchanges.length} requests</text>`,
   );
