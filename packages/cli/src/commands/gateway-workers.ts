@@ -106,8 +106,10 @@ export function workerSide(): WorkerSide | undefined {
   const series = new TrafficSeries();
   const gathers = new Map<number, (w: TrafficWindow | undefined) => void>();
   let gathered = 0;
+  // The engine's own reload, before serve() wraps it: a reload the supervisor asked for announces nothing.
+  let reloadQuietly: (() => Promise<boolean>) | undefined;
   process.on('message', (m: ToWorker) => {
-    if (m.t === 'reload') void gateway?.reloadLicense();
+    if (m.t === 'reload') void reloadQuietly?.();
     if (m.t === 'gathered') {
       gathers.get(m.n)?.(m.value);
       gathers.delete(m.n);
@@ -138,6 +140,16 @@ export function workerSide(): WorkerSide | undefined {
     serve(g) {
       gateway = g;
       g.onDecision((e) => series.record(e));
+      // A license or revocation update the CLI wrote into the file is found by each worker's own poll,
+      // at its own moment: the first worker that finds it has every other one reload now, so the
+      // workers change over together instead of up to a poll apart.
+      const reload = g.reloadLicense.bind(g);
+      reloadQuietly = reload;
+      g.reloadLicense = async () => {
+        const changed = await reload();
+        if (changed) send({ t: 'license-changed' });
+        return changed;
+      };
     },
     traffic: (now, minutes) =>
       new Promise((done) => {
