@@ -32,16 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestAttestationAuthority } from '@charter/attest/testing';
-import {
-  type CharterClaims,
-  generateVendorKey,
-  type LicenseClaims,
-  signCharter,
-  signKeyDelegation,
-  signLicense,
-  thumbprint,
-  trustFromDocument,
-} from '@charter/core';
+import { type LicenseClaims, signCharter, signLicense, thumbprint, trustFromDocument } from '@charter/core';
 import { createGateway } from '@charter/gateway';
 import { SqliteStore } from '@charter/gateway/sqlite';
 import autocannon from 'autocannon';
@@ -49,6 +40,7 @@ import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
 import pg from 'pg';
 import { haproxyBinary, startHaproxy } from './bench/haproxy.ts';
 import { pin, type Run, writeLines, wrk } from './bench/load.ts';
+import { benchVendor } from './bench/vendor.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -86,34 +78,7 @@ const median = (xs: number[]) => {
 const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 pin(process.pid, LOAD_CORE);
 // --- A vendor, a charter and a license, made with core -------------------------------------------
-const root = await generateVendorKey();
-const signing = await generateVendorKey();
-const trustDoc = { vendor_id: 'acme', keys: [root.publicJwk] };
-const delegation = await signKeyDelegation(
-  {
-    vendorId: 'acme',
-    jwk: signing.publicJwk,
-    use: ['charter', 'license'],
-    nbf: now() - 60,
-    exp: now() + 86400,
-  },
-  { kid: root.publicJwk.kid, privateKey: root.privateKey },
-);
-const signer = { kid: signing.publicJwk.kid, privateKey: signing.privateKey };
-const charterClaims = (platforms: CharterClaims['platforms']): CharterClaims => ({
-  iss: 'acme',
-  sub: 'app_bench',
-  jti: `chr_${randomUUID()}`,
-  iat: now() - 10,
-  nbf: now() - 10,
-  exp: now() + 86400,
-  publisher: { id: 'pub_b', name: 'Bench' },
-  client_name: 'Bench',
-  software_id: 'app_bench',
-  software_version: '1',
-  scopes: ['orders:read'],
-  platforms,
-});
+const { trustDoc, signer, charterClaims, licenseClaims: benchLicense } = await benchVendor();
 const attestAuthority = createTestAttestationAuthority();
 const ANDROID = {
   package_name: 'com.bench.app',
@@ -121,17 +86,7 @@ const ANDROID = {
 };
 const charter = await signCharter(charterClaims({ server: {}, android: ANDROID }), signer);
 const licenseClaims: LicenseClaims = {
-  iss: 'acme',
-  sub: 'site_bench',
-  jti: `lic_${randomUUID()}`,
-  serial: 1,
-  iat: now() - 10,
-  nbf: now() - 10,
-  exp: now() + 86400,
-  site: { id: 'site_bench', name: 'Bench' },
-  keys: [delegation],
-  apps: [{ app_id: 'app_bench' }],
-  revoked: {},
+  ...benchLicense(),
   policy: {
     mode: 'enforce',
     token_ttl_s: 3600,

@@ -14,14 +14,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  generateVendorKey,
-  type LicenseClaims,
-  signCharter,
-  signKeyDelegation,
-  signLicense,
-} from '@charter/core';
+import { type LicenseClaims, signCharter, signLicense } from '@charter/core';
 import autocannon from 'autocannon';
+import { benchVendor } from './bench/vendor.ts';
 
 const ROUNDS = Number(process.env.WORKERS_ROUNDS ?? 5);
 const SECONDS = Number(process.env.WORKERS_SECONDS ?? 5);
@@ -37,50 +32,12 @@ const median = (xs: number[]) => {
 };
 
 // --- A vendor, a charter and a license --------------------------------------------------------------
-const root = await generateVendorKey();
-const signing = await generateVendorKey();
-const delegation = await signKeyDelegation(
-  {
-    vendorId: 'acme',
-    jwk: signing.publicJwk,
-    use: ['charter', 'license'],
-    nbf: now() - 60,
-    exp: now() + 86400,
-  },
-  { kid: root.publicJwk.kid, privateKey: root.privateKey },
-);
-const signer = { kid: signing.publicJwk.kid, privateKey: signing.privateKey };
-const charter = await signCharter(
-  {
-    iss: 'acme',
-    sub: 'app_bench',
-    jti: `chr_${randomUUID()}`,
-    iat: now() - 10,
-    nbf: now() - 10,
-    exp: now() + 86400,
-    publisher: { id: 'pub_b', name: 'Bench' },
-    client_name: 'Bench',
-    software_id: 'app_bench',
-    software_version: '1',
-    scopes: ['orders:read'],
-    platforms: { server: {} },
-  },
-  signer,
-);
-const licenseClaims: LicenseClaims = {
-  iss: 'acme',
-  sub: 'site_bench',
-  jti: `lic_${randomUUID()}`,
-  serial: 1,
-  iat: now() - 10,
-  nbf: now() - 10,
-  exp: now() + 86400,
-  site: { id: 'site_bench', name: 'Bench' },
-  keys: [delegation],
-  apps: [{ app_id: 'app_bench', rate: { per_app_per_min: 100_000_000 } }],
-  revoked: {},
-  policy: { mode: 'enforce', token_ttl_s: 3600, proof_skew_s: 300 },
-};
+const { root, signer, charterClaims, licenseClaims: benchLicense } = await benchVendor();
+const charter = await signCharter(charterClaims(), signer);
+const licenseClaims: LicenseClaims = benchLicense({
+  app_id: 'app_bench',
+  rate: { per_app_per_min: 100_000_000 },
+});
 const dir = mkdtempSync(join(tmpdir(), 'charter-workers-cost-'));
 writeFileSync(join(dir, 'trust.json'), JSON.stringify({ vendor_id: 'acme', keys: [root.publicJwk] }));
 writeFileSync(join(dir, 'site.license'), await signLicense(licenseClaims, signer));

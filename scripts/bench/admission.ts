@@ -7,66 +7,17 @@ import { createHash, createPublicKey, generateKeyPairSync, randomUUID, sign, ver
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  generateVendorKey,
-  signCharter,
-  signKeyDelegation,
-  signLicense,
-  trustFromDocument,
-} from '@charter/core';
+import { signCharter, signLicense, trustFromDocument } from '@charter/core';
 import { createGateway } from '@charter/gateway';
 import { SqliteStore } from '@charter/gateway/sqlite';
+import { benchVendor } from './vendor.ts';
 
 const N = Number(process.argv[2] ?? 20000);
 const now = () => Math.floor(Date.now() / 1000);
 const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');
-const root = await generateVendorKey();
-const signing = await generateVendorKey();
-const signer = { kid: signing.publicJwk.kid, privateKey: signing.privateKey };
-const delegation = await signKeyDelegation(
-  {
-    vendorId: 'acme',
-    jwk: signing.publicJwk,
-    use: ['charter', 'license'],
-    nbf: now() - 60,
-    exp: now() + 86400,
-  },
-  { kid: root.publicJwk.kid, privateKey: root.privateKey },
-);
-const charter = await signCharter(
-  {
-    iss: 'acme',
-    sub: 'app_bench',
-    jti: `chr_${randomUUID()}`,
-    iat: now() - 10,
-    nbf: now() - 10,
-    exp: now() + 86400,
-    publisher: { id: 'pub_b', name: 'Bench' },
-    client_name: 'Bench',
-    software_id: 'app_bench',
-    software_version: '1',
-    scopes: ['orders:read'],
-    platforms: { server: {} },
-  },
-  signer,
-);
-const license = await signLicense(
-  {
-    iss: 'acme',
-    sub: 'site_bench',
-    jti: `lic_${randomUUID()}`,
-    serial: 1,
-    iat: now() - 10,
-    nbf: now() - 10,
-    exp: now() + 86400,
-    site: { id: 'site_bench', name: 'Bench' },
-    keys: [delegation],
-    apps: [{ app_id: 'app_bench' }],
-    revoked: {},
-    policy: { mode: 'enforce', token_ttl_s: 3600, proof_skew_s: 300 },
-  },
-  signer,
-);
+const { root, signer, charterClaims, licenseClaims } = await benchVendor();
+const charter = await signCharter(charterClaims(), signer);
+const license = await signLicense(licenseClaims(), signer);
 const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'charter-admission-')), 'gateway.db'));
 const engine = await createGateway({
   trust: await trustFromDocument({ vendor_id: 'acme', keys: [root.publicJwk] }),
