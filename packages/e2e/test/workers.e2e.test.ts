@@ -201,6 +201,26 @@ test('a license installed into the home is in force at both workers, and its rat
   assert.deepEqual(new Set(limited.map((a) => a.worker)), new Set([1, 2]), 'both workers enforce serial 2');
 });
 
+test('a license the CLI installs changes over at both workers together, not a poll apart', async () => {
+  const file = join(site.dir, 'next.license');
+  writeFileSync(file, await makeLicense(site.vendor, 3));
+  const installed = run(['gateway', 'license', 'install', file, '--home', home, '--trust', site.trustFile]);
+  assert.equal(installed.code, 0, installed.stderr);
+  const serial = async () =>
+    Number((await fresh(gw.info.url, 'GET', '/.well-known/charter', {})).body.license_serial);
+  // Wait for the first worker to find it (each polls the store once a second, at its own moment)…
+  let waited = 0;
+  while ((await serial()) !== 3) {
+    assert.ok(waited++ < 150, 'serial 3 in force at some worker within 3 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // …then the other must have it at once: new connections alternate between the two workers.
+  await new Promise((r) => setTimeout(r, 100));
+  const seen = [];
+  for (let i = 0; i < 8; i++) seen.push(await serial());
+  assert.deepEqual(seen, Array(8).fill(3), 'both workers answer with serial 3');
+});
+
 test('/charter/metrics sums the admissions of both workers', async () => {
   const admittedLines = lines(gw).filter((l) => l.msg === 'admitted');
   assert.deepEqual(new Set(admittedLines.map((l) => l.worker)), new Set([1, 2]));
@@ -211,7 +231,7 @@ test('/charter/metrics sums the admissions of both workers', async () => {
     .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
   assert.equal(total, admittedLines.length);
   // A gauge is the gateway's, not a sum over workers.
-  assert.match(text, /^charter_license_serial 2$/m);
+  assert.match(text, /^charter_license_serial 3$/m);
 });
 
 test('a worker killed with SIGKILL is restarted and the service goes on', async () => {
