@@ -1,5 +1,5 @@
 /** The admin's routes: people, sites, licenses, revocations and their updates, usage reports, the record. */
-import { ID_PARAMS, str, strList } from '@charter/accounts/fastify';
+import { ID_PARAMS, objectBody, str, strList } from '@charter/accounts/fastify';
 import { decodeJsonSegment, type ReportClaims } from '@charter/core';
 import { actorName, type Role } from '@charter/issuer';
 import type { FastifyInstance } from 'fastify';
@@ -25,12 +25,7 @@ export function adminRoutes(app: FastifyInstance, ctx: PortalContext): void {
     '/api/admin/publishers',
     {
       schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { name: str(200, 1) },
-        },
+        body: objectBody({ name: str(200, 1) }, ['name']),
       },
     },
     async (req) => ctx.vendorFor(ctx.require(req, ['admin'])).addPublisher({ name: req.body.name }),
@@ -40,17 +35,15 @@ export function adminRoutes(app: FastifyInstance, ctx: PortalContext): void {
     '/api/admin/users',
     {
       schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['email', 'role', 'password'],
-          properties: {
+        body: objectBody(
+          {
             email: str(254, 3),
             role: { type: 'string', enum: ['publisher', 'reviewer', 'admin'] },
             password: str(1024, 1),
             publisherId: str(128, 1),
           },
-        },
+          ['email', 'role', 'password'],
+        ),
       },
     },
     async (req) => {
@@ -63,12 +56,7 @@ export function adminRoutes(app: FastifyInstance, ctx: PortalContext): void {
     '/api/admin/sites',
     {
       schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { name: str(200, 1) },
-        },
+        body: objectBody({ name: str(200, 1) }, ['name']),
       },
     },
     async (req) => ctx.vendorFor(ctx.require(req, ['admin'])).addSite({ name: req.body.name }),
@@ -86,18 +74,16 @@ export function adminRoutes(app: FastifyInstance, ctx: PortalContext): void {
     '/api/admin/licenses',
     {
       schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['siteId', 'appIds', 'ttl'],
-          properties: {
+        body: objectBody(
+          {
             siteId: str(128, 1),
             appIds: { ...strList(500, 128), minItems: 1 },
             ttl: str(20, 1),
             mode: { type: 'string', enum: ['enforce', 'monitor'] },
             activation: str(65536, 1),
           },
-        },
+          ['siteId', 'appIds', 'ttl'],
+        ),
       },
     },
     async (req) => {
@@ -130,16 +116,14 @@ export function adminRoutes(app: FastifyInstance, ctx: PortalContext): void {
     '/api/admin/revocations',
     {
       schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kind', 'target', 'reason'],
-          properties: {
+        body: objectBody(
+          {
             kind: { type: 'string', enum: ['charter', 'app', 'instance'] },
             target: str(128, 1),
             reason: str(2000, 1),
           },
-        },
+          ['kind', 'target', 'reason'],
+        ),
       },
     },
     async (req) => ctx.vendorFor(ctx.require(req, ['admin'])).revoke(req.body),
@@ -150,7 +134,7 @@ export function adminRoutes(app: FastifyInstance, ctx: PortalContext): void {
     '/api/admin/revocations/updates',
     {
       schema: {
-        body: { type: 'object', additionalProperties: false, properties: { ttl: str(20, 1) } },
+        body: objectBody({ ttl: str(20, 1) }),
       },
     },
     async (req) => {
@@ -187,12 +171,9 @@ export function adminRoutes(app: FastifyInstance, ctx: PortalContext): void {
     {
       bodyLimit: 20 * 1024 * 1024,
       schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['reports'],
-          properties: { reports: { type: 'array', minItems: 1, maxItems: 1000, items: str(65536, 1) } },
-        },
+        body: objectBody({ reports: { type: 'array', minItems: 1, maxItems: 1000, items: str(65536, 1) } }, [
+          'reports',
+        ]),
       },
     },
     async (req) => {

@@ -1,15 +1,12 @@
 /** The publisher's routes: their apps and submissions, a submission's charter, binary uploads. */
-import { ID_PARAMS, refuse, str, strList } from '@charter/accounts/fastify';
+import { ID_PARAMS, objectBody, refuse, str, strList } from '@charter/accounts/fastify';
 import type { PortalSession, SubmissionRecord } from '@charter/issuer';
 import type { FastifyInstance } from 'fastify';
 import type { PortalContext } from '../context.ts';
 import { UPLOAD_OPTIONS, upload, withChecks } from './binaries.ts';
 
-const SUBMIT_BODY = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'scopes'],
-  properties: {
+const SUBMIT_BODY = objectBody(
+  {
     name: str(200, 1),
     scopes: strList(100, 200),
     appId: str(128, 1),
@@ -23,7 +20,8 @@ const SUBMIT_BODY = {
     server: { type: 'boolean' },
     attestation: { type: 'string', enum: ['required', 'optional'] },
   },
-} as const;
+  ['name', 'scopes'],
+);
 
 interface SubmitBody {
   name: string;

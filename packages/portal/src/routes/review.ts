@@ -1,5 +1,5 @@
 /** The reviewer's routes: the queue, a submission with its changes and binaries, approve and reject. */
-import { ID_PARAMS, str } from '@charter/accounts/fastify';
+import { ID_PARAMS, objectBody, str } from '@charter/accounts/fastify';
 import type { FastifyInstance } from 'fastify';
 import { type PortalContext, ttl } from '../context.ts';
 import { diffSubmissions } from '../diff.ts';
@@ -57,12 +57,7 @@ export function reviewRoutes(app: FastifyInstance, ctx: PortalContext): void {
     {
       schema: {
         params: ID_PARAMS,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['ttl'],
-          properties: { ttl: str(20, 1) },
-        },
+        body: objectBody({ ttl: str(20, 1) }, ['ttl']),
       },
     },
     async (req) => {
@@ -80,12 +75,7 @@ export function reviewRoutes(app: FastifyInstance, ctx: PortalContext): void {
     {
       schema: {
         params: ID_PARAMS,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['reason'],
-          properties: { reason: str(2000, 1) },
-        },
+        body: objectBody({ reason: str(2000, 1) }, ['reason']),
       },
     },
     async (req) => {
