@@ -77,10 +77,6 @@ function numericDate(payload: Record<string, unknown>, name: string): number | u
 }
 
 /**
- * Verify a DPoP proof header value against `expect`, refusing with `invalid_dpop_proof` and a detail
- * naming the failed rule. The nonce and jti replay checks need shared state and are the caller's.
- */
-/**
  * The key a proof header names, checked: every proof of one instance carries the same header bytes,
  * so the outcome of decoding, checking and importing it (a pure function of the segment) is kept by
  * the segment's text. Bounded: a flood of fresh headers empties the map rather than growing it.
@@ -108,6 +104,10 @@ function headerKey(h64: string): InstanceKey {
   return key;
 }
 
+/**
+ * Verify a DPoP proof header value against `expect`, refusing with `invalid_dpop_proof` and a detail
+ * naming the failed rule. The nonce and jti replay checks need shared state and are the caller's.
+ */
 export function verifyDpopProof(value: string | undefined, expect: ProofExpectations): VerifiedProof {
   if (value === undefined || value === '') refuse('ERR_DPOP_MISSING', 'the request carries no DPoP proof');
   if (value.length > MAX_PROOF_CHARS) refuse('ERR_DPOP_SIZE', 'the DPoP proof is too long');
