@@ -259,10 +259,11 @@ export class LicenseKeeper {
     if (this.#polling) return false;
     this.#polling = true;
     try {
-      await this.localRevocations.refresh(this.#store);
+      // True when anything in force changed, so a worker that found it can have the others reload.
+      const local = await this.localRevocations.refresh(this.#store);
       const updated = await this.refreshRevocations();
       const record = await this.#store.currentLicense();
-      if (!record || record.serial <= this.#license.serial) return updated;
+      if (!record || record.serial <= this.#license.serial) return updated || local;
       this.#license = await loadLicense(record.token, this.#trust, this.#store, this.now());
       this.#guard.raise(this.#license.claims.iat);
       this.show();

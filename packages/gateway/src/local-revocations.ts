@@ -63,11 +63,12 @@ export class LocalRevocations {
     return this.#ids;
   }
 
-  /** Reload the set from the store. */
-  async refresh(store: GatewayStore): Promise<void> {
+  /** Reload the set from the store; true when it changed. */
+  async refresh(store: GatewayStore): Promise<boolean> {
     const list = await readLocalRevocations(store);
-    if (list.length !== this.#ids.size || list.some((r) => !this.#ids.has(r.instance_id)))
-      this.#ids = new Set(list.map((r) => r.instance_id));
+    if (list.length === this.#ids.size && list.every((r) => this.#ids.has(r.instance_id))) return false;
+    this.#ids = new Set(list.map((r) => r.instance_id));
+    return true;
   }
 
   /** The license with the local revocations added to its revoked instances (the same object when none). */
