@@ -194,6 +194,7 @@ const cpuOf = (child: ChildProcess): Promise<number> =>
 const trustText = JSON.stringify(trustDoc);
 const upstream = await start('upstream', '', '', LOAD_CORE);
 const proxy = await start('proxy', upstream.url);
+const nodeProxy = await start('node-proxy', upstream.url);
 const peer = await start(
   'peer',
   upstream.url,
@@ -281,6 +282,7 @@ const gwTokens = await gatewayTokens(gateway);
 const variants: Variant[] = [
   { name: 'bare upstream', target: upstream, tokens: gwTokens, checks: false },
   { name: 'bare Fastify proxy', target: proxy, tokens: gwTokens, checks: false },
+  { name: 'bare node:http proxy', target: nodeProxy, tokens: gwTokens, checks: false },
   { name: 'hand-written peer', target: peer, tokens: peerTokens, checks: true },
   ...(haproxy ? [{ name: 'HAProxy peer', target: haproxy, tokens: peerTokens, checks: true }] : []),
   { name: 'Charter gateway', target: gateway, tokens: gwTokens, checks: true },

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signCharter, signLicense, trustFromDocument } from '@charter/core';
-import { createGateway } from '@charter/gateway';
+import { createGateway, MemoryCache } from '@charter/gateway';
 import { SqliteStore } from '@charter/gateway/sqlite';
 import { benchVendor } from './vendor.ts';
 
@@ -25,6 +25,7 @@ const engine = await createGateway({
   license,
   publicUrl: 'http://gw.bench',
   licensePollMs: 0,
+  ...(process.env.ADMIT_MEMORY_CACHE ? { cache: new MemoryCache() } : {}),
   routes: [{ method: 'GET', path: '/orders*', scope: 'orders:read' }],
 });
 const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -74,7 +75,9 @@ for (let k = 0; k < 5000; k++) verify('sha256', data, { key: pub, dsaEncoding: '
 let d = process.cpuUsage(t);
 const verifyUs = (d.user + d.system) / 5000;
 t = process.cpuUsage();
-for (const r of requests) await engine.admit(r);
+const C = Number(process.env.ADMIT_CONCURRENCY ?? 1);
+for (let i = 0; i < requests.length; i += C)
+  await Promise.all(requests.slice(i, i + C).map((r) => engine.admit(r)));
 d = process.cpuUsage(t);
 const admitUs = (d.user + d.system) / N;
 console.log(

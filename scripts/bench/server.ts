@@ -49,6 +49,29 @@ if (kind === 'upstream') {
     return reply.send(res.body);
   });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
+} else if (kind === 'node-proxy') {
+  // The leanest proxy node and undici allow: node:http in, undici's stream() out, no framework.
+  const pool = new Pool(upstream as string, { connections: 128 });
+  const server = createServer((req, res) => {
+    const { authorization: _a, dpop: _d, host: _h, connection: _c, ...headers } = req.headers;
+    pool
+      .stream(
+        {
+          method: req.method as 'GET',
+          path: req.url ?? '/',
+          headers,
+          body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+        },
+        ({ statusCode, headers: h }) => {
+          res.writeHead(statusCode, h as never);
+          return res;
+        },
+      )
+      .catch(() => res.destroy());
+  });
+  server.keepAliveTimeout = 72_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 } else if (kind === 'peer') {
   url = await startPeer(upstream as string, JSON.parse(readFileSync(setupFile as string, 'utf8')));
 } else if (kind === 'gateway') {

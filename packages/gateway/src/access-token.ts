@@ -60,6 +60,23 @@ export class TokenAuthority {
    * base64url(SHA-256(token)), computed once by the caller for both this cache and `ath`.
    */
   async verify(token: string, hash: string, now: number): Promise<AccessClaims> {
+    return this.known(hash, now) ?? this.#verify(token, hash, now);
+  }
+
+  /**
+   * The claims of a token already verified (by its hash), without a turn of the promise queue;
+   * undefined when {@link verify} must check its signature. Refuses an expired one.
+   */
+  known(hash: string, now: number): AccessClaims | undefined {
+    const claims = this.#cache.get(hash);
+    if (claims !== undefined && claims.exp <= now) {
+      this.#cache.delete(hash);
+      throw new CharterError('invalid_token', 'ERR_TOKEN_EXPIRED', 'the access token has expired');
+    }
+    return claims;
+  }
+
+  async #verify(token: string, hash: string, now: number): Promise<AccessClaims> {
     let claims = this.#cache.get(hash);
     if (!claims) {
       try {

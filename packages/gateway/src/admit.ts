@@ -41,7 +41,9 @@ export async function admit(
 
   // The single form (Authorization: DPoP <charter token>) or the dual one (Charter-Token, the user's Authorization).
   const presented = charterCredentials(req);
-  const claims = await ctx.tokens.verify(presented.token, presented.tokenHash, now);
+  const claims =
+    ctx.tokens.known(presented.tokenHash, now) ??
+    (await ctx.tokens.verify(presented.token, presented.tokenHash, now));
   const htu = expectedHtu(ctx.base, rawPath);
   if (htu === undefined) throw refusal('invalid_request', 'ERR_PATH', 'the request path cannot form a URL');
   const proof = verifyDpopProof(presented.proof, {
@@ -64,7 +66,7 @@ export async function admit(
 
   // The token key can be read out of the store, so the token is only believed as far as the
   // instance it names, which must be known, match it, and still pass its own checks.
-  let instance = await ctx.instances.get(ctx, claims.sub);
+  let instance = ctx.instances.known(ctx, claims.sub) ?? (await ctx.instances.get(ctx, claims.sub));
   if (!instance)
     throw refusal('invalid_token', 'ERR_INSTANCE_UNKNOWN', 'the token names no instance known here');
   // Each check once per request: the problems found here are the policy refusals applied below.

@@ -50,13 +50,16 @@ export function isCorsPath(url: string): boolean {
   // Decided on the decoded path too, since a router may decode before matching: `/%63harter/admin`
   // must not get CORS if it reaches the console. Undecodable paths, dot segments and backslashes
   // (refused as requests anyway) get none.
-  let path: string;
-  try {
-    path = decodeURIComponent(raw);
-  } catch {
-    return false;
+  let path = raw;
+  if (raw.includes('%')) {
+    try {
+      path = decodeURIComponent(raw);
+    } catch {
+      return false;
+    }
   }
-  if (path.includes('\\') || path.split('/').some((s) => s === '.' || s === '..')) return false;
+  if (path.includes('\\') || (path.includes('/.') && path.split('/').some((s) => s === '.' || s === '..')))
+    return false;
   if (path === PATHS.wellKnown || (path.startsWith('/charter/v1/') && raw.startsWith('/charter/v1/')))
     return true;
   return !path.startsWith('/charter/') && !raw.startsWith('/charter/');

@@ -79,6 +79,25 @@ export interface CharterCredentials {
 
 const TOKEN68 = /^[A-Za-z0-9._~+/-]+=*$/;
 
+/**
+ * base64url(SHA-256(token)) by the exact token text: an instance sends the same token on every
+ * request until it refreshes it, so the hash (the claims cache key and the `ath` a proof must carry)
+ * is computed once per token, not per request. A map lookup by the whole string cannot confuse two
+ * tokens. Bounded: a flood of fresh tokens empties it rather than growing it.
+ */
+const tokenHashes = new Map<string, string>();
+const MAX_TOKEN_HASHES = 10_000;
+
+function tokenHashOf(token: string): string {
+  let hash = tokenHashes.get(token);
+  if (hash === undefined) {
+    hash = sha256B64url(token);
+    if (tokenHashes.size >= MAX_TOKEN_HASHES) tokenHashes.clear();
+    tokenHashes.set(token, hash);
+  }
+  return hash;
+}
+
 function schemeOf(authorization: string): string {
   const space = authorization.indexOf(' ');
   return (space === -1 ? authorization : authorization.slice(0, space)).toLowerCase();
@@ -97,7 +116,7 @@ export function charterCredentials(req: CharterRequest): CharterCredentials {
   const charterToken = headerOf(req, CHARTER_TOKEN_HEADER, 'invalid_token');
   if (charterToken === undefined) {
     const token = parseAuthorization(headerOf(req, 'authorization', 'invalid_token'));
-    const hash = sha256B64url(token);
+    const hash = tokenHashOf(token);
     return {
       form: 'single',
       token,
@@ -108,7 +127,7 @@ export function charterCredentials(req: CharterRequest): CharterCredentials {
   }
   if (charterToken.length === 0 || charterToken.length > MAX_TOKEN_CHARS || !TOKEN68.test(charterToken))
     throw new CharterError('invalid_token', 'ERR_TOKEN_FORMAT', 'the Charter-Token value is malformed');
-  const hash = sha256B64url(charterToken);
+  const hash = tokenHashOf(charterToken);
   const authorization = headerOf(req, 'authorization');
   // The dual form forwards Authorization: the Charter token in it would reach the upstream.
   if (
@@ -144,12 +163,12 @@ export function charterCredentials(req: CharterRequest): CharterCredentials {
  * (a shared proof); with a Bearer user token and no `Charter-DPoP` it is the app's alone.
  */
 export function userCredentialOf(req: CharterRequest): UserCredential | undefined {
+  const charterToken = req.headers[CHARTER_TOKEN_HEADER];
+  if (charterToken === undefined) return undefined;
   const one = (name: string): string | undefined => {
     const v = req.headers[name];
     return typeof v === 'string' ? v : undefined;
   };
-  const charterToken = req.headers[CHARTER_TOKEN_HEADER];
-  if (charterToken === undefined) return undefined;
   const authorization = one('authorization');
   if (authorization === undefined || authorization === '') return undefined;
   // Never the Charter token itself, even where monitor mode lets the request through.

@@ -164,6 +164,11 @@ export class DecisionRecorder {
     }
     this.#count(endpoint, notes, error && !monitorPass ? error : undefined, monitored, outcome);
 
+    const logged = logger.isLevelEnabled(outcome === 'admitted' ? 'info' : 'warn');
+    // Nothing for the audit chain: an admission (or monitored pass) with no refusal and no registration.
+    const audited = error !== undefined || monitored.length > 0 || endpoint === 'register';
+    // The common case, an admission neither logged nor audited, builds nothing more.
+    if (!logged && !audited) return undefined;
     const ids = {
       ...(notes.app_id ? { app_id: notes.app_id } : {}),
       ...(notes.publisher_id ? { publisher_id: notes.publisher_id } : {}),
@@ -172,7 +177,7 @@ export class DecisionRecorder {
       ...(notes.platform ? { platform: notes.platform, attested: notes.attested === true } : {}),
     };
     // The line is built only when it will be written: a logger above `info` costs nothing per admission.
-    if (logger.isLevelEnabled(outcome === 'admitted' ? 'info' : 'warn')) {
+    if (logged) {
       const line = {
         endpoint,
         method: req.method,
@@ -188,8 +193,7 @@ export class DecisionRecorder {
       if (outcome === 'admitted') logger.info(line, 'admitted');
       else logger.warn(line, outcome);
     }
-    // Nothing for the audit chain: an admission (or monitored pass) with no refusal and no registration.
-    if (!error && monitored.length === 0 && endpoint !== 'register') return undefined;
+    if (!audited) return undefined;
     return this.#audit(endpoint, notes, ids, error, monitorPass, monitored);
   }
 

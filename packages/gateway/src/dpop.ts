@@ -6,7 +6,7 @@
  */
 import { verify } from 'node:crypto';
 import { CharterError, normaliseTyp } from '@charter/core';
-import { normaliseHtu } from './htu.ts';
+import { htuMatches } from './htu.ts';
 import { INSTANCE_ALGS, type InstanceAlg, type InstanceKey, instanceKeyOf } from './instance-key.ts';
 
 /** What a proof must match: the request, the clock, and (for protected requests) the token hash. */
@@ -149,8 +149,7 @@ export function verifyDpopProof(value: string | undefined, expect: ProofExpectat
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256)
     refuse('ERR_DPOP_JTI', 'the proof has no usable jti');
   if (htm !== expect.method) refuse('ERR_DPOP_HTM', 'the proof is for another method');
-  if (typeof htu !== 'string' || normaliseHtu(htu) !== expect.htu)
-    refuse('ERR_DPOP_HTU', 'the proof is for another URL');
+  if (!htuMatches(htu, expect.htu)) refuse('ERR_DPOP_HTU', 'the proof is for another URL');
   if (expect.ath !== undefined && ath !== expect.ath)
     refuse('ERR_DPOP_ATH', 'the proof is not bound to this access token');
   if (expect.charterAth !== undefined && payload.charter_ath !== expect.charterAth)

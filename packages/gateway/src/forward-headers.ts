@@ -24,8 +24,18 @@ const HOP_BY_HOP = new Set([
  * about a name is made on this form, never on the name as sent.
  */
 export function foldHeaderName(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]/g, '-');
+  let folded = folds.get(name);
+  if (folded === undefined) {
+    folded = name.toLowerCase().replace(/[^a-z0-9]/g, '-');
+    // Requests repeat the same few names; the bound keeps a flood of invented names from growing it.
+    if (folds.size >= MAX_FOLDS) folds.clear();
+    folds.set(name, folded);
+  }
+  return folded;
 }
+
+const folds = new Map<string, string>();
+const MAX_FOLDS = 1000;
 
 /** True for a name that folds to a Charter header (`Charter-Scope`, `charter_scope`, `CHARTER.APP.ID`…). */
 export function isCharterHeaderName(name: string): boolean {
@@ -47,7 +57,9 @@ export function stripCharterHeaders(req: { headers: IncomingHttpHeaders; rawHead
 }
 
 /** Names a `Connection` header lists (folded), which are hop-by-hop for this hop too. */
-function connectionListed(value: string | string[] | undefined): Set<string> {
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+  // The common values name nothing beyond the hop-by-hop set itself.
+  if (value === undefined || value === 'keep-alive') return NONE;
   const text = Array.isArray(value) ? value.join(',') : (value ?? '');
   return new Set(
     text
@@ -56,6 +68,8 @@ function connectionListed(value: string | string[] | undefined): Set<string> {
       .filter(Boolean),
   );
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** Names the gateway sets upstream itself (besides `Charter-*`): a client's spelling of them is dropped. */
 const GATEWAY_SET = new Set(['x-forwarded-for']);
@@ -73,7 +87,8 @@ export function upstreamRequestHeaders(
 ): Record<string, string | string[]> {
   const listed = connectionListed(incoming.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined) continue;
     const n = name.toLowerCase();
     const f = foldHeaderName(n);
@@ -96,7 +111,7 @@ export function upstreamRequestHeaders(
       ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${clientIp}`
       : clientIp;
   }
-  return { ...out, ...added };
+  return Object.assign(out, added);
 }
 
 /** Headers for the client from an upstream response: minus hop-by-hop ones. */
@@ -105,7 +120,8 @@ export function clientResponseHeaders(
 ): Record<string, string | string[]> {
   const listed = connectionListed(upstream.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    const value = upstream[name];
     if (value === undefined) continue;
     const n = name.toLowerCase();
     if (HOP_BY_HOP.has(n) || listed.has(n)) continue;

@@ -36,6 +36,32 @@ export function normaliseHtu(value: string): string | undefined {
 
 /** The normalised URL a proof for a request to `path` (origin-form, no query) must name. */
 export function expectedHtu(base: PublicBase, path: string): string | undefined {
+  // A pure function of the base and the path, asked again for every request to the same resource.
+  let known = expected.get(base);
+  if (!known) {
+    known = new Map();
+    expected.set(base, known);
+  }
+  const hit = known.get(path);
+  if (hit !== undefined) return hit === false ? undefined : hit;
   // Joined as text, never resolved as a reference: `//evil.example/x` must not change the host.
-  return normaliseHtu(base.origin + base.prefix + path);
+  const htu = normaliseHtu(base.origin + base.prefix + path);
+  // Bounded: a crawl of distinct paths empties the map rather than growing it.
+  if (known.size >= MAX_EXPECTED) known.clear();
+  known.set(path, htu ?? false);
+  return htu;
+}
+
+const expected = new WeakMap<PublicBase, Map<string, string | false>>();
+const MAX_EXPECTED = 10_000;
+
+/**
+ * Whether a proof's `htu` names `expected` (a value {@link normaliseHtu} gave). The same text is
+ * the common case and needs no parse: normalisation is idempotent on its own output (the URL
+ * Standard's serialisation reparses to itself for http(s)), so equal text normalises equal.
+ */
+export function htuMatches(htu: unknown, expected: string): htu is string {
+  if (typeof htu !== 'string') return false;
+  if (htu === expected && htu.length <= 4096) return true;
+  return normaliseHtu(htu) === expected;
 }

@@ -97,6 +97,22 @@ export class InstanceBook {
   }
 
   /**
+   * The cached instance when its copy is younger than `maxAgeMs`, without a turn of the promise
+   * queue (the per-request path); undefined when {@link get} must read the store. Throws a cached refusal.
+   */
+  known(ctx: EngineContext, instanceId: string, maxAgeMs = CACHE_MS): VerifiedInstance | undefined {
+    const license = ctx.license();
+    if (this.#ring !== license.ring) {
+      this.clear();
+      this.#ring = license.ring;
+    }
+    const cached = this.#rows.get(instanceId);
+    if (cached === undefined || Date.now() - cached.at >= maxAgeMs) return undefined;
+    if (cached.entry instanceof CharterError) throw cached.entry;
+    return cached.entry;
+  }
+
+  /**
    * The instance `instanceId` with its verified charter; undefined when the store has no such row.
    * A cached copy older than `maxAgeMs` is read again from the store (0: always read). A row without a charter, or whose charter
    * does not verify, is refused with `invalid_token` (the row was not written by a registration).
@@ -106,17 +122,10 @@ export class InstanceBook {
     instanceId: string,
     maxAgeMs = CACHE_MS,
   ): Promise<VerifiedInstance | undefined> {
-    const license = ctx.license();
-    if (this.#ring !== license.ring) {
-      this.clear();
-      this.#ring = license.ring;
-    }
+    const fresh = this.known(ctx, instanceId, maxAgeMs);
+    if (fresh) return fresh;
     const cached = this.#rows.get(instanceId);
     const t = Date.now();
-    if (cached && t - cached.at < maxAgeMs) {
-      if (cached.entry instanceof CharterError) throw cached.entry;
-      return cached.entry;
-    }
     let record: InstanceRecord | undefined;
     try {
       record = await ctx.store.getInstance(instanceId);

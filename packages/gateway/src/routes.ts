@@ -219,13 +219,18 @@ export function methodReadings(
       if (METHOD.test(m) && m !== '*') methods.add(m);
     }
   };
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    // Every override header's name starts with an x in any spelling: the fold is for those alone.
+    const c = name.charCodeAt(0);
+    if (c !== 0x78 && c !== 0x58) continue;
+    const value = headers[name];
     if (value === undefined || !METHOD_OVERRIDE_HEADERS.has(name.toLowerCase().replace(/[^a-z0-9]/g, '-')))
       continue;
     for (const v of Array.isArray(value) ? value : [value]) add(v);
   }
   const q = rawUrl.indexOf('?');
-  if (q !== -1) {
+  // A query with neither `_` nor an escape cannot name `_method` in any spelling.
+  if (q !== -1 && (rawUrl.includes('_', q) || rawUrl.includes('%', q))) {
     for (const pair of rawUrl.slice(q + 1).split('&')) {
       const eq = pair.indexOf('=');
       let key: string;
@@ -250,6 +255,31 @@ export function methodReadings(
  * handler without that handler's scope.
  */
 export function scopesFor(
+  routes: readonly CompiledRoute[],
+  method: string | readonly string[],
+  rawPath: string,
+): string[] {
+  // A pure function of its arguments, asked again for every request to the same resource: the
+  // answer is kept per rule set by method(s) and path. Refusals are not kept (they are rare, and
+  // thrown anew each time). Bounded: a crawl of distinct paths empties the map rather than growing it.
+  let known = scopeMemo.get(routes);
+  if (!known) {
+    known = new Map();
+    scopeMemo.set(routes, known);
+  }
+  const key = `${typeof method === 'string' ? method : method.join(',')} ${rawPath}`;
+  const hit = known.get(key);
+  if (hit) return hit;
+  const scopes = computeScopes(routes, method, rawPath);
+  if (known.size >= MAX_MEMO) known.clear();
+  known.set(key, scopes);
+  return scopes;
+}
+
+const scopeMemo = new WeakMap<readonly CompiledRoute[], Map<string, string[]>>();
+const MAX_MEMO = 10_000;
+
+function computeScopes(
   routes: readonly CompiledRoute[],
   method: string | readonly string[],
   rawPath: string,
