@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'log-options': { type: 'boolean', default: false },
     profile: { type: 'string' },
+    'profile-target': { type: 'string' },
     only: { type: 'string' },
   },
 });
@@ -334,9 +335,13 @@ const rawVerifyUs = (() => {
   };
 })();
 
-// --profile: the gateway alone, so its profile is of admissions (the other rows are not measured).
-if (args.profile)
-  variants.splice(0, variants.length, ...variants.filter((v) => v.name === 'Charter gateway'));
+// --profile: the gateway alone, so its profile is of admissions (the other rows are not measured);
+// --profile-target NAME profiles the first row whose name contains NAME instead (a baseline to compare).
+const profiled = args['profile-target']
+  ? variants.find((v) => v.name.includes(args['profile-target'] as string))
+  : variants.find((v) => v.name === 'Charter gateway');
+if (args.profile && !profiled) throw new Error(`no row named like ${args['profile-target']}`);
+if (args.profile) variants.splice(0, variants.length, profiled as Variant);
 // --only proxy,gateway: just those rows (name substrings), for a quick A/B while working on the hot path.
 const only = args.only?.split(',');
 if (only)
@@ -351,7 +356,7 @@ const ask = (child: ChildProcess, message: unknown) =>
     child.once('message', () => resolve());
     child.send(message as string);
   });
-if (args.profile) await ask(gateway.child, 'profile-start');
+if (args.profile) await ask((profiled as Variant).target.child, 'profile-start');
 for (let round = 0; round < RUNS; round++) {
   verifies.push(rawVerifyUs());
   // Rotated each round, so a drift of the machine's load does not always fall on the same target.
@@ -389,12 +394,13 @@ if (only) {
   process.exit(0);
 }
 if (args.profile) {
-  const file = join(args.profile, 'gateway.cpuprofile');
+  const v = profiled as Variant;
+  const file = join(args.profile, args['profile-target'] ? 'target.cpuprofile' : 'gateway.cpuprofile');
   mkdirSync(args.profile, { recursive: true });
-  await ask(gateway.child, { profileStop: file });
-  const r = rows['Charter gateway'] as Run[];
+  await ask(v.target.child, { profileStop: file });
+  const r = rows[v.name] as Run[];
   console.log(
-    `gateway: ${median(r.map((x) => x.rps)).toFixed(0)} req/s, ${median(r.map((x) => x.cpuUs)).toFixed(0)} µs CPU/req; profile: node scripts/bench/profile-summary.mjs ${file}`,
+    `${v.name}: ${median(r.map((x) => x.rps)).toFixed(0)} req/s, ${median(r.map((x) => x.cpuUs)).toFixed(0)} µs CPU/req; profile: node scripts/bench/profile-summary.mjs ${file}`,
   );
   process.exit(0);
 }

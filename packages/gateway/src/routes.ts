@@ -212,13 +212,8 @@ export function methodReadings(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   rawUrl: string,
 ): string[] {
-  const methods = new Set([method.toUpperCase()]);
-  const add = (value: string): void => {
-    for (const part of value.split(',')) {
-      const m = part.trim().toUpperCase();
-      if (METHOD.test(m) && m !== '*') methods.add(m);
-    }
-  };
+  // Built only when an override is there: almost every request runs as its own method alone.
+  let methods: Set<string> | undefined;
   for (const name in headers) {
     // Every override header's name starts with an x in any spelling: the fold is for those alone.
     const c = name.charCodeAt(0);
@@ -226,7 +221,8 @@ export function methodReadings(
     const value = headers[name];
     if (value === undefined || !METHOD_OVERRIDE_HEADERS.has(name.toLowerCase().replace(/[^a-z0-9]/g, '-')))
       continue;
-    for (const v of Array.isArray(value) ? value : [value]) add(v);
+    methods ??= new Set([method.toUpperCase()]);
+    for (const v of Array.isArray(value) ? value : [value]) addMethods(methods, v);
   }
   const q = rawUrl.indexOf('?');
   // A query with neither `_` nor an escape cannot name `_method` in any spelling.
@@ -242,10 +238,21 @@ export function methodReadings(
         continue;
       }
       // `_method`, and the bracket forms query parsers read as it (`_method[]`).
-      if (key === METHOD_OVERRIDE_QUERY || key.startsWith(`${METHOD_OVERRIDE_QUERY}[`)) add(value);
+      if (key === METHOD_OVERRIDE_QUERY || key.startsWith(`${METHOD_OVERRIDE_QUERY}[`)) {
+        methods ??= new Set([method.toUpperCase()]);
+        addMethods(methods, value);
+      }
     }
   }
-  return [...methods];
+  return methods ? [...methods] : [method.toUpperCase()];
+}
+
+/** Add each method a comma-separated override value names (upper-cased; `*` and non-tokens left out). */
+function addMethods(methods: Set<string>, value: string): void {
+  for (const part of value.split(',')) {
+    const m = part.trim().toUpperCase();
+    if (METHOD.test(m) && m !== '*') methods.add(m);
+  }
 }
 
 /**
