@@ -7,7 +7,7 @@
  */
 import { Agent, request } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { mutateText, nastyString } from './bytes.ts';
+import { MAX_MUTATED, mutateText, nastyString } from './bytes.ts';
 import { mutateJson } from './json.ts';
 import type { Rng } from './rng.ts';
 import { Finding, judgeHttp } from './target.ts';
@@ -146,6 +146,9 @@ export function mutateBody(
   else if (r < 95)
     body = rng.pick(['null', '[]', '1', '"x"', 'true', '{}', '{"a":', '\u0000', nastyString(rng)]);
   else body = JSON.stringify(doc);
+  // Capped as every mutated output is (a string repeated inside a repeated node can reach hundreds of
+  // MB): above each endpoint's own body limit, and still an input that can be sent and written out.
+  if (body.length > MAX_MUTATED) body = body.slice(0, MAX_MUTATED);
   const type = rng.chance(0.1) ? rng.pick(CONTENT_TYPES) : undefined;
   return { body, ...(type !== undefined ? { type } : {}) };
 }
