@@ -5,11 +5,12 @@
  * Framing headers (Content-Length, Transfer-Encoding) are left to `inject`: on a socket they decide
  * where a body ends, so a mismatch cannot be sent as one request at all.
  */
+import { Agent, request } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { mutateText, nastyString } from './bytes.ts';
+import { MAX_MUTATED, mutateText, nastyString } from './bytes.ts';
 import { mutateJson } from './json.ts';
 import type { Rng } from './rng.ts';
-import { judgeHttp } from './target.ts';
+import { Finding, judgeHttp } from './target.ts';
 
 export interface HttpInput {
   method: string;
@@ -53,6 +54,70 @@ export async function inject(
   );
 }
 
+/**
+ * Send `r` to a listening server over a real loopback socket and judge the answer, as a client would
+ * meet it: through node's HTTP parser, the server's request listener (the gateway's lean proxy path,
+ * which `inject` never reaches: it calls the Fastify app directly) and its connection handling. Headers
+ * go as written (a flat list, so a name repeated in other case stays two lines); Host is added when the
+ * input has none, Content-Length when it has a body (framing is not fuzzed, as with `inject`). A
+ * connection cut without an answer is a crash: a client would see a reset, not a refusal.
+ */
+export async function send(
+  agent: Agent,
+  base: string,
+  r: HttpInput,
+  allowed5xx?: ReadonlySet<string>,
+): Promise<string> {
+  if (!reachesApp(r)) return 'refused_by_http_parser';
+  // node's server hands CONNECT to a 'connect' listener, never to the request handler: with none it
+  // closes the socket. Nothing of the app runs, as for a request its parser refuses.
+  if (r.method === 'CONNECT') return 'refused_by_http_parser';
+  const u = new URL(base);
+  const headers: string[] = [];
+  let host = false;
+  for (const [k, v] of Object.entries(r.headers)) {
+    if (k.toLowerCase() === 'host') host = true;
+    for (const x of Array.isArray(v) ? v : [v]) headers.push(k, x);
+  }
+  if (!host) headers.push('host', u.host);
+  const body =
+    r.body === undefined ? undefined : typeof r.body === 'string' ? Buffer.from(r.body) : Buffer.from(r.body);
+  if (body !== undefined) headers.push('content-length', String(body.length));
+  const res = await new Promise<{ statusCode: number; body: string; headers: Record<string, unknown> }>(
+    (resolve, reject) => {
+      const req = request(
+        { agent, host: u.hostname, port: u.port, method: r.method, path: r.url, headers, setHost: false },
+        (m) => {
+          const chunks: Buffer[] = [];
+          m.on('data', (c: Buffer) => chunks.push(c));
+          m.on('end', () =>
+            resolve({
+              statusCode: m.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              headers: m.headers,
+            }),
+          );
+          m.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    },
+  ).catch((e: unknown) => {
+    const err = e as NodeJS.ErrnoException;
+    throw new Finding(
+      'crash',
+      `the server cut the connection without a complete answer: ${err?.code ?? ''} ${err?.message ?? e}`,
+    );
+  });
+  return judgeHttp(res, allowed5xx, r.method === 'HEAD');
+}
+
+/** A keep-alive agent for {@link send}: one connection, dropped when idle long before the server would. */
+export function wireAgent(): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 1, timeout: 10_000 });
+}
+
 const CONTENT_TYPES = [
   'application/json',
   'application/json; charset=utf-8',
@@ -81,6 +146,9 @@ export function mutateBody(
   else if (r < 95)
     body = rng.pick(['null', '[]', '1', '"x"', 'true', '{}', '{"a":', '\u0000', nastyString(rng)]);
   else body = JSON.stringify(doc);
+  // Capped as every mutated output is (a string repeated inside a repeated node can reach hundreds of
+  // MB): above each endpoint's own body limit, and still an input that can be sent and written out.
+  if (body.length > MAX_MUTATED) body = body.slice(0, MAX_MUTATED);
   const type = rng.chance(0.1) ? rng.pick(CONTENT_TYPES) : undefined;
   return { body, ...(type !== undefined ? { type } : {}) };
 }

@@ -126,14 +126,20 @@ function record(
   if (n >= 3 || stats.findings.length >= 200) return;
   mkdirSync(failures, { recursive: true });
   const file = join(failures, `${job.target}-seed${job.seed}-${index}-${kind}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify(
-      { target: job.target, seed: job.seed, index, kind, message, stack, ms, input: encodeInput(input) },
+  const record = { target: job.target, seed: job.seed, index, kind, message, stack, ms };
+  let text: string;
+  try {
+    text = JSON.stringify({ ...record, input: encodeInput(input) }, null, 1);
+  } catch (e) {
+    // An input too big to write out (past V8's longest string) must not end the campaign: the
+    // finding is kept without it, and `--seed N --index i` makes the input again.
+    text = JSON.stringify(
+      { ...record, input: null, inputNotWritten: `${(e as Error)?.name}: ${(e as Error)?.message}` },
       null,
       1,
-    ),
-  );
+    );
+  }
+  writeFileSync(file, text);
   stats.findings.push({ kind, index, message, file, ms });
   port?.postMessage({ type: 'finding', finding: { kind, index, message, file, ms } });
 }

@@ -571,6 +571,11 @@ export const ERROR_DETAILS = {
     meaning: 'a Charter header is too long',
   },
   ERR_HTTP: { error: ['invalid_request'], seen: 'internal', meaning: 'the HTTP layer refused the request' },
+  ERR_HTTP_EXPECT: {
+    error: ['invalid_request'],
+    seen: 'internal',
+    meaning: 'an Expect header other than 100-continue',
+  },
   ERR_HTTP_PARSE: { error: ['invalid_request'], seen: 'internal', meaning: 'unparseable request' },
   ERR_IAT: {
     error: ['invalid_attestation', 'invalid_charter', 'invalid_request', 'license_invalid'],

@@ -9,7 +9,7 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { CharterError } from '@charter/core';
 import Fastify, {
@@ -22,6 +22,7 @@ import { pino } from 'pino';
 import { Pool } from 'undici';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import { isPreflight } from './cors.ts';
+import { CHARTER_REFUSAL_HEADER } from './credentials.ts';
 import {
   charterEndpoints,
   corsForReply,
@@ -82,15 +83,43 @@ declare module 'fastify' {
   }
 }
 
-/** The catalogue's `invalid_request` for anything node's HTTP parser refuses (huge or garbled headers). */
+/**
+ * The catalogue's `invalid_request` for anything node's HTTP parser refuses (huge or garbled headers),
+ * with the `Charter-Refusal` header every refusal carries. A HEAD request gets the status line and
+ * headers only: a body after them would be read by the client as the start of a next response (node's
+ * client fails with "Data after `Connection: close`"). The method is read from the refused bytes
+ * (`rawPacket`, the chunk the parser failed in): a request refused in a later chunk than its first
+ * gets the body, as before.
+ */
 function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
   const body = JSON.stringify(
     new CharterError('invalid_request', 'ERR_HTTP_PARSE', 'unparseable request').toClient(),
   );
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
   socket.end(
-    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n${CHARTER_REFUSAL_HEADER}: invalid_request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
   );
+}
+
+/**
+ * A request whose `Expect` is not `100-continue`: node's server would answer a bare 417 with no body
+ * (no code of the catalogue) before any handler ran. The gateway refuses it as `invalid_request`,
+ * as RFC 9110 §10.1.1 lets it (the 417 is a MAY).
+ */
+function refuseExpectation(res: ServerResponse): void {
+  const reply = refusalReply(
+    new CharterError('invalid_request', 'ERR_HTTP_EXPECT', 'unsupported Expect header'),
+  );
+  const body = JSON.stringify(reply.body);
+  res
+    .writeHead(reply.status, {
+      ...reply.headers,
+      [CHARTER_REFUSAL_HEADER]: 'invalid_request',
+      'content-length': String(Buffer.byteLength(body)),
+    })
+    .end(body);
 }
 
 /**
@@ -157,6 +186,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         if (gateway && !closing && takesFastPath(req)) fastPath(gateway, req, res);
         else fastify(req, res);
       });
+      server.on('checkExpectation', (_req, res) => refuseExpectation(res));
       // What Fastify sets on a server it creates itself.
       server.keepAliveTimeout = 72_000;
       server.requestTimeout = 0;

@@ -1,6 +1,8 @@
 /**
- * The gateway's HTTP surface, driven in-process through Fastify `inject` on a real proxy-mode gateway
- * (real engine, a real SQLite file in a temp dir, a real upstream on loopback): registration, token,
+ * The gateway's HTTP surface, driven over real loopback sockets to a real proxy-mode gateway (real
+ * engine, a real SQLite file in a temp dir, a real upstream on loopback), so every input meets node's
+ * HTTP parser and the gateway's request listener as a client's does, the lean proxy path included
+ * (`inject` calls the Fastify app directly and never reaches it): registration, token,
  * protected requests and client attestation, and every other endpoint, method and path. An input is
  * a request with its DPoP proof either written out (and mutated like any JWS) or described (key,
  * claims to change) and signed when it runs, with a nonce fetched then, so mutated bodies get past the
@@ -18,7 +20,7 @@ import { SqliteStore } from '@charter/gateway/sqlite';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { nastyString } from '../bytes.ts';
-import { type HttpInput, inject, mutateBody, mutateHeaders, mutatePath } from '../http.ts';
+import { type HttpInput, inject, mutateBody, mutateHeaders, mutatePath, send, wireAgent } from '../http.ts';
 import { mutateJws } from '../jose.ts';
 import { randomValue, toJsonText } from '../json.ts';
 import type { Rng } from '../rng.ts';
@@ -72,10 +74,14 @@ export interface GatewayWorld {
   close(): Promise<void>;
 }
 
-/** Start the gateway; `plugin` is mounted on its listener as the console is (`plugins` of startGateway). */
+/**
+ * Start the gateway; `plugin` is mounted on its listener as the console is (`plugins` of startGateway).
+ * Inputs go over a socket (`send`) unless `via` is `inject`.
+ */
 export async function startGatewayWorld(
   seed: number,
   plugin?: (app: FastifyInstance, gateway: Promise<Gateway>, store: SqliteStore) => Promise<void>,
+  via: 'socket' | 'inject' = 'socket',
 ): Promise<GatewayWorld> {
   const w = await makeWorld(seed);
   const dir = mkdtempSync(join(tmpdir(), 'charter-fuzz-gw-'));
@@ -87,6 +93,11 @@ export async function startGatewayWorld(
       res.end('{"ok":true}');
     });
   });
+  // The sample upstream never closes an idle connection itself (node's default is after 5 s): the
+  // gateway's pool does, first. Otherwise a starved machine can let the upstream's timer win the race
+  // with a request the pool is writing on that connection, and the gateway rightly answers
+  // `unavailable` for an upstream that hung up: a fault of the harness's upstream, not a finding.
+  upstream.keepAliveTimeout = 0;
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const lastError = { text: '' };
   // The engine logs every unexpected failure before answering `unavailable`: kept for the finding.
@@ -113,6 +124,7 @@ export async function startGatewayWorld(
   } as never);
   const keys = [instanceKey('ES256'), instanceKey('EdDSA'), instanceKey('ES256')];
   const base = gw.url;
+  const agent = wireAgent();
 
   const sign = (p: ProofSpec, token: string | undefined): string => {
     const k = keys[p.key % keys.length] as (typeof keys)[number];
@@ -154,7 +166,7 @@ export async function startGatewayWorld(
         req.headers.authorization = `DPoP ${world.tokens[input.token % world.tokens.length]}`;
       lastError.text = '';
       try {
-        return await inject(gw.server, req);
+        return via === 'socket' ? await send(agent, base, req) : await inject(gw.server, req);
       } catch (e) {
         if (e instanceof Finding && lastError.text)
           throw new Finding(e.kind, `${e.message}; gateway logged ${lastError.text.slice(0, 600)}`);
@@ -162,6 +174,7 @@ export async function startGatewayWorld(
       }
     },
     async close() {
+      agent.destroy();
       await gw.close();
       await store.close();
       await new Promise((r) => upstream.close(r));

@@ -254,10 +254,15 @@ export const consoleBodies: Target = {
   about:
     "the gateway admin console's request bodies (sign-in, instance revocation, license and revocation-update upload, audit verify, report export)",
   async setup(seed): Promise<Harness> {
-    // The console is a plugin of the gateway's own listener: a world whose gateway carries it.
-    const g = await startGatewayWorld(seed, async (app, gateway, store) => {
-      await app.register(charterConsole, { gateway, store });
-    });
+    // The console is a plugin of the gateway's own listener: a world whose gateway carries it. Its
+    // inputs stay on `inject`, as the portal's do (the console's routes are all Fastify's).
+    const g = await startGatewayWorld(
+      seed,
+      async (app, gateway, store) => {
+        await app.register(charterConsole, { gateway, store });
+      },
+      'inject',
+    );
     const store = g.store;
     await addOperator(store, { email: 'op@site.example', password: PASSWORD, actor: 'fuzz (cli)' });
     const origin = g.gw.url;
