@@ -650,6 +650,11 @@ ratio(
   perRound((r) => ((cpu('bare Fastify proxy', r) as number) + (verifies[r] as number)) / gwCpu(r)),
   '≥ 0.85',
 );
+// The gateway's lean path is node:http + undici stream(), so this is the stricter ceiling (no goal).
+ratio(
+  'gateway ÷ lean ceiling (node:http proxy + one verify)',
+  perRound((r) => ((cpu('bare node:http proxy', r) as number) + (verifies[r] as number)) / gwCpu(r)),
+);
 ratio(
   'gateway ÷ hand-written peer',
   perRound((r) => (cpu('hand-written peer', r) as number) / gwCpu(r)),

@@ -2,6 +2,9 @@
  * One admission in isolation, for profiling: `node --import tsx --cpu-prof scripts/bench/admission.ts [N]`
  * admits N protected requests (default 20000, each with a fresh proof made beforehand) through the
  * engine with no HTTP around it, and prints the CPU per admission next to one raw ES256 verify.
+ * `ADMIT_CONCURRENCY=32` admits in batches of 32 at once (as a loaded gateway does, so the replay
+ * records share a group commit; default 1: one commit per admission); `ADMIT_MEMORY_CACHE=1` keeps
+ * the replay records in process memory instead of SQLite, to see what the durable record costs.
  */
 import { createHash, createPublicKey, generateKeyPairSync, randomUUID, sign, verify } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';

@@ -1,5 +1,6 @@
 /** The HTTP shape of a refusal (SPEC.md §3), shared by the engine and the transport layers. */
 import type { CharterError, ClientError, ProtocolErrorCode } from '@charter/core/errors';
+import { CHARTER_REFUSAL_HEADER } from './credentials.ts';
 import { INSTANCE_ALGS } from './instance-key.ts';
 
 /** A response the engine wants written. */
@@ -30,7 +31,12 @@ export interface GatewayRefusalReply extends GatewayReply {
  * `WWW-Authenticate: DPoP error="CODE", algs="ES256 EdDSA"` challenge (RFC 9449 §7.1).
  */
 export function refusalReply(error: WireRefusal): GatewayRefusalReply {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+  // Every refusal names its code in `Charter-Refusal` too, so one without a body (HEAD) still says it.
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+    [CHARTER_REFUSAL_HEADER]: error.code,
+  };
   if (error.status === 401)
     headers['www-authenticate'] = `DPoP error="${error.code}", algs="${INSTANCE_ALGS.join(' ')}"`;
   return { kind: 'reply', status: error.status, headers, body: error.toClient() };

@@ -245,6 +245,18 @@ describe('what the fuzzer found once it sent its inputs over sockets (gateway-pr
     });
   }
 
+  // The `head_400` outcomes of the socket runs: a path Fastify's router cannot decode is refused by its
+  // framework-error hook, whose refusal had no `Charter-Refusal`; a HEAD answer (no body) then said
+  // nothing of its code. Every refusal names it now.
+  for (const method of ['HEAD', 'GET'] as const)
+    test(`${method} of an undecodable path: 400 with Charter-Refusal: invalid_request`, async () => {
+      const r = await raw(gw.url, method, '/%zz/orders', {});
+      assert.equal(r.status, 400, r.body);
+      assert.equal(r.headers['charter-refusal'], 'invalid_request');
+      if (method === 'HEAD') assert.equal(r.body, '');
+      else assert.equal((JSON.parse(r.body) as { error?: string }).error, 'invalid_request');
+    });
+
   test('Expect: 100-continue is still honoured', async () => {
     const r = await raw(gw.url, 'GET', '/charter/healthz', { expect: '100-continue' });
     assert.equal(r.status, 200, r.body);
