@@ -133,7 +133,7 @@ test('admitted: the upstream answer with the gateway CORS in place of its own, G
     const head = await rawCall(reader, 'HEAD', path, { origin: ORIGIN });
     assert.equal(head.status, 200);
     const body = JSON.stringify({ item: 'saline', qty: 40, pad: 'x'.repeat(70_000) });
-    const post = await rawCallWithBody(w, path, body);
+    const post = await send(w, 'POST', path, body);
     assert.equal(post.status, 200, `${path}: ${JSON.stringify(post.body)}`);
     assert.equal(post.body.bytes, body.length, `${path}: the whole body reached the upstream`);
     assert.equal(upstream.seen.length, before + 3);
@@ -147,7 +147,7 @@ test('admitted: the upstream answer with the gateway CORS in place of its own, G
 test('an upstream that cuts its answer: the client sees a cut answer, the gateway serves the next', async () => {
   const c = await registeredClient(gw.info.url, site.readOnly);
   for (const path of ['/orders/cut', '/%6Frders/cut']) {
-    const got = await cutCall(c, path);
+    const got = await send(c, 'GET', path);
     assert.equal(got.status, 200, `${path}: the upstream's status line had been sent`);
     assert.equal(got.complete, false, `${path}: a cut answer must not look complete`);
     const next = await rawCall(c, 'GET', FAST);
@@ -170,70 +170,41 @@ test('an upstream that is down: 503 unavailable, the same on both paths', async 
   }
 });
 
-/** A POST of `body` with a fresh proof (rawCall sends no body). */
-async function rawCallWithBody(
+/**
+ * A protected call with a fresh proof and, for a POST, a JSON body (rawCall sends none): its status,
+ * its body as JSON (empty when not JSON), and whether it arrived whole (false when the answer was cut).
+ */
+async function send(
   c: Awaited<ReturnType<typeof registeredClient>>,
+  method: 'GET' | 'POST',
   path: string,
-  body: string,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const proof = await makeProof(c.key, { htm: 'POST', htu: `${c.base}${path}`, ath: ath(c.accessToken) });
+  body?: string,
+): Promise<{ status: number; body: Record<string, unknown>; complete: boolean }> {
+  const proof = await makeProof(c.key, { htm: method, htu: `${c.base}${path}`, ath: ath(c.accessToken) });
   const u = new URL(c.base);
+  const headers: Record<string, string | number> = { authorization: `DPoP ${c.accessToken}`, dpop: proof };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = Buffer.byteLength(body);
+  }
   return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        method: 'POST',
-        path,
-        headers: {
-          authorization: `DPoP ${c.accessToken}`,
-          dpop: proof,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: JSON.parse(Buffer.concat(chunks).toString() || '{}'),
-          }),
-        );
-      },
-    );
+    const req = request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      let complete = false;
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => {
+        complete = true;
+      });
+      res.on('error', () => {});
+      res.on('close', () => {
+        let parsed: Record<string, unknown> = {};
+        try {
+          parsed = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
+        } catch {}
+        resolve({ status: res.statusCode ?? 0, body: parsed, complete });
+      });
+    });
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-/** A GET whose answer may be cut: its status, and whether the body arrived whole. */
-async function cutCall(
-  c: Awaited<ReturnType<typeof registeredClient>>,
-  path: string,
-): Promise<{ status: number; complete: boolean }> {
-  const proof = await makeProof(c.key, { htm: 'GET', htu: `${c.base}${path}`, ath: ath(c.accessToken) });
-  const u = new URL(c.base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path,
-        headers: { authorization: `DPoP ${c.accessToken}`, dpop: proof },
-      },
-      (res) => {
-        let complete = false;
-        res.on('data', () => {});
-        res.on('end', () => {
-          complete = true;
-        });
-        res.on('error', () => {});
-        res.on('close', () => resolve({ status: res.statusCode ?? 0, complete }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
   });
 }

@@ -101,35 +101,46 @@ function post(
   });
 }
 
+/** The upstream listening and a gateway (embedded SQLite) in front of it; `stop` ends all of it. */
+async function gatewayBefore(
+  upstream: Server,
+  vendor: Awaited<ReturnType<typeof makeVendor>>,
+): Promise<{ gw: RunningGateway; stop: () => Promise<void> }> {
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const home = tempDir();
+  const store = new SqliteStore(join(home.dir, 'gateway.db'));
+  const gw = await startGateway({
+    trust: vendor.trust,
+    store,
+    license: await makeLicense(vendor, 1),
+    upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+  });
+  return {
+    gw,
+    async stop() {
+      await gw.close();
+      await store.close();
+      await new Promise((r) => upstream.close(r));
+      home.remove();
+    },
+  };
+}
+
 describe('gateway-protected, seed 1, input 2858: an admitted POST whose upstream hangs up', () => {
   const up = upstreamServer();
-  let home: ReturnType<typeof tempDir>;
-  let store: SqliteStore;
   let gw: RunningGateway;
   let client: SpecClient;
+  let stop: () => Promise<void>;
 
   before(async () => {
     const vendor = await makeVendor();
-    await new Promise<void>((r) => up.server.listen(0, '127.0.0.1', r));
-    home = tempDir();
-    store = new SqliteStore(join(home.dir, 'gateway.db'));
-    gw = await startGateway({
-      trust: vendor.trust,
-      store,
-      license: await makeLicense(vendor, 1),
-      upstream: `http://127.0.0.1:${(up.server.address() as AddressInfo).port}`,
-    });
+    ({ gw, stop } = await gatewayBefore(up.server, vendor));
     client = new SpecClient(gw.url, await makeInstanceKey('ES256'));
     assert.equal((await client.register((await makeCharter(vendor, 'app_beta')).token)).status, 200);
     assert.equal((await client.token()).status, 200);
   });
 
-  after(async () => {
-    await gw.close();
-    await store.close();
-    await new Promise((r) => up.server.close(r));
-    home.remove();
-  });
+  after(() => stop());
 
   const input = async (path: string): Promise<Record<string, string>> => ({
     authorization: `DPoP ${client.accessToken}`,
@@ -193,30 +204,15 @@ function raw(
 }
 
 describe('what the fuzzer found once it sent its inputs over sockets (gateway-protected, seed 3)', () => {
-  let home: ReturnType<typeof tempDir>;
-  let store: SqliteStore;
   let gw: RunningGateway;
+  let stop: () => Promise<void>;
   const up = upstreamServer();
 
   before(async () => {
-    const vendor = await makeVendor();
-    await new Promise<void>((r) => up.server.listen(0, '127.0.0.1', r));
-    home = tempDir();
-    store = new SqliteStore(join(home.dir, 'gateway.db'));
-    gw = await startGateway({
-      trust: vendor.trust,
-      store,
-      license: await makeLicense(vendor, 1),
-      upstream: `http://127.0.0.1:${(up.server.address() as AddressInfo).port}`,
-    });
+    ({ gw, stop } = await gatewayBefore(up.server, await makeVendor()));
   });
 
-  after(async () => {
-    await gw.close();
-    await store.close();
-    await new Promise((r) => up.server.close(r));
-    home.remove();
-  });
+  after(() => stop());
 
   // Input 1752: `HEAD /orders` with a 93 547-byte Authorization. node's parser refuses the headers;
   // the 400 had a JSON body, which a HEAD client reads as garbage after the response.
