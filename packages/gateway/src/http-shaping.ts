@@ -7,7 +7,6 @@ import { CharterError, httpErrorOf, isProtocolErrorCode } from '@charter/core/er
 import type { Logger } from 'pino';
 import { ATTESTER_PATHS } from './client-attester.ts';
 import { PATHS } from './context.ts';
-import { CHARTER_REFUSAL_HEADER } from './credentials.ts';
 import type { Admission } from './gateway-options.ts';
 import { type GatewayRefusalReply, type GatewayReply, refusalReply, type WireRefusal } from './reply.ts';
 import { pathOf } from './request.ts';
@@ -57,7 +56,6 @@ export function errorReplyOf(
     error = new CharterError('unavailable', 'ERR_INTERNAL', 'unexpected failure');
   }
   const reply = refusalReply(error);
-  reply.headers[CHARTER_REFUSAL_HEADER] = error.code;
   if (error.code === 'use_dpop_nonce') reply.headers['dpop-nonce'] = engine.nonce();
   if (error.code === 'rate_limited') reply.headers['retry-after'] = String(60 - (engine.now() % 60));
   return reply;

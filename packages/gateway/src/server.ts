@@ -97,7 +97,8 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
     new CharterError('invalid_request', 'ERR_HTTP_PARSE', 'unparseable request').toClient(),
   );
   const raw = (err as { rawPacket?: unknown }).rawPacket;
-  const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
+  // Empty lines before the request line are allowed (RFC 9112 §2.2), and node's parser skips them.
+  const head = Buffer.isBuffer(raw) && /^[\r\n]*HEAD /.test(raw.subarray(0, 64).toString('latin1'));
   socket.end(
     `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n${CHARTER_REFUSAL_HEADER}: invalid_request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
   );
@@ -114,11 +115,7 @@ function refuseExpectation(res: ServerResponse): void {
   );
   const body = JSON.stringify(reply.body);
   res
-    .writeHead(reply.status, {
-      ...reply.headers,
-      [CHARTER_REFUSAL_HEADER]: 'invalid_request',
-      'content-length': String(Buffer.byteLength(body)),
-    })
+    .writeHead(reply.status, { ...reply.headers, 'content-length': String(Buffer.byteLength(body)) })
     .end(body);
 }
 

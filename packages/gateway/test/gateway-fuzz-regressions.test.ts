@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../src/entries/server.ts';
@@ -224,6 +224,26 @@ describe('what the fuzzer found once it sent its inputs over sockets (gateway-pr
     const get = await raw(gw.url, 'GET', '/orders', { authorization: `DPoP ${'A'.repeat(93_540)}` });
     assert.equal(get.status, 400);
     assert.equal((JSON.parse(get.body) as { error?: string }).error, 'invalid_request');
+  });
+
+  // The same with the empty line a request may start with (RFC 9112 §2.2; node's parser skips it):
+  // the method is still HEAD, so still no body after the headers.
+  test('a HEAD after an empty line, refused by the parser, gets no body either', async () => {
+    const u = new URL(gw.url);
+    const text = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(u.port), u.hostname, () =>
+        s.write(`\r\nHEAD /orders HTTP/1.1\r\nHost: x\r\nAuthorization: DPoP ${'A'.repeat(93_540)}\r\n\r\n`),
+      );
+      let got = '';
+      s.on('data', (c: Buffer) => {
+        got += c.toString('latin1');
+      });
+      s.on('close', () => resolve(got));
+      s.on('error', reject);
+    });
+    assert.match(text, /^HTTP\/1\.1 400 /);
+    assert.match(text, /charter-refusal: invalid_request/i);
+    assert.ok(text.endsWith('\r\n\r\n'), `a body followed the headers: ${JSON.stringify(text.slice(-80))}`);
   });
 
   // Inputs 579, 1154, 1775: `Expect: x`, `Expect: chunked`, `Expect: app_beta`. node answered a bare
