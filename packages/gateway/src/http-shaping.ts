@@ -8,7 +8,13 @@ import type { Logger } from 'pino';
 import { ATTESTER_PATHS } from './client-attester.ts';
 import { PATHS } from './context.ts';
 import type { Admission } from './gateway-options.ts';
-import { type GatewayRefusalReply, type GatewayReply, refusalReply, type WireRefusal } from './reply.ts';
+import {
+  type GatewayRefusalReply,
+  type GatewayReply,
+  JSON_CONTENT_TYPE,
+  refusalReply,
+  type WireRefusal,
+} from './reply.ts';
 import { pathOf } from './request.ts';
 
 /**
@@ -30,7 +36,7 @@ export function isCharterPath(url: string): boolean {
 /** A JSON answer; `nonce`, when given, is handed to the client with it (RFC 9449 §8.2: saves a round trip). */
 export function okReply(body: unknown, nonce?: string): GatewayReply {
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
+    'content-type': JSON_CONTENT_TYPE,
     'cache-control': 'no-store',
   };
   if (nonce !== undefined) headers['dpop-nonce'] = nonce;

@@ -59,9 +59,6 @@ function withCors(headers: Record<string, string | string[]>, cors: Cors): Recor
 function writeReply(res: ServerResponse, reply: GatewayReply, cors: Cors): void {
   const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
   const headers = withCors({ ...reply.headers }, cors);
-  // Fastify sends JSON as `application/json; charset=utf-8`; every proxy-mode answer says it alike.
-  if (headers['content-type'] === 'application/json')
-    headers['content-type'] = 'application/json; charset=utf-8';
   headers['content-length'] = String(Buffer.byteLength(body));
   res.writeHead(reply.status, headers).end(body);
 }

@@ -3,6 +3,12 @@ import type { CharterError, ClientError, ProtocolErrorCode } from '@charter/core
 import { CHARTER_REFUSAL_HEADER } from './credentials.ts';
 import { INSTANCE_ALGS } from './instance-key.ts';
 
+/**
+ * The media type of every JSON answer the gateway writes itself, as Fastify sends it: the same on the
+ * lean proxy path, through Fastify, in library mode (Express, node:http) and for the parser's refusals.
+ */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 /** A response the engine wants written. */
 export interface GatewayReply {
   kind: 'reply';
@@ -33,7 +39,7 @@ export interface GatewayRefusalReply extends GatewayReply {
 export function refusalReply(error: WireRefusal): GatewayRefusalReply {
   // Every refusal names its code in `Charter-Refusal` too, so one without a body (HEAD) still says it.
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
+    'content-type': JSON_CONTENT_TYPE,
     'cache-control': 'no-store',
     [CHARTER_REFUSAL_HEADER]: error.code,
   };

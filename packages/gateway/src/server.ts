@@ -34,7 +34,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers
 import { type Admission, Gateway, type GatewayOptions } from './gateway.ts';
 import { operationsApp } from './operations-listener.ts';
 import { proxyPath, takesFastPath } from './proxy-path.ts';
-import { refusalReply } from './reply.ts';
+import { JSON_CONTENT_TYPE, refusalReply } from './reply.ts';
 
 /**
  * A Fastify plugin served by the proxy next to the Charter endpoints (e.g. the admin console at
@@ -100,7 +100,7 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   // Empty lines before the request line are allowed (RFC 9112 §2.2), and node's parser skips them.
   const head = Buffer.isBuffer(raw) && /^[\r\n]*HEAD /.test(raw.subarray(0, 64).toString('latin1'));
   socket.end(
-    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n${CHARTER_REFUSAL_HEADER}: invalid_request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n${CHARTER_REFUSAL_HEADER}: invalid_request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
   );
 }
 
