@@ -1,6 +1,7 @@
 /** Every fuzz target, in the order a full campaign runs them. */
 import type { Target } from './target.ts';
 import { ATTESTATION_TARGETS } from './targets/attestation.ts';
+import { attester } from './targets/attester.ts';
 import { binaries } from './targets/binaries.ts';
 import { GATEWAY_TARGETS } from './targets/gateway.ts';
 import { TOKEN_TARGETS } from './targets/tokens.ts';
@@ -11,5 +12,6 @@ export const TARGETS: readonly Target[] = [
   ...ATTESTATION_TARGETS,
   binaries,
   ...GATEWAY_TARGETS,
+  attester,
   ...WEB_TARGETS,
 ];

@@ -690,7 +690,7 @@ export const ERROR_DETAILS = {
     meaning: 'the kid is not a trusted key',
   },
   ERR_LICENSE_EXPIRED: {
-    error: ['license_invalid'],
+    error: ['app_not_admitted', 'license_invalid'],
     seen: 'internal',
     meaning: 'the site’s latest license has expired',
   },

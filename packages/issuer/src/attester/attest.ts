@@ -162,8 +162,15 @@ export async function attest(
       'ERR_UNKNOWN_SITE',
       'no license of the vendor names this site',
     );
+  // A lapsed license admits no app any more. Not `license_invalid`: its 503 says this service cannot
+  // decide (a gateway without a valid license), and a client retries a 5xx as a busy attester, with
+  // the nonce already spent. The attester is fine; the request names a site it will not vouch for.
   if (license.exp + (license.policy.grace_s ?? 0) < now)
-    throw new CharterError('license_invalid', 'ERR_LICENSE_EXPIRED', 'the site’s latest license has expired');
+    throw new CharterError(
+      'app_not_admitted',
+      'ERR_LICENSE_EXPIRED',
+      'the site’s latest license has expired',
+    );
   const ring = new KeyRing(await trustFromDocument(ctx.vendor.trustDocument()), ctx.vendor.delegations());
   const { claims: charter } = await verifyCharter(b.charter, ring, { at: now });
   notes.app_id = charter.sub;

@@ -5,6 +5,8 @@
  * from the catalogue (`{ error, error_description }`, never a 500), and a graceful close.
  */
 import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { CharterError, descriptionOf, httpErrorOf } from '@charter/core';
 import { publicBaseOf } from '@charter/gateway';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -53,6 +55,48 @@ class Windows {
     return w.n;
   }
 }
+
+/** The catalogue's `invalid_request` as the attester answers it, for refusals no route sees. */
+function invalidRequestBody(): string {
+  return JSON.stringify({ error: 'invalid_request', error_description: descriptionOf('invalid_request') });
+}
+
+/**
+ * What node's HTTP parser refuses (a header section over its limit, a request target that is not
+ * origin-form, garbled framing): the catalogue's `invalid_request`, and `Connection: close`, since
+ * the socket is ended after it (Fastify's default answers `{"error":"Request Header Fields Too
+ * Large"}` / `{"error":"Bad Request"}`, no catalogue code, and destroys the socket without saying
+ * so: a keep-alive client sends its next request on it and meets a reset). A HEAD request gets the
+ * head only, read from the refused bytes (`rawPacket`; empty lines before the request line are
+ * allowed): a body after it would be read by the client as the start of a next response.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const body = invalidRequestBody();
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  const head = Buffer.isBuffer(raw) && /^[\r\n]*HEAD /.test(raw.subarray(0, 64).toString('latin1'));
+  socket.end(
+    `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+  );
+}
+
+/**
+ * A request whose `Expect` is not `100-continue`: node would answer a bare 417 with no body (no
+ * catalogue code) before any route ran. Refused as `invalid_request` (RFC 9110 §10.1.1: the 417 is a MAY).
+ */
+function refuseExpectation(res: ServerResponse): void {
+  const body = invalidRequestBody();
+  res
+    .writeHead(400, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-length': String(Buffer.byteLength(body)),
+    })
+    .end(body);
+}
+
+/** Routes a load balancer or a scraper calls, out of the per-source limit. */
+const OPERATIONS_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
 const ERROR_SCHEMA = {
   type: 'object',
@@ -103,6 +147,7 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
     logger: false,
     bodyLimit: 256 * 1024,
     trustProxy: false,
+    clientErrorHandler,
     // Fastify's own refusals before routing (a request target it cannot decode, e.g. `%zz`) in the
     // catalogue's words: its default body is `{"error":"Bad Request"}` and echoes the target.
     frameworkErrors: (_error, _req, reply: FastifyReply) =>
@@ -111,6 +156,7 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
         .header('cache-control', 'no-store')
         .send({ error: 'invalid_request', error_description: descriptionOf('invalid_request') }),
   });
+  app.server.on('checkExpectation', (_req, res) => refuseExpectation(res));
   let closing = false;
 
   // Core's one mapper: the catalogue's text only (devices talk to this server unauthenticated),
@@ -130,7 +176,10 @@ export async function startAttester(options: AttesterOptions): Promise<RunningAt
 
   app.addHook('onRequest', async (req) => {
     (req as unknown as { started: bigint }).started = process.hrtime.bigint();
-    if (req.url.startsWith('/attester/') && perSource.hit(req.ip, now()) > sourceLimit) {
+    // Every request but the operations endpoints counts, read from the route the router chose: the
+    // request target can spell a route otherwise (`/%61ttester/v1/attest` is routed to the attest
+    // route but does not start with `/attester/`), and a path no route has counts too.
+    if (!OPERATIONS_ROUTES.has(req.routeOptions.url ?? '') && perSource.hit(req.ip, now()) > sourceLimit) {
       decisions.inc({ verdict: 'refused', code: 'rate_limited' });
       throw new CharterError('rate_limited', 'ERR_RATE_SOURCE', 'too many requests from this address');
     }
