@@ -436,16 +436,25 @@ export const attester: Target = {
       }
       if (typeof req.body === 'string' && req.body.includes('"$')) {
         const damage = input.charterDamage === undefined ? undefined : new Rng(input.charterDamage);
+        // Each value made once per input: a mutated body can repeat a stand-in tens of thousands of
+        // times, and minting evidence for each would be the harness's time, not the attester's.
+        const made = new Map<string, string>();
         req.body = req.body.replace(STAND_IN, (m, kind: string, name: string | undefined) => {
+          const known = made.get(m);
+          if (known !== undefined) return known;
+          let value = m;
           if (kind === 'evidence')
-            return input.evidence
+            value = input.evidence
               ? toJsonText(mint(input.evidence, nonce ?? 'n', input.proof?.key ?? 0))
               : 'null';
-          if (name === undefined) return m;
-          if (kind === 'site') return Object.hasOwn(sites, name) ? JSON.stringify(sites[name]) : m;
-          const c = Object.hasOwn(charters, name) ? charters[name] : undefined;
-          if (c === undefined) return m;
-          return JSON.stringify(damage ? mutateJws(damage, c, charterList) : c);
+          else if (name !== undefined && kind === 'site' && Object.hasOwn(sites, name))
+            value = JSON.stringify(sites[name]);
+          else if (name !== undefined && kind === 'charter' && Object.hasOwn(charters, name)) {
+            const c = charters[name] as string;
+            value = JSON.stringify(damage ? mutateJws(damage, c, charterList) : c);
+          }
+          made.set(m, value);
+          return value;
         });
       }
       return send(input.limited ? agents.limited : agents.main, target.url, req);
