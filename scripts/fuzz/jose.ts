@@ -88,7 +88,8 @@ function headerVariant(rng: Rng, header: Record<string, unknown>): Record<string
         null,
         ['a'],
         { a: 1 },
-        `${String(h.kid ?? '')}x`,
+        // An earlier mutation may have made kid anything (a tree too deep to print): only a string is extended.
+        `${typeof h.kid === 'string' ? h.kid : ''}x`,
       ]);
       break;
     case 3: {

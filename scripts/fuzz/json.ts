@@ -4,7 +4,7 @@
  * JSON.parse reads oddly (1e400, -0, 2^53+1). The result is JSON text, since duplicate keys and
  * raw numbers only exist in text.
  */
-import { nastyString } from './bytes.ts';
+import { MAX_MUTATED, nastyString } from './bytes.ts';
 import type { Rng } from './rng.ts';
 
 /** Text emitted as is by {@link toJsonText} (numbers JSON.stringify would normalise). */
@@ -135,7 +135,8 @@ function swapped(rng: Rng, v: Node): Node {
       null,
       true,
       `${v}${nastyString(rng)}`,
-      v.repeat(rng.pick([2, 1000])),
+      // Long, but not so long that a few more mutations pass what V8 lets a string be.
+      v.repeat(v.length > 1024 ? 2 : rng.pick([2, 1000])),
       '',
     ]);
   if (typeof v === 'number')
@@ -233,6 +234,7 @@ export function mutateJson(rng: Rng, doc: Node, others: readonly Node[] = []): s
     // A document too deep to copy (an earlier mutation nested it): start from a fresh value.
     text = toJsonText(randomValue(rng));
   }
+  if (text.length > MAX_MUTATED) text = text.slice(0, MAX_MUTATED);
   if (rng.chance(0.08)) {
     text = rng.pick([
       `\ufeff${text}`,
@@ -245,5 +247,7 @@ export function mutateJson(rng: Rng, doc: Node, others: readonly Node[] = []): s
       text.replace(/":/g, '" :'),
     ]);
   }
-  return text;
+  // A string repeated inside a repeated node, mutated again and doubled, can pass 512 MB (more than
+  // V8 lets a string be): capped like every other mutated output.
+  return text.length > MAX_MUTATED ? text.slice(0, MAX_MUTATED) : text;
 }

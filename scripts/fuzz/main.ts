@@ -271,7 +271,20 @@ await Promise.all(
 );
 results.sort((a, b) => names.indexOf(a.target) - names.indexOf(b.target));
 
-const header = ['target', 'inputs', 'inputs/s', 'crashes', 'hangs', '5xx', 'uncat.', 'max ms', 'outcomes'];
+// `gen. faults`: indexes whose generator threw (a fault of the fuzzer, not of the target; its stack is
+// printed when it happens): those inputs were not run, so `inputs` is short of `--count` by as many.
+const header = [
+  'target',
+  'inputs',
+  'inputs/s',
+  'crashes',
+  'hangs',
+  '5xx',
+  'uncat.',
+  'gen. faults',
+  'max ms',
+  'outcomes',
+];
 const rows = results.map((r) => [
   r.target,
   String(r.inputs),
@@ -280,6 +293,7 @@ const rows = results.map((r) => [
   String(r.hangs),
   String(r.fiveXx),
   String(r.uncatalogued),
+  String(r.generatorErrors),
   r.maxMs.toFixed(0),
   String(Object.keys(r.codes).length),
 ]);
