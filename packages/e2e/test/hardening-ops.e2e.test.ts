@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createCharterClient, MemoryKeyStore } from '@charter/client';
@@ -98,6 +99,7 @@ test('metrics are not on the public listener, in any spelling; --metrics-listen 
     assert.equal(other.status, 400);
     assert.equal(JSON.parse(other.body).error, 'invalid_request');
     await assertUndecodableRefused(base);
+    await assertHttpLayerRefused(base);
   } finally {
     assert.equal(await ops.stop(), 0);
   }
@@ -107,6 +109,7 @@ test('metrics are not on the public listener, in any spelling; --metrics-listen 
   );
   try {
     await assertUndecodableRefused(single.info.metrics_url.replace(/\/charter\/metrics$/, ''));
+    await assertHttpLayerRefused(single.info.metrics_url.replace(/\/charter\/metrics$/, ''));
   } finally {
     assert.equal(await single.stop(), 0);
   }
@@ -119,6 +122,61 @@ async function assertUndecodableRefused(base: string): Promise<void> {
     assert.equal(r.status, 400, path);
     assert.equal(JSON.parse(r.body).error, 'invalid_request', `${path}: ${r.body.slice(0, 80)}`);
     assert.doesNotMatch(r.body, /%zz|Bad Request/, path);
+  }
+}
+
+/** The raw answer of the server at `base` to `bytes`, read until it closes the connection. */
+function rawExchange(base: string, bytes: string): Promise<string> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(u.port), u.hostname, () => s.end(bytes));
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
+
+/**
+ * What node's HTTP layer refuses before a route runs is the catalogue's invalid_request on the
+ * operations listener too (found by the `operations` fuzz target): an Expect other than
+ * 100-continue (node's bare 417 before), a header section over node's limit (Fastify's
+ * `{"error":"Request Header Fields Too Large"}`, and no body after a HEAD), a body of a media type
+ * Fastify has no parser for (its 415 `Unsupported Media Type`).
+ */
+async function assertHttpLayerRefused(base: string): Promise<void> {
+  const host = new URL(base).host;
+  const expect = await rawExchange(
+    base,
+    `GET /charter/metrics HTTP/1.1\r\nHost: ${host}\r\nExpect: x-later\r\nConnection: close\r\n\r\n`,
+  );
+  assert.match(expect, /^HTTP\/1\.1 400 /, expect.slice(0, 200));
+  assert.match(expect, /\r\n\r\n\{"error":"invalid_request"/);
+  const big = 'a'.repeat(100_000);
+  const get = await rawExchange(
+    base,
+    `GET /charter/metrics HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${big}\r\n\r\n`,
+  );
+  assert.match(get, /^HTTP\/1\.1 400 /, get.slice(0, 200));
+  assert.match(get, /\r\nconnection: close\r\n/i);
+  assert.match(get, /\r\n\r\n\{"error":"invalid_request"/);
+  const head = await rawExchange(
+    base,
+    `HEAD /charter/metrics HTTP/1.1\r\nHost: ${host}\r\nX-Big: ${big}\r\n\r\n`,
+  );
+  assert.match(head, /^HTTP\/1\.1 400 /, head.slice(0, 200));
+  assert.match(head, /\r\ncharter-refusal: invalid_request\r\n/i);
+  assert.ok(head.endsWith('\r\n\r\n'), `a body after the head of a HEAD answer: ${head.slice(-80)}`);
+  for (const path of ['/charter/metrics', '/charter/nothing-here']) {
+    const typed = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: '<a/>',
+    });
+    const body = await typed.text();
+    assert.equal(typed.status, 400, `${path}: ${body}`);
+    assert.equal(JSON.parse(body).error, 'invalid_request', path);
+    assert.doesNotMatch(body, /Unsupported Media Type/, path);
   }
 }
 

@@ -9,8 +9,7 @@
  */
 
 import { EventEmitter } from 'node:events';
-import { createServer, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { CharterError } from '@charter/core';
 import Fastify, {
   type FastifyBaseLogger,
@@ -22,7 +21,6 @@ import { pino } from 'pino';
 import { Pool } from 'undici';
 import { MAX_BODY_BYTES } from './bodies.ts';
 import { isPreflight } from './cors.ts';
-import { CHARTER_REFUSAL_HEADER } from './credentials.ts';
 import {
   charterEndpoints,
   corsForReply,
@@ -32,9 +30,10 @@ import {
 } from './fastify-plugin.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.ts';
 import { type Admission, Gateway, type GatewayOptions } from './gateway.ts';
+import { refuseExpectation, refuseUnparseable } from './http-refusals.ts';
 import { operationsApp } from './operations-listener.ts';
 import { proxyPath, takesFastPath } from './proxy-path.ts';
-import { JSON_CONTENT_TYPE, refusalReply } from './reply.ts';
+import { refusalReply } from './reply.ts';
 
 /**
  * A Fastify plugin served by the proxy next to the Charter endpoints (e.g. the admin console at
@@ -81,42 +80,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     charterProxy?: Admission;
   }
-}
-
-/**
- * The catalogue's `invalid_request` for anything node's HTTP parser refuses (huge or garbled headers),
- * with the `Charter-Refusal` header every refusal carries. A HEAD request gets the status line and
- * headers only: a body after them would be read by the client as the start of a next response (node's
- * client fails with "Data after `Connection: close`"). The method is read from the refused bytes
- * (`rawPacket`, the chunk the parser failed in): a request refused in a later chunk than its first
- * gets the body, as before.
- */
-function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
-  const body = JSON.stringify(
-    new CharterError('invalid_request', 'ERR_HTTP_PARSE', 'unparseable request').toClient(),
-  );
-  const raw = (err as { rawPacket?: unknown }).rawPacket;
-  // Empty lines before the request line are allowed (RFC 9112 §2.2), and node's parser skips them.
-  const head = Buffer.isBuffer(raw) && /^[\r\n]*HEAD /.test(raw.subarray(0, 64).toString('latin1'));
-  socket.end(
-    `HTTP/1.1 400 Bad Request\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n${CHARTER_REFUSAL_HEADER}: invalid_request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
-  );
-}
-
-/**
- * A request whose `Expect` is not `100-continue`: node's server would answer a bare 417 with no body
- * (no code of the catalogue) before any handler ran. The gateway refuses it as `invalid_request`,
- * as RFC 9110 §10.1.1 lets it (the 417 is a MAY).
- */
-function refuseExpectation(res: ServerResponse): void {
-  const reply = refusalReply(
-    new CharterError('invalid_request', 'ERR_HTTP_EXPECT', 'unsupported Expect header'),
-  );
-  const body = JSON.stringify(reply.body);
-  res
-    .writeHead(reply.status, { ...reply.headers, 'content-length': String(Buffer.byteLength(body)) })
-    .end(body);
 }
 
 /**
@@ -195,7 +158,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     bodyLimit: MAX_BODY_BYTES,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    clientErrorHandler,
+    clientErrorHandler: refuseUnparseable,
     // Fastify's own early refusals (a malformed URL, an unsupported media type) in the catalogue's words.
     frameworkErrors: (_error, _request, reply) =>
       sendReply(
