@@ -4,6 +4,7 @@ import { ATTESTATION_TARGETS } from './targets/attestation.ts';
 import { attester } from './targets/attester.ts';
 import { binaries } from './targets/binaries.ts';
 import { GATEWAY_TARGETS } from './targets/gateway.ts';
+import { operations } from './targets/operations.ts';
 import { TOKEN_TARGETS } from './targets/tokens.ts';
 import { WEB_TARGETS } from './targets/web.ts';
 
@@ -12,6 +13,7 @@ export const TARGETS: readonly Target[] = [
   ...ATTESTATION_TARGETS,
   binaries,
   ...GATEWAY_TARGETS,
+  operations,
   attester,
   ...WEB_TARGETS,
 ];
