@@ -255,12 +255,38 @@ console.log(
 );
 const results: Result[] = [];
 const setupFailures: string[] = [];
+const file = join(out, `fuzz-seed${seed}.json`);
+/**
+ * Write what has finished so far: after every target, so a run that dies later (out of memory, a
+ * kill) still leaves the figures of the targets it completed (`complete: false` until the end).
+ */
+function writeResults(complete: boolean): void {
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        seed,
+        count,
+        maxSeconds,
+        boundMs,
+        node: process.version,
+        finishedAt: new Date().toISOString(),
+        complete,
+        setupFailures,
+        results,
+      },
+      null,
+      1,
+    ),
+  );
+}
 const queue = [...names];
 await Promise.all(
   Array.from({ length: Math.min(jobs, queue.length) }, async () => {
     for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
       try {
         results.push(await campaign(n));
+        writeResults(false);
       } catch (e) {
         // A target that cannot even start is a failure of the run, reported as such; the others go on.
         console.error(`[${n}] did not run: ${(e as Error)?.stack ?? e}`);
@@ -308,24 +334,7 @@ for (const r of results)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   );
-const file = join(out, `fuzz-seed${seed}.json`);
-writeFileSync(
-  file,
-  JSON.stringify(
-    {
-      seed,
-      count,
-      maxSeconds,
-      boundMs,
-      node: process.version,
-      finishedAt: new Date().toISOString(),
-      setupFailures,
-      results,
-    },
-    null,
-    1,
-  ),
-);
+writeResults(true);
 console.log(`\nresults: ${file}`);
 const failed =
   setupFailures.length > 0 || results.some((r) => r.crashes + r.hangs + r.fiveXx + r.uncatalogued > 0);
