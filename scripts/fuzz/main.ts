@@ -66,6 +66,9 @@ interface Result extends Stats {
   stopped: number;
 }
 
+/** The old-generation heap of each target's worker, in MB. */
+const WORKER_HEAP_MB = 3072;
+
 /** Run inputs [from, to) of `name` in a worker; resolves with its stats (a stuck input ends the worker). */
 function runWorker(
   name: string,
@@ -74,11 +77,21 @@ function runWorker(
   onProgress: (s: Stats) => void,
   onFinding: (f: FindingRecord) => void,
   extra: Partial<WorkerJob> = {},
-): Promise<{ stats?: Stats; stuck?: number; replayed?: { outcome: string; ms: number } }> {
+): Promise<{
+  stats?: Stats;
+  stuck?: number;
+  outOfMemory?: boolean;
+  replayed?: { outcome: string; ms: number };
+}> {
   const slot = new SharedArrayBuffer(16);
   const view = new Float64Array(slot);
   const job: WorkerJob = { target: name, seed, from, to, boundMs, out, slot, ...extra };
-  const worker = new Worker(boot, { workerData: { entry, job } });
+  // A heap limit of its own: an input that makes the worker (the harness, or the target running in
+  // it) run out of memory ends that worker with ERR_WORKER_OUT_OF_MEMORY, not the whole campaign.
+  const worker = new Worker(boot, {
+    workerData: { entry, job },
+    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+  });
   const killAfter = Math.max(boundMs * 10, 30_000);
   return new Promise((done, fail) => {
     let finished = false;
@@ -109,7 +122,11 @@ function runWorker(
     );
     worker.on('error', (e) => {
       clearInterval(watchdog);
-      if (!finished) fail(e);
+      if (finished) return;
+      finished = true;
+      if ((e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY')
+        done({ stuck: view[0] as number, outOfMemory: true });
+      else fail(e);
     });
     worker.on('exit', (code) => {
       clearInterval(watchdog);
@@ -177,21 +194,32 @@ async function campaign(name: string): Promise<Result> {
       break;
     }
     if (deadline !== undefined && Date.now() > deadline) break;
-    // A stuck input: recorded as a hang, the campaign goes on after it in a fresh worker.
+    // A stuck input (a hang) or one that ran the worker out of memory (a crash): recorded, and the
+    // campaign goes on after it in a fresh worker. The ended worker's own counts are lost with it;
+    // the inputs up to the stuck one count as run.
     const stuck = r.stuck ?? from;
     stopped++;
-    total.hangs++;
     total.inputs += stuck - from + 1;
-    const f: FindingRecord = {
-      kind: 'hang',
-      index: stuck,
-      message: `still running after ${Math.max(boundMs * 10, 30_000)} ms: stopped`,
-      file: '',
-      ms: Math.max(boundMs * 10, 30_000),
-    };
+    const f: FindingRecord = r.outOfMemory
+      ? {
+          kind: 'crash',
+          index: stuck,
+          message: `the worker ran out of memory (${WORKER_HEAP_MB} MB) at this input, or before it`,
+          file: '',
+          ms: 0,
+        }
+      : {
+          kind: 'hang',
+          index: stuck,
+          message: `still running after ${Math.max(boundMs * 10, 30_000)} ms: stopped`,
+          file: '',
+          ms: Math.max(boundMs * 10, 30_000),
+        };
+    if (r.outOfMemory) total.crashes++;
+    else total.hangs++;
     findings.push(f);
     console.log(
-      `[${name}] input ${stuck} never finished; make it again with: npm run fuzz -- --target ${name} --seed ${seed} --index ${stuck}`,
+      `[${name}] input ${stuck} ${r.outOfMemory ? 'ran the worker out of memory' : 'never finished'}; make it again with: npm run fuzz -- --target ${name} --seed ${seed} --index ${stuck}`,
     );
     from = stuck + 1;
   }
