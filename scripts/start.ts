@@ -22,7 +22,7 @@ import { startGateway } from '@charter/gateway/server';
 import { SqliteStore } from '@charter/gateway/sqlite';
 import { createRemoteJWKSet, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { type RunningWebClient, reservePort, serveWebClient } from '../packages/client/demo/server.ts';
-import { signInOverHttp, startIdp } from '../packages/e2e/test/idp.ts';
+import { signInOverHttp, startIdp } from './first-run/sample-idp.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'charter-first-run-'));
 const env = {

@@ -26,7 +26,7 @@ import {
   SignJWT,
 } from 'jose';
 import * as client from 'openid-client';
-import { type Idp, signInOverHttp, startIdp } from './idp.ts';
+import { type Idp, signInOverHttp, startIdp } from '../../../scripts/first-run/sample-idp.ts';
 import { run, type Started, startGatewayProcess } from './processes.ts';
 import { charter, makeWorld, type World } from './world.ts';
 
