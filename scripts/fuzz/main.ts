@@ -2,7 +2,8 @@
  * `npm run fuzz`: a fuzzing campaign against every parser facing the network or a hostile file.
  *
  *   node --import tsx scripts/fuzz/main.ts [--target NAME[,NAME…]|all] [--seed N] [--count N]
- *     [--time-bound-ms N] [--max-seconds N] [--jobs N] [--out DIR] [--index N] [--replay FILE] [--list]
+ *     [--from N] [--time-bound-ms N] [--max-seconds N] [--jobs N] [--out DIR] [--index N] [--replay FILE]
+ *     [--list]
  *
  * Each target runs in a worker thread: inputs 0…count-1, input i made by its own generator seeded
  * from (seed, i), so a campaign is deterministic by seed and one input can be made again alone
@@ -11,7 +12,9 @@
  * not a catalogued CharterError), hangs, 5xx answers, answers without a catalogued code, and the
  * outcomes seen. Progress lines while it runs, a table at the end, JSON in DIR/fuzz-seed<N>.json,
  * failing inputs in DIR/failures/. Exit 1 when anything failed. `--max-seconds` ends each target after
- * that long even short of `--count` (the table then says how many inputs ran).
+ * that long even short of `--count` (the table then says how many inputs ran). `--from N` starts at
+ * input N (inputs N…count-1), so one campaign can be split over processes or cores: `--count 500000`
+ * and `--from 500000 --count 1000000` together run the same inputs as `--count 1000000` alone.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -29,6 +32,7 @@ function arg(name: string): string | undefined {
 const root = resolve(import.meta.dirname, '../..');
 const seed = Number(arg('seed') ?? 1);
 const count = Number(arg('count') ?? 1_000_000);
+const first = Number(arg('from') ?? 0);
 const boundMs = Number(arg('time-bound-ms') ?? 2000);
 const jobs = Math.max(1, Number(arg('jobs') ?? 1));
 const maxSeconds = arg('max-seconds') === undefined ? undefined : Number(arg('max-seconds'));
@@ -48,8 +52,18 @@ for (const n of names) {
     process.exit(2);
   }
 }
-if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(count) || count < 0 || !(boundMs > 0)) {
-  console.error('--seed and --count are integers, --time-bound-ms a positive number');
+if (
+  !Number.isSafeInteger(seed) ||
+  !Number.isSafeInteger(count) ||
+  count < 0 ||
+  !Number.isSafeInteger(first) ||
+  first < 0 ||
+  first > count ||
+  !(boundMs > 0)
+) {
+  console.error(
+    '--seed, --count and --from are integers (0 ≤ from ≤ count), --time-bound-ms a positive number',
+  );
   process.exit(2);
 }
 mkdirSync(out, { recursive: true });
@@ -138,7 +152,7 @@ function runWorker(
 function line(name: string, s: Stats, seconds: number): string {
   const rate = seconds > 0 ? Math.round(s.inputs / seconds) : 0;
   const distinct = Object.keys(s.codes).length;
-  return `[${name}] ${s.inputs}/${count} inputs, ${rate}/s, crashes ${s.crashes}, hangs ${s.hangs}, 5xx ${s.fiveXx}, uncatalogued ${s.uncatalogued}, outcomes ${distinct}, max ${s.maxMs.toFixed(0)} ms`;
+  return `[${name}] ${s.inputs}/${count - first} inputs, ${rate}/s, crashes ${s.crashes}, hangs ${s.hangs}, 5xx ${s.fiveXx}, uncatalogued ${s.uncatalogued}, outcomes ${distinct}, max ${s.maxMs.toFixed(0)} ms`;
 }
 
 async function campaign(name: string): Promise<Result> {
@@ -158,7 +172,7 @@ async function campaign(name: string): Promise<Result> {
     generatorErrors: 0,
     findings: [],
   };
-  let from = 0;
+  let from = first;
   let stopped = 0;
   let lastPrint = 0;
   const findings: FindingRecord[] = [];
@@ -279,7 +293,7 @@ if (replay || index !== undefined) {
 }
 
 console.log(
-  `fuzz: seed ${seed}, ${count} inputs per target${maxSeconds === undefined ? '' : ` or ${maxSeconds} s`}, bound ${boundMs} ms per input, ${jobs} at a time, targets: ${names.join(', ')}`,
+  `fuzz: seed ${seed}, ${count - first} inputs per target${first > 0 ? ` (${first}…${count - 1})` : ''}${maxSeconds === undefined ? '' : ` or ${maxSeconds} s`}, bound ${boundMs} ms per input, ${jobs} at a time, targets: ${names.join(', ')}`,
 );
 const results: Result[] = [];
 const setupFailures: string[] = [];
@@ -294,6 +308,7 @@ function writeResults(complete: boolean): void {
     JSON.stringify(
       {
         seed,
+        from: first,
         count,
         maxSeconds,
         boundMs,
