@@ -258,6 +258,11 @@ export const ERROR_DETAILS = {
     seen: 'internal',
     meaning: 'the attested key is of a kind not supported',
   },
+  ERR_AUDIT_WRITE: {
+    error: ['unavailable'],
+    seen: 'internal',
+    meaning: 'the audit entry of a registration could not be written, so it is not acknowledged',
+  },
   ERR_BINARY: {
     error: ['invalid_request'],
     seen: 'internal',

@@ -241,16 +241,35 @@ export class DecisionRecorder {
           ...(anonymous || count > 1 ? { count } : {}),
         });
       }
-      if (!error && endpoint === 'register')
-        await store.appendAudit({
-          at,
-          kind: 'register',
-          endpoint,
-          ...ids,
-          license_serial: this.#p.licenseSerial(),
-        });
     } catch (e) {
       logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'audit entry not written');
+    }
+    if (error || endpoint !== 'register') return;
+    // A registration is acknowledged only with its audit entry: should the store go away between
+    // the instance's row and this one (a cut connection, a failover), the client gets `unavailable`
+    // and registers again, so no instance it was told of is missing from the chain. (The row written
+    // before stays, unknown to any client: its id was never sent.)
+    try {
+      await store.appendAudit({
+        at,
+        kind: 'register',
+        endpoint,
+        ...ids,
+        license_serial: this.#p.licenseSerial(),
+      });
+    } catch (e) {
+      logger.error(
+        { reason: e instanceof Error ? e.message : String(e), instance_id: notes.instance_id },
+        'registration refused: its audit entry was not written',
+      );
+      throw new CharterError(
+        'unavailable',
+        'ERR_AUDIT_WRITE',
+        'the audit entry of the registration was not written',
+        {
+          cause: e,
+        },
+      );
     }
   }
 }
