@@ -56,9 +56,7 @@ const peek = new Database(file, { readonly: true });
 const tablePages = (): number | undefined => {
   try {
     return (
-      peek
-        .prepare("SELECT sum(pgsize) AS b FROM dbstat WHERE name IN ('replay_ids', 'replay_ids_expires')")
-        .get() as { b: number }
+      peek.prepare("SELECT sum(pgsize) AS b FROM dbstat WHERE name = 'replay_log'").get() as { b: number }
     ).b;
   } catch {
     return undefined;

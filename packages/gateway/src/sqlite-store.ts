@@ -4,12 +4,13 @@
  * synchronous, so each method is one statement or one IMMEDIATE transaction: atomic across the
  * processes sharing the file (a running gateway and `gateway license install`).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CharterError } from '@charter/core';
 import Database from 'better-sqlite3';
 import { AUDIT_GENESIS, auditHash } from './audit.ts';
+import { SqliteReplayLog } from './sqlite-replay-log.ts';
 import type {
   AuditEntry,
   AuditEvent,
@@ -51,19 +52,25 @@ const MIGRATIONS: readonly string[] = [
    DROP TABLE replay;`,
   // Rate counts of gateway workers sharing this file (countInWindow); a single process counts in memory.
   `CREATE TABLE rates (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;`,
+  // Replay records appended in arrival order, looked up in each process's memory (sqlite-replay-log.ts):
+  // a record no longer dirties a random page of a keyed B-tree. The records kept are carried over.
+  `CREATE TABLE replay_log (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, expires INTEGER NOT NULL);
+   INSERT INTO replay_log (id, expires) SELECT id, expires FROM replay_ids ORDER BY expires;
+   DROP TABLE replay_ids;`,
 ];
 
 /**
  * The id a replay record is kept under: the first 16 bytes of SHA-256 of its key. Two keys sharing
  * an id (a 2⁻¹²⁸ chance a pair; about 2⁻⁶⁰ with ten million live records) would only refuse the
- * second as used: the safe failure, never a replay accepted.
+ * second as used: the safe failure, never a replay accepted. (The one-shot `hash` costs about half
+ * of a `createHash` object for a key this short.)
  */
 export function replayId(key: string): Buffer {
-  return createHash('sha256').update(key).digest().subarray(0, 16);
+  return hash('sha256', key, 'buffer').subarray(0, 16);
 }
 
-/** Expired replay records are swept every this many writes. */
-const REPLAY_SWEEP_EVERY = 4096;
+/** Expired rate counts (workers sharing the file) are swept every this many writes. */
+const RATE_SWEEP_EVERY = 4096;
 
 interface InstanceRow {
   instance_id: string;
@@ -176,10 +183,8 @@ export class SqliteStore implements GatewayStore {
   readonly #db: Database.Database;
   /** Set for gateway workers sharing the file: the engine then counts rates here (workers-cache.ts). */
   readonly sharedByWorkers: boolean;
-  #useOnce: Database.Statement | undefined;
-  #useOnceBatch: Database.Transaction | undefined;
+  #replayLog: SqliteReplayLog | undefined;
   #countInWindow: Database.Statement | undefined;
-  #replayWrites = 0;
   #rateWrites = 0;
 
   /** Open (creating and migrating if needed) the store at `path`. */
@@ -301,30 +306,24 @@ export class SqliteStore implements GatewayStore {
   async useOnceMany(entries: readonly { key: string; expiresAt: number }[], now: number): Promise<boolean[]> {
     return guarded('record a used proof or nonce', () => {
       // WAL with synchronous=NORMAL: committed before the answer, kept across a crash of the process.
-      this.#useOnce ??= this.#db.prepare(
-        'INSERT INTO replay_ids (id, expires) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET expires = excluded.expires WHERE replay_ids.expires <= ?',
+      this.#replayLog ??= new SqliteReplayLog(this.#db);
+      return this.#replayLog.use(
+        entries.map((e) => ({ id: replayId(e.key), expiresAt: e.expiresAt })),
+        now,
       );
-      this.#useOnceBatch ??= this.#db.transaction(
-        (batch: readonly { key: string; expiresAt: number }[], at: number) =>
-          batch.map(
-            (e) => (this.#useOnce as Database.Statement).run(replayId(e.key), e.expiresAt, at).changes === 1,
-          ),
-      );
-      const fresh = this.#useOnceBatch.immediate(entries, now) as boolean[];
-      this.#replayWrites += entries.length;
-      if (this.#replayWrites >= REPLAY_SWEEP_EVERY) {
-        this.#replayWrites = 0;
-        this.#db.prepare('DELETE FROM replay_ids WHERE expires <= ?').run(now);
-      }
-      return fresh;
     });
+  }
+
+  /** Bytes of this process's in-memory replay index (docs/benchmarks.md: bytes per live proof id). */
+  get replayIndexBytes(): number {
+    return this.#replayLog?.indexBytes ?? 0;
   }
 
   /** Replay records standing now (expired ones are swept every few thousand writes). */
   async replayRecords(): Promise<number> {
     return guarded(
       'count replay records',
-      () => (this.#db.prepare('SELECT count(*) AS n FROM replay_ids').get() as { n: number }).n,
+      () => (this.#db.prepare('SELECT count(*) AS n FROM replay_log').get() as { n: number }).n,
     );
   }
 
@@ -342,7 +341,7 @@ export class SqliteStore implements GatewayStore {
          RETURNING count`,
       );
       const { count } = this.#countInWindow.get(key, expiresAt, now, now) as { count: number };
-      if (++this.#rateWrites % REPLAY_SWEEP_EVERY === 0)
+      if (++this.#rateWrites % RATE_SWEEP_EVERY === 0)
         this.#db.prepare('DELETE FROM rates WHERE expires <= ?').run(now);
       return count;
     });

@@ -13,6 +13,7 @@ import { PgStore } from '../src/entries/pg.ts';
 import { SqliteStore } from '../src/entries/sqlite.ts';
 import { createGateway, MemoryCache } from '../src/index.ts';
 import { StoreReplayCache } from '../src/replay-cache.ts';
+import { replayId } from '../src/sqlite-store.ts';
 import { makeLicense, makeVendor, type TestVendor, tempDir } from './helpers.ts';
 import { dropSchema, freshSchemaName, PG_SKIP, PG_URL } from './services.ts';
 
@@ -114,7 +115,7 @@ test('used proofs recorded by an older store (the text-keyed replay table) are s
     await store.close();
     const db = new Database(file);
     db.exec(
-      'DROP TABLE replay_ids; DROP TABLE rates; CREATE TABLE replay (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;',
+      'DROP TABLE replay_log; DROP TABLE rates; CREATE TABLE replay (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;',
     );
     db.prepare('INSERT INTO replay (key, expires) VALUES (?, ?)').run('jti:k:old', 1_000_300);
     db.pragma('user_version = 4');
@@ -127,6 +128,54 @@ test('used proofs recorded by an older store (the text-keyed replay table) are s
     );
     assert.equal(await upgraded.useOnce('jti:k:new', 1_000_400, 1_000_100), true);
     await upgraded.close();
+  } finally {
+    home.remove();
+  }
+});
+
+test('used proofs recorded by the keyed replay table of schema 6 are still used after the upgrade to the log', async () => {
+  const home = tempDir();
+  try {
+    const file = join(home.dir, 'gateway.db');
+    const { default: Database } = await import('better-sqlite3');
+    const store = new SqliteStore(file);
+    await store.close();
+    const db = new Database(file);
+    db.exec(
+      `DROP TABLE replay_log;
+       CREATE TABLE replay_ids (id BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
+       CREATE INDEX replay_ids_expires ON replay_ids(expires);`,
+    );
+    const insert = db.prepare('INSERT INTO replay_ids (id, expires) VALUES (?, ?)');
+    insert.run(replayId('jti:k:kept'), 1_000_300);
+    insert.run(replayId('jti:k:lapsed'), 1_000_050);
+    db.pragma('user_version = 6');
+    db.close();
+    const upgraded = new SqliteStore(file);
+    assert.deepEqual(
+      await upgraded.useOnceMany(
+        [
+          { key: 'jti:k:kept', expiresAt: 1_000_400 },
+          { key: 'jti:k:lapsed', expiresAt: 1_000_400 },
+          { key: 'jti:k:new', expiresAt: 1_000_400 },
+        ],
+        1_000_100,
+      ),
+      [false, true, true],
+      'the live record is still used; the lapsed one and a new one are fresh',
+    );
+    await upgraded.close();
+    const check = new Database(file, { readonly: true });
+    assert.equal(
+      (
+        check.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name LIKE 'replay_ids%'").get() as {
+          n: number;
+        }
+      ).n,
+      0,
+      'the keyed table and its index are gone',
+    );
+    check.close();
   } finally {
     home.remove();
   }

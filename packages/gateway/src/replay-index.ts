@@ -1,0 +1,140 @@
+/**
+ * The in-memory index of the embedded replay log (sqlite-replay-log.ts): which replay ids are used
+ * and until when, by a 64-bit fingerprint of the id. The log on disk is append-only, so writing a
+ * record dirties one page for a whole batch; the lookup it cannot do without an index on the id (a
+ * random B-tree insert, a 4 KiB WAL frame per record, measured at about 20 µs a record) is done here.
+ *
+ * Records are kept in generations by arrival time ({@link GENERATION_S} seconds each), each an
+ * open-addressing table of 12-byte slots (fingerprint high and low words, expiry second): a
+ * generation is dropped whole once its last record has expired, so nothing is ever deleted slot by
+ * slot and no request waits for a rebuild of the whole index. A new generation is sized from the
+ * last one, so in steady traffic no table grows while requests wait.
+ *
+ * Two ids sharing a fingerprint (about 10⁻¹³ a lookup with ten million live records) would only
+ * refuse the second as used: the safe failure, never a replay accepted.
+ */
+
+/** Seconds of arrivals one generation holds. */
+const GENERATION_S = 16;
+/** Smallest table, in slots. */
+const MIN_SLOTS = 1024;
+/** A table grows past this share of its slots in use (linear probing stays short below it). */
+const MAX_LOAD = 0.7;
+
+class Generation {
+  /** Slot i is [3i] high word, [3i + 1] low word, [3i + 2] expiry (epoch seconds; 0: empty). */
+  slots: Uint32Array;
+  mask: number;
+  count = 0;
+  /** The latest expiry in the table: the generation is dropped when it has passed. */
+  maxExpires = 0;
+
+  constructor(
+    readonly start: number,
+    slots: number,
+  ) {
+    this.slots = new Uint32Array(slots * 3);
+    this.mask = slots - 1;
+  }
+
+  /** The slot holding this fingerprint, or the empty slot where it would go. */
+  find(hi: number, lo: number): number {
+    const s = this.slots;
+    for (let i = lo & this.mask; ; i = (i + 1) & this.mask) {
+      const at = i * 3;
+      if (s[at + 2] === 0 || (s[at] === hi && s[at + 1] === lo)) return at;
+    }
+  }
+
+  /** The expiry recorded for the fingerprint, 0 when absent. */
+  expires(hi: number, lo: number): number {
+    return this.slots[this.find(hi, lo) + 2] as number;
+  }
+
+  set(hi: number, lo: number, expires: number): void {
+    if ((this.count + 1) / (this.mask + 1) > MAX_LOAD) this.#grow();
+    const at = this.find(hi, lo);
+    if (this.slots[at + 2] === 0) this.count++;
+    this.slots[at] = hi;
+    this.slots[at + 1] = lo;
+    this.slots[at + 2] = expires;
+    if (expires > this.maxExpires) this.maxExpires = expires;
+  }
+
+  get bytes(): number {
+    return this.slots.byteLength;
+  }
+
+  #grow(): void {
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    this.mask = this.mask * 2 + 1;
+    for (let at = 0; at < old.length; at += 3) {
+      if (old[at + 2] === 0) continue;
+      const to = this.find(old[at] as number, old[at + 1] as number);
+      this.slots[to] = old[at] as number;
+      this.slots[to + 1] = old[at + 1] as number;
+      this.slots[to + 2] = old[at + 2] as number;
+    }
+  }
+}
+
+/** Used replay ids by fingerprint, each until its expiry second. */
+export class ReplayIndex {
+  #generations: Generation[] = [];
+
+  /** True when the id (its first 8 bytes) is recorded with an expiry after `now`. */
+  used(id: Uint8Array, now: number): boolean {
+    const hi = fingerprintHi(id);
+    const lo = fingerprintLo(id);
+    for (const g of this.#generations) if (g.expires(hi, lo) > now) return true;
+    return false;
+  }
+
+  /** Record the id as used until `expires`, at arrival time `now`. */
+  add(id: Uint8Array, expires: number, now: number): void {
+    if (expires <= now) return;
+    this.#open(now).set(fingerprintHi(id), fingerprintLo(id), expires);
+  }
+
+  /** Bytes of the tables (what the index costs in memory). */
+  get bytes(): number {
+    let n = 0;
+    for (const g of this.#generations) n += g.bytes;
+    return n;
+  }
+
+  /** Records kept, expired ones of a live generation included. */
+  get size(): number {
+    let n = 0;
+    for (const g of this.#generations) n += g.count;
+    return n;
+  }
+
+  /** The generation taking arrivals at `now`: a new one each {@link GENERATION_S}, old ones dropped once expired. */
+  #open(now: number): Generation {
+    const last = this.#generations[this.#generations.length - 1];
+    if (last && now < last.start + GENERATION_S && now >= last.start) return last;
+    this.#generations = this.#generations.filter((g) => g.maxExpires > now);
+    let slots = MIN_SLOTS;
+    // Room for as many arrivals as the last generation took, within the load limit.
+    while (last && slots * MAX_LOAD < last.count * 1.25) slots *= 2;
+    const g = new Generation(now, slots);
+    this.#generations.push(g);
+    return g;
+  }
+}
+
+// The id is the start of a SHA-256 digest: any 8 of its bytes are uniform, the low word places the slot.
+function fingerprintHi(id: Uint8Array): number {
+  return (
+    ((id[0] as number) | ((id[1] as number) << 8) | ((id[2] as number) << 16) | ((id[3] as number) << 24)) >>>
+    0
+  );
+}
+function fingerprintLo(id: Uint8Array): number {
+  return (
+    ((id[4] as number) | ((id[5] as number) << 8) | ((id[6] as number) << 16) | ((id[7] as number) << 24)) >>>
+    0
+  );
+}
