@@ -66,7 +66,7 @@ console.log(
   `flood: ${RATE} distinct proof ids a second for ${MINUTES} minutes of engine time (records live ${TTL_S} s)`,
 );
 console.log(
-  'minute  live records  file+WAL MB  table MB  B/live (file)  B/live (table)   RSS MB  heap MB  wall s',
+  'minute  live records  file+WAL MB  table MB  B/live (file)  B/live (table)  index MB  B/live (index)   RSS MB  heap MB  buffers MB  wall s',
 );
 let worst = 0;
 for (let minute = 1; minute <= MINUTES; minute++) {
@@ -83,10 +83,12 @@ for (let minute = 1; minute <= MINUTES; minute++) {
   const live = await store.replayRecords();
   const bytes = statSync(file).size + (statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0);
   const table = tablePages();
+  global.gc?.();
   const m = process.memoryUsage();
+  const index = store.replayIndexBytes;
   worst = Math.max(worst, m.rss);
   console.log(
-    `${String(minute).padStart(6)}${String(live).padStart(14)}${mb(bytes).padStart(13)}${table === undefined ? '      n/a' : mb(table).padStart(10)}${(bytes / live).toFixed(0).padStart(15)}${table === undefined ? '             n/a' : (table / live).toFixed(0).padStart(16)}${mb(m.rss).padStart(9)}${mb(m.heapUsed).padStart(9)}${((Date.now() - started) / 1000).toFixed(0).padStart(8)}`,
+    `${String(minute).padStart(6)}${String(live).padStart(14)}${mb(bytes).padStart(13)}${table === undefined ? '      n/a' : mb(table).padStart(10)}${(bytes / live).toFixed(0).padStart(15)}${table === undefined ? '             n/a' : (table / live).toFixed(0).padStart(16)}${mb(index).padStart(10)}${(index / live).toFixed(0).padStart(16)}${mb(m.rss).padStart(9)}${mb(m.heapUsed).padStart(9)}${mb(m.arrayBuffers).padStart(12)}${((Date.now() - started) / 1000).toFixed(0).padStart(8)}`,
   );
 }
 console.log(`peak RSS ${mb(worst).trim()} MB`);

@@ -15,16 +15,19 @@
  */
 
 /** Seconds of arrivals one generation holds. */
-const GENERATION_S = 16;
+const GENERATION_S = 32;
 /** Smallest table, in slots. */
 const MIN_SLOTS = 1024;
-/** A table grows past this share of its slots in use (linear probing stays short below it). */
-const MAX_LOAD = 0.7;
+/** A new table is sized for this share of its slots in use by as many records as the last one took. */
+const TARGET_LOAD = 0.6;
+/** A table grows by half past this share (linear probing stays short below it). */
+const MAX_LOAD = 0.75;
 
 class Generation {
   /** Slot i is [3i] high word, [3i + 1] low word, [3i + 2] expiry (epoch seconds; 0: empty). */
   slots: Uint32Array;
-  mask: number;
+  /** Slots in the table (any number: the low word is scaled to it, not masked). */
+  size: number;
   count = 0;
   /** The latest expiry in the table: the generation is dropped when it has passed. */
   maxExpires = 0;
@@ -34,13 +37,14 @@ class Generation {
     slots: number,
   ) {
     this.slots = new Uint32Array(slots * 3);
-    this.mask = slots - 1;
+    this.size = slots;
   }
 
   /** The slot holding this fingerprint, or the empty slot where it would go. */
   find(hi: number, lo: number): number {
     const s = this.slots;
-    for (let i = lo & this.mask; ; i = (i + 1) & this.mask) {
+    const size = this.size;
+    for (let i = Math.floor((lo / 4294967296) * size); ; i = i + 1 === size ? 0 : i + 1) {
       const at = i * 3;
       if (s[at + 2] === 0 || (s[at] === hi && s[at + 1] === lo)) return at;
     }
@@ -52,7 +56,7 @@ class Generation {
   }
 
   set(hi: number, lo: number, expires: number): void {
-    if ((this.count + 1) / (this.mask + 1) > MAX_LOAD) this.#grow();
+    if (this.count + 1 > this.size * MAX_LOAD) this.#grow();
     const at = this.find(hi, lo);
     if (this.slots[at + 2] === 0) this.count++;
     this.slots[at] = hi;
@@ -67,8 +71,8 @@ class Generation {
 
   #grow(): void {
     const old = this.slots;
-    this.slots = new Uint32Array(old.length * 2);
-    this.mask = this.mask * 2 + 1;
+    this.size = Math.ceil(this.size * 1.5);
+    this.slots = new Uint32Array(this.size * 3);
     for (let at = 0; at < old.length; at += 3) {
       if (old[at + 2] === 0) continue;
       const to = this.find(old[at] as number, old[at + 1] as number);
@@ -111,21 +115,20 @@ export class ReplayIndex {
     return n;
   }
 
-  /** The generation taking arrivals at `now`: a new one each {@link GENERATION_S}, old ones dropped once expired. */
+  /** The generation taking arrivals at `now`: a new one each {@link GENERATION_S} s, old ones dropped once expired. */
   #open(now: number): Generation {
     const last = this.#generations[this.#generations.length - 1];
     if (last && now < last.start + GENERATION_S && now >= last.start) return last;
     this.#generations = this.#generations.filter((g) => g.maxExpires > now);
-    let slots = MIN_SLOTS;
-    // Room for as many arrivals as the last generation took, within the load limit.
-    while (last && slots * MAX_LOAD < last.count * 1.25) slots *= 2;
-    const g = new Generation(now, slots);
+    // Room for as many arrivals as the last generation took, at the target load.
+    const g = new Generation(now, Math.max(MIN_SLOTS, Math.ceil((last?.count ?? 0) / TARGET_LOAD)));
     this.#generations.push(g);
     return g;
   }
 }
 
-// The id is the start of a SHA-256 digest: any 8 of its bytes are uniform, the low word places the slot.
+// The id is the start of a SHA-256 digest: any 8 of its bytes are uniform; the low word, scaled to
+// the table's size, places the slot.
 function fingerprintHi(id: Uint8Array): number {
   return (
     ((id[0] as number) | ((id[1] as number) << 8) | ((id[2] as number) << 16) | ((id[3] as number) << 24)) >>>
