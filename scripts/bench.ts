@@ -60,7 +60,7 @@ const RUNS = Number(args.rounds ?? process.env.BENCH_RUNS ?? (QUICK ? 3 : 5));
 const SECONDS = Number(args.duration ?? process.env.BENCH_SECONDS ?? (QUICK ? 3 : 10));
 const CONNECTIONS = Number(args.connections ?? process.env.BENCH_CONNECTIONS ?? 32);
 /** Proofs made ahead of each checking run: more than the fastest checking target sends in SECONDS. */
-const PROOFS = Number(args.proofs ?? process.env.BENCH_PROOFS ?? SECONDS * 7000);
+const PROOFS = Number(args.proofs ?? process.env.BENCH_PROOFS ?? SECONDS * 14000);
 /** Instances the proofs come from (the gateway's instance rows, the peers' keys). */
 const INSTANCES = 16;
 /** The server under test runs on SERVER_CORE, wrk, the upstream and this process on LOAD_CORE. */
