@@ -56,6 +56,11 @@ export function stripCharterHeaders(req: { headers: IncomingHttpHeaders; rawHead
   }
 }
 
+/** True for a hop-by-hop header name (lower case), which neither side may pass on. */
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}
+
 /** Names a `Connection` header lists (folded), which are hop-by-hop for this hop too. */
 function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
   // The common values name nothing beyond the hop-by-hop set itself.

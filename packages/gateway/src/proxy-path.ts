@@ -7,16 +7,16 @@
  * paths, a server that is closing) goes to the Fastify app beside it, which keeps every rule it had:
  * {@link takesFastPath} decides which, before anything is read.
  */
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CharterError } from '@charter/core';
 import type { Logger } from 'pino';
 import type { Pool } from 'undici';
 import { isCorsPath, mergeCorsHeaders } from './cors.ts';
-import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.ts';
+import { upstreamRequestHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
 import type { CharterRequest } from './request.ts';
+import { UpstreamForward } from './upstream-forward.ts';
 
 /** What the path needs: the upstream pool and its path prefix, and where to log an upstream fault. */
 export interface ProxyPathOptions {
@@ -87,51 +87,37 @@ export function proxyPath(
     const hasBody =
       (h['content-length'] !== undefined && h['content-length'] !== '0') ||
       h['transfer-encoding'] !== undefined;
-    // undici takes an EventEmitter as its abort signal: far cheaper per request than an
-    // AbortController (an EventTarget). A client gone before the upstream answered stops the
-    // upstream request; once streaming, undici stops on its own when the response is destroyed.
-    const abort = Object.assign(new EventEmitter(), { aborted: false });
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      abort.aborted = true;
-      abort.emit('abort');
-    });
-    try {
-      await pool.stream(
-        {
-          method: req.method as 'GET',
-          path: upstreamPrefix + request.url,
-          headers: upstreamRequestHeaders(h, g.upstreamHeaders(admission), request.ip),
-          body: hasBody ? req : null,
-          signal: abort,
+    pool.dispatch(
+      {
+        method: req.method as 'GET',
+        path: upstreamPrefix + request.url,
+        headers: upstreamRequestHeaders(h, g.upstreamHeaders(admission), request.ip),
+        body: hasBody ? req : null,
+      },
+      new UpstreamForward(res, {
+        head: (statusCode, headers) => {
+          res.writeHead(statusCode, withCors(headers, cors));
         },
-        ({ statusCode, headers }) => {
-          res.writeHead(
-            statusCode,
-            withCors(clientResponseHeaders(headers as Record<string, string | string[]>), cors),
+        done: (e, clientGone) => {
+          if (e === undefined || clientGone) return;
+          logger.error(
+            { reason: e.message, path: request.url.split('?')[0]?.slice(0, 256) },
+            'upstream failed',
           );
-          return res;
+          // Before the upstream's status line the client gets the catalogue's refusal; after it, the
+          // answer is already partly sent and can only be cut.
+          if (!res.headersSent)
+            writeReply(
+              res,
+              g.errorReply(
+                new CharterError('unavailable', 'ERR_UPSTREAM', 'the upstream server did not answer'),
+              ),
+              cors,
+            );
+          else if (!res.destroyed) res.destroy();
         },
-      );
-    } catch (e) {
-      if (abort.aborted) return;
-      logger.error(
-        {
-          reason: e instanceof Error ? e.message : String(e),
-          path: request.url.split('?')[0]?.slice(0, 256),
-        },
-        'upstream failed',
-      );
-      // Before the upstream's status line the client gets the catalogue's refusal; after it, the
-      // answer is already partly sent and can only be cut (undici has destroyed the response).
-      if (!res.headersSent)
-        writeReply(
-          res,
-          g.errorReply(new CharterError('unavailable', 'ERR_UPSTREAM', 'the upstream server did not answer')),
-          cors,
-        );
-      else if (!res.destroyed) res.destroy();
-    }
+      }),
+    );
   }
 
   return (g, req, res) => {

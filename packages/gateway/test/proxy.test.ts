@@ -1,6 +1,7 @@
 /** Proxy mode end to end: real HTTP on loopback, a real SQLite file, a client written from the SPEC. */
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { createServer, request } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../src/entries/server.ts';
@@ -405,5 +406,121 @@ describe('proxy mode', () => {
       code: 'license_invalid',
       detail: 'ERR_LICENSE_ROLLBACK',
     });
+  });
+});
+
+describe('proxy mode: the upstream leg follows the client', () => {
+  let vendor: TestVendor;
+  let home: ReturnType<typeof tempDir>;
+  let store: SqliteStore;
+  let gw: RunningGateway;
+  let client: SpecClient;
+  const held: { url: string; closed: boolean }[] = [];
+  const BIG = 6 * 1024 * 1024;
+  const upstream = createServer((req, res) => {
+    if (req.url?.startsWith('/slow')) {
+      // Held open: the answer never comes, so only the gateway can end this request.
+      const entry = { url: req.url, closed: false };
+      held.push(entry);
+      res.on('close', () => {
+        entry.closed = true;
+      });
+      return;
+    }
+    // A large answer in many writes, so the client's pace reaches the upstream (backpressure).
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(BIG) });
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    const more = (): void => {
+      while (sent < BIG) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+      res.end();
+    };
+    more();
+  });
+
+  before(async () => {
+    vendor = await makeVendor();
+    home = tempDir();
+    store = new SqliteStore(join(home.dir, 'gateway.db'));
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    gw = await startGateway({
+      trust: vendor.trust,
+      store,
+      license: await makeLicense(vendor, 1, { apps: [{ app_id: 'app_beta' }] }),
+      upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      licensePollMs: 0,
+    });
+    client = new SpecClient(gw.url, await makeInstanceKey('ES256'));
+    assert.equal((await client.register((await makeCharter(vendor, 'app_beta')).token)).status, 200);
+    assert.equal((await client.token()).status, 200);
+  });
+
+  after(async () => {
+    await gw.close();
+    await store.close();
+    upstream.closeAllConnections();
+    await new Promise<void>((r) => upstream.close(() => r()));
+    home.remove();
+  });
+
+  test('a client gone before the upstream answered ends the upstream request', async () => {
+    const u = new URL(gw.url);
+    const req = request({
+      host: u.hostname,
+      port: u.port,
+      method: 'GET',
+      path: '/slow/1',
+      headers: {
+        authorization: `DPoP ${client.accessToken}`,
+        dpop: await client.proofFor('GET', '/slow/1'),
+      },
+    });
+    req.on('error', () => {});
+    req.end();
+    const deadline = Date.now() + 5000;
+    while (held.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(held.length, 1, 'the upstream received the admitted request');
+    assert.equal(held[0]?.closed, false);
+    req.destroy();
+    while (!held[0]?.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(held[0]?.closed, true, 'the upstream request was ended when the client left');
+  });
+
+  test('a large answer read slowly arrives whole', async () => {
+    const u = new URL(gw.url);
+    const received = await new Promise<number>((resolve, reject) => {
+      void client.proofFor('GET', '/big').then((proof) => {
+        const req = request(
+          {
+            host: u.hostname,
+            port: u.port,
+            method: 'GET',
+            path: '/big',
+            headers: { authorization: `DPoP ${client.accessToken}`, dpop: proof },
+          },
+          (res) => {
+            assert.equal(res.statusCode, 200);
+            assert.equal(res.headers['content-length'], String(BIG));
+            let n = 0;
+            res.on('data', (c: Buffer) => {
+              n += c.length;
+              // Pause now and then: the gateway must hold the upstream back, not buffer or drop.
+              if (n % (1024 * 1024) < c.length) {
+                res.pause();
+                setTimeout(() => res.resume(), 20);
+              }
+            });
+            res.on('end', () => resolve(n));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      }, reject);
+    });
+    assert.equal(received, BIG);
   });
 });

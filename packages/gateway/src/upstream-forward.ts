@@ -1,0 +1,89 @@
+/**
+ * One forwarded request on undici's dispatch interface: the upstream's answer streamed straight into
+ * node's response. It does what `pool.stream()` did for the proxy path (measured in
+ * docs/benchmarks.md) without what that wrapper adds per request and the proxy path does not need:
+ * an AsyncResource and its scopes, `finished()` and its listeners on the response, an abort signal
+ * object, a promise, and a header object rebuilt twice (parsed, then filtered): here the raw
+ * headers are read once into the client's headers.
+ */
+import type { ServerResponse } from 'node:http';
+import { isHopByHop } from './forward-headers.ts';
+
+/** The client's headers from an upstream response's raw header list: hop-by-hop ones left out. */
+export function clientHeadersOfRaw(raw: readonly Buffer[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  let connection: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1').toLowerCase();
+    const value = (raw[i + 1] as Buffer).toString('latin1');
+    if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+    if (isHopByHop(name) || name === '__proto__') continue;
+    const prior = out[name];
+    if (prior === undefined) out[name] = value;
+    else if (typeof prior === 'string') out[name] = [prior, value];
+    else prior.push(value);
+  }
+  // Names the upstream's Connection header lists are hop-by-hop for this hop too.
+  if (connection !== undefined && connection !== 'keep-alive')
+    for (const listed of connection.split(',')) delete out[listed.trim().toLowerCase()];
+  return out;
+}
+
+/** What the forward tells its caller: the upstream's status line and headers, then the end. */
+export interface ForwardEvents {
+  /** The upstream's final status and the client's headers: write the response head. */
+  head(statusCode: number, headers: Record<string, string | string[]>): void;
+  /** The answer was streamed whole (no error) or the forward failed (`error`; `clientGone` when the client left first). */
+  done(error: Error | undefined, clientGone: boolean): void;
+}
+
+/** An undici dispatch handler (the interface `Pool.dispatch` takes) writing into `res`. */
+export class UpstreamForward {
+  readonly #res: ServerResponse;
+  readonly #events: ForwardEvents;
+  #abort: ((reason?: Error) => void) | undefined;
+  #clientGone = false;
+  #ended = false;
+
+  constructor(res: ServerResponse, events: ForwardEvents) {
+    this.#res = res;
+    this.#events = events;
+    // A client gone before the answer is whole stops the upstream request.
+    res.once('close', this.#onClose);
+  }
+
+  readonly #onClose = (): void => {
+    if (this.#ended || this.#res.writableFinished) return;
+    this.#clientGone = true;
+    this.#abort?.();
+  };
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#clientGone) abort();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // An interim answer (100 Continue, 103 Early Hints) is not passed on, as stream() did not.
+    if (statusCode < 200) return true;
+    this.#events.head(statusCode, clientHeadersOfRaw(rawHeaders));
+    this.#res.on('drain', resume);
+    return !this.#res.writableNeedDrain;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.#ended = true;
+    this.#res.end();
+    this.#events.done(undefined, false);
+  }
+
+  onError(error: Error): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#events.done(error, this.#clientGone);
+  }
+}
