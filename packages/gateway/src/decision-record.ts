@@ -51,7 +51,7 @@ export class DecisionRecorder {
     op: (notes: DecisionNotes) => Promise<T>,
     notes: DecisionNotes = { monitored: [] },
   ): Promise<T> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     let error: CharterError | undefined;
     try {
       return await op(notes);
@@ -63,7 +63,7 @@ export class DecisionRecorder {
       if (!(e instanceof CharterError)) this.#p.logger.error({ err: e, endpoint }, 'unexpected failure');
       throw error;
     } finally {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const seconds = (performance.now() - started) / 1000;
       // Metrics, counters and the log line are synchronous; only an audit row is waited for, so an
       // admission that writes none costs no extra turn of the promise queue.
       const audit = this.#record(endpoint, req, notes, error, seconds);
