@@ -98,6 +98,21 @@ function tokenHashOf(token: string): string {
   return hash;
 }
 
+/**
+ * The single form's `Authorization` values already parsed and found well formed, with their token's
+ * hash: the same value comes on every request of an instance, so the scheme, the token68 syntax and
+ * the hash are checked once per value (a value refused is never kept). Bounded like the hashes.
+ */
+const checkedAuthorizations = new Map<string, { token: string; hash: string }>();
+
+function checkedAuthorization(authorization: string | undefined): { token: string; hash: string } {
+  const token = parseAuthorization(authorization);
+  const checked = { token, hash: tokenHashOf(token) };
+  if (checkedAuthorizations.size >= MAX_TOKEN_HASHES) checkedAuthorizations.clear();
+  checkedAuthorizations.set(authorization as string, checked);
+  return checked;
+}
+
 function schemeOf(authorization: string): string {
   const space = authorization.indexOf(' ');
   return (space === -1 ? authorization : authorization.slice(0, space)).toLowerCase();
@@ -115,8 +130,10 @@ function userDpopToken(authorization: string): string {
 export function charterCredentials(req: CharterRequest): CharterCredentials {
   const charterToken = headerOf(req, CHARTER_TOKEN_HEADER, 'invalid_token');
   if (charterToken === undefined) {
-    const token = parseAuthorization(headerOf(req, 'authorization', 'invalid_token'));
-    const hash = tokenHashOf(token);
+    const authorization = headerOf(req, 'authorization', 'invalid_token');
+    const { token, hash } =
+      (authorization !== undefined && checkedAuthorizations.get(authorization)) ||
+      checkedAuthorization(authorization);
     return {
       form: 'single',
       token,

@@ -16,7 +16,7 @@ import { upstreamRequestHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
 import type { CharterRequest } from './request.ts';
-import { UpstreamForward } from './upstream-forward.ts';
+import { type ForwardEvents, UpstreamForward } from './upstream-forward.ts';
 
 /** What the path needs: the upstream pool and its path prefix, and where to log an upstream fault. */
 export interface ProxyPathOptions {
@@ -69,7 +69,26 @@ export function proxyPath(
 ): (gateway: Gateway, req: IncomingMessage, res: ServerResponse) => void {
   const { pool, upstreamPrefix, logger } = options;
 
-  async function forward(
+  const events: ForwardEvents<{ g: Gateway; request: CharterRequest; cors: Cors }> = {
+    head(res, { cors }, statusCode, headers) {
+      res.writeHead(statusCode, withCors(headers, cors));
+    },
+    done(res, { g, request, cors }, e, clientGone) {
+      if (e === undefined || clientGone) return;
+      logger.error({ reason: e.message, path: request.url.split('?')[0]?.slice(0, 256) }, 'upstream failed');
+      // Before the upstream's status line the client gets the catalogue's refusal; after it, the
+      // answer is already partly sent and can only be cut.
+      if (!res.headersSent)
+        writeReply(
+          res,
+          g.errorReply(new CharterError('unavailable', 'ERR_UPSTREAM', 'the upstream server did not answer')),
+          cors,
+        );
+      else if (!res.destroyed) res.destroy();
+    },
+  };
+
+  async function admitAndForward(
     g: Gateway,
     req: IncomingMessage,
     res: ServerResponse,
@@ -94,30 +113,25 @@ export function proxyPath(
         headers: upstreamRequestHeaders(h, g.upstreamHeaders(admission), request.ip),
         body: hasBody ? req : null,
       },
-      new UpstreamForward(res, {
-        head: (statusCode, headers) => {
-          res.writeHead(statusCode, withCors(headers, cors));
-        },
-        done: (e, clientGone) => {
-          if (e === undefined || clientGone) return;
-          logger.error(
-            { reason: e.message, path: request.url.split('?')[0]?.slice(0, 256) },
-            'upstream failed',
-          );
-          // Before the upstream's status line the client gets the catalogue's refusal; after it, the
-          // answer is already partly sent and can only be cut.
-          if (!res.headersSent)
-            writeReply(
-              res,
-              g.errorReply(
-                new CharterError('unavailable', 'ERR_UPSTREAM', 'the upstream server did not answer'),
-              ),
-              cors,
-            );
-          else if (!res.destroyed) res.destroy();
-        },
-      }),
+      new UpstreamForward(res, events, { g, request, cors }),
     );
+  }
+
+  /** Never rejects: should anything above throw (nothing does by design: the engine answers its own faults), the client gets `unavailable` and the log the detail, as Fastify's error handler did. */
+  async function forward(
+    g: Gateway,
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: CharterRequest,
+    cors: Cors,
+  ): Promise<void> {
+    try {
+      await admitAndForward(g, req, res, request, cors);
+    } catch (e) {
+      logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'proxy path failed');
+      if (!res.headersSent) writeReply(res, g.errorReply(e), cors);
+      else if (!res.destroyed) res.destroy();
+    }
   }
 
   return (g, req, res) => {
@@ -133,12 +147,6 @@ export function proxyPath(
     } catch {
       cors = {};
     }
-    forward(g, req, res, request, cors).catch((e: unknown) => {
-      // Nothing above throws by design (the engine answers its own faults); should something, the
-      // client gets `unavailable` and the log the detail, as Fastify's error handler did.
-      logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'proxy path failed');
-      if (!res.headersSent) writeReply(res, g.errorReply(e), cors);
-      else if (!res.destroyed) res.destroy();
-    });
+    void forward(g, req, res, request, cors);
   };
 }

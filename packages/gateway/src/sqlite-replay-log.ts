@@ -95,16 +95,17 @@ export class SqliteReplayLog {
     }
     const fresh: boolean[] = [];
     const staged: ReplayRecord[] = [];
-    // A record twice in one batch is used by its first entry.
-    const inBatch = batch.length > 1 ? new Set<string>() : undefined;
+    // A record twice in one batch is used by its first entry: the ids' first words say which could
+    // be, a whole comparison says which is.
+    const inBatch = batch.length > 1 ? new Set<number>() : undefined;
     let last = 0;
     for (const r of batch) {
-      const text = inBatch ? r.id.toString('latin1') : '';
-      if (this.#index.used(r.id, now) || inBatch?.has(text)) {
+      const word = inBatch ? r.id.readUInt32LE(0) : 0;
+      if (this.#index.used(r.id, now) || (inBatch?.has(word) && staged.some((s) => s.id.equals(r.id)))) {
         fresh.push(false);
         continue;
       }
-      inBatch?.add(text);
+      inBatch?.add(word);
       last = Number(this.#insert.run(r.id, r.expiresAt).lastInsertRowid);
       staged.push(r);
       fresh.push(true);

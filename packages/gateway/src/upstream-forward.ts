@@ -29,25 +29,30 @@ export function clientHeadersOfRaw(raw: readonly Buffer[]): Record<string, strin
   return out;
 }
 
-/** What the forward tells its caller: the upstream's status line and headers, then the end. */
-export interface ForwardEvents {
+/**
+ * What the forward tells its caller: the upstream's status line and headers, then the end. One
+ * object serves every request (the request's own data is `context`), so no closure is made per request.
+ */
+export interface ForwardEvents<C> {
   /** The upstream's final status and the client's headers: write the response head. */
-  head(statusCode: number, headers: Record<string, string | string[]>): void;
+  head(res: ServerResponse, context: C, statusCode: number, headers: Record<string, string | string[]>): void;
   /** The answer was streamed whole (no error) or the forward failed (`error`; `clientGone` when the client left first). */
-  done(error: Error | undefined, clientGone: boolean): void;
+  done(res: ServerResponse, context: C, error: Error | undefined, clientGone: boolean): void;
 }
 
 /** An undici dispatch handler (the interface `Pool.dispatch` takes) writing into `res`. */
-export class UpstreamForward {
+export class UpstreamForward<C> {
   readonly #res: ServerResponse;
-  readonly #events: ForwardEvents;
+  readonly #events: ForwardEvents<C>;
+  readonly #context: C;
   #abort: ((reason?: Error) => void) | undefined;
   #clientGone = false;
   #ended = false;
 
-  constructor(res: ServerResponse, events: ForwardEvents) {
+  constructor(res: ServerResponse, events: ForwardEvents<C>, context: C) {
     this.#res = res;
     this.#events = events;
+    this.#context = context;
     // A client gone before the answer is whole stops the upstream request.
     res.once('close', this.#onClose);
   }
@@ -66,7 +71,7 @@ export class UpstreamForward {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     // An interim answer (100 Continue, 103 Early Hints) is not passed on, as stream() did not.
     if (statusCode < 200) return true;
-    this.#events.head(statusCode, clientHeadersOfRaw(rawHeaders));
+    this.#events.head(this.#res, this.#context, statusCode, clientHeadersOfRaw(rawHeaders));
     this.#res.on('drain', resume);
     return !this.#res.writableNeedDrain;
   }
@@ -78,12 +83,12 @@ export class UpstreamForward {
   onComplete(): void {
     this.#ended = true;
     this.#res.end();
-    this.#events.done(undefined, false);
+    this.#events.done(this.#res, this.#context, undefined, false);
   }
 
   onError(error: Error): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#events.done(error, this.#clientGone);
+    this.#events.done(this.#res, this.#context, error, this.#clientGone);
   }
 }
