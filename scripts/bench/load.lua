@@ -1,7 +1,10 @@
 -- wrk script of `npm run bench`: every request carries its own pre-made `Authorization` and `DPoP`
 -- (one line each in the file named by the first argument, tab-separated), so the load generator does
 -- the same nothing for every target and a checking target sees no replay. A second argument is a
--- delay in ms before each request (a paced run, for latency at part of the peak).
+-- mean delay in ms before each request (a paced run, for latency at part of the peak), drawn from an
+-- exponential distribution: with a fixed delay the connections fall into step and arrive in bursts,
+-- so the tail measured would be the burst's queue, not what one request meets on a server whose
+-- clients arrive independently.
 local reqs = {}
 local i = 0
 local pause = 0
@@ -16,6 +19,7 @@ function init(args)
     })
   end
   if args[2] then pause = tonumber(args[2]) end
+  math.randomseed(math.floor(os.clock() * 1e6) + #reqs)
 end
 
 function request()
@@ -25,7 +29,8 @@ function request()
 end
 
 function delay()
-  return pause
+  if pause == 0 then return 0 end
+  return math.floor(-math.log(1 - math.random()) * pause + 0.5)
 end
 
 function done(summary, latency, requests)
