@@ -21,7 +21,7 @@ import { benchVendor } from './bench/vendor.ts';
 const ROUNDS = Number(process.env.WORKERS_ROUNDS ?? 5);
 const SECONDS = Number(process.env.WORKERS_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.WORKERS_CONNECTIONS ?? 32);
-const PROOFS = Number(process.env.WORKERS_PROOFS ?? 25000);
+const PROOFS = Number(process.env.WORKERS_PROOFS ?? 60000);
 const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'bin', 'charter.js');
 const now = () => Math.floor(Date.now() / 1000);
 const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');

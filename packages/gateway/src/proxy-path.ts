@@ -2,7 +2,7 @@
  * The proxy's per-request path, on node's own request and response objects: admit, then stream to
  * the upstream and back. It is what almost every request the gateway serves runs, so it does without
  * a framework's routing, hooks, reply object and serialisers (measured: a bare Fastify proxy costs
- * about 1.4× the CPU of node:http with undici's `stream()`, see docs/benchmarks.md). Everything else
+ * about 1.2–1.4× the CPU of node:http with undici, see docs/benchmarks.md). Everything else
  * (the Charter endpoints, the probes, the console, preflights, the reserved prefix, percent-encoded
  * paths, a server that is closing) goes to the Fastify app beside it, which keeps every rule it had:
  * {@link takesFastPath} decides which, before anything is read.

@@ -40,6 +40,13 @@ export interface ForwardEvents<C> {
   done(res: ServerResponse, context: C, error: Error | undefined, clientGone: boolean): void;
 }
 
+const FORWARD = Symbol('charter.forward');
+type ForwardedResponse = ServerResponse & { [FORWARD]?: UpstreamForward<unknown> };
+
+function onResponseClose(this: ForwardedResponse): void {
+  this[FORWARD]?.closed();
+}
+
 /** An undici dispatch handler (the interface `Pool.dispatch` takes) writing into `res`. */
 export class UpstreamForward<C> {
   readonly #res: ServerResponse;
@@ -53,15 +60,18 @@ export class UpstreamForward<C> {
     this.#res = res;
     this.#events = events;
     this.#context = context;
-    // A client gone before the answer is whole stops the upstream request.
-    res.once('close', this.#onClose);
+    // A client gone before the answer is whole stops the upstream request. One listener function
+    // for every response (it finds its forward on the response), so none is made per request.
+    (res as ForwardedResponse)[FORWARD] = this as UpstreamForward<unknown>;
+    res.once('close', onResponseClose);
   }
 
-  readonly #onClose = (): void => {
+  /** The response closed: if before the answer was whole, the client left. */
+  closed(): void {
     if (this.#ended || this.#res.writableFinished) return;
     this.#clientGone = true;
     this.#abort?.();
-  };
+  }
 
   onConnect(abort: (reason?: Error) => void): void {
     this.#abort = abort;
