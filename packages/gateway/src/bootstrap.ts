@@ -100,6 +100,9 @@ export async function bootstrap(options: GatewayOptions): Promise<EngineParts> {
           () => Math.max(options.clock?.() ?? epochSeconds(), guard.highWater()),
         )
       : new MemoryCache());
+  // The embedded replay index is read from the store now, not by the first request after a restart
+  // (about 2 s for a million standing records).
+  if (!options.cache && options.store.useOnce) await options.store.prepareReplay?.(engineNow());
   const tokens = await TokenAuthority.create(tokenKey, base.href, `urn:charter:site:${license.siteId}`);
   const nonces = new NonceIssuer(nonceKey, cache, options.nonceTtlS);
   const attester = await ClientAttester.open(options.store);

@@ -83,22 +83,20 @@ class Generation {
   }
 }
 
-/** Used replay ids by fingerprint, each until its expiry second. */
+/** Used replay ids by fingerprint (the first two little-endian words of the id), each until its expiry second. */
 export class ReplayIndex {
   #generations: Generation[] = [];
 
-  /** True when the id (its first 8 bytes) is recorded with an expiry after `now`. */
-  used(id: Uint8Array, now: number): boolean {
-    const hi = fingerprintHi(id);
-    const lo = fingerprintLo(id);
+  /** True when the fingerprint is recorded with an expiry after `now`. */
+  used(hi: number, lo: number, now: number): boolean {
     for (const g of this.#generations) if (g.expires(hi, lo) > now) return true;
     return false;
   }
 
-  /** Record the id as used until `expires`, at arrival time `now`. */
-  add(id: Uint8Array, expires: number, now: number): void {
+  /** Record the fingerprint as used until `expires`, at arrival time `now`. */
+  add(hi: number, lo: number, expires: number, now: number): void {
     if (expires <= now) return;
-    this.#open(now).set(fingerprintHi(id), fingerprintLo(id), expires);
+    this.#open(now).set(hi, lo, expires);
   }
 
   /** Bytes of the tables (what the index costs in memory). */
@@ -129,13 +127,15 @@ export class ReplayIndex {
 
 // The id is the start of a SHA-256 digest: any 8 of its bytes are uniform; the low word, scaled to
 // the table's size, places the slot.
-function fingerprintHi(id: Uint8Array): number {
+/** The fingerprint's high word: the id's first 4 bytes, little-endian. */
+export function fingerprintHi(id: Uint8Array): number {
   return (
     ((id[0] as number) | ((id[1] as number) << 8) | ((id[2] as number) << 16) | ((id[3] as number) << 24)) >>>
     0
   );
 }
-function fingerprintLo(id: Uint8Array): number {
+/** The fingerprint's low word: the id's bytes 4 to 7, little-endian. */
+export function fingerprintLo(id: Uint8Array): number {
   return (
     ((id[4] as number) | ((id[5] as number) << 8) | ((id[6] as number) << 16) | ((id[7] as number) << 24)) >>>
     0

@@ -16,13 +16,16 @@
  * the log on first use).
  */
 import type Database from 'better-sqlite3';
-import { ReplayIndex } from './replay-index.ts';
+import { fingerprintHi, fingerprintLo, ReplayIndex } from './replay-index.ts';
 
 /** Expired records are swept every this many writes, at most {@link SWEEP_ROWS} rows a sweep. */
 const SWEEP_EVERY = 4096;
 const SWEEP_ROWS = 8192;
 
-/** One record to use: its 16-byte id and the second it stops counting. */
+/**
+ * One record to use: its id (16 bytes of SHA-256; the log keeps its first 8 as two integers, all the
+ * index compares) and the second it stops counting.
+ */
 export interface ReplayRecord {
   id: Buffer;
   expiresAt: number;
@@ -44,8 +47,8 @@ export class SqliteReplayLog {
 
   constructor(db: Database.Database) {
     this.#db = db;
-    this.#insert = db.prepare('INSERT INTO replay_log (id, expires) VALUES (?, ?)');
-    this.#tail = db.prepare('SELECT seq, id, expires FROM replay_log WHERE seq > ? ORDER BY seq').raw();
+    this.#insert = db.prepare('INSERT INTO replay_log (hi, lo, expires) VALUES (?, ?, ?)');
+    this.#tail = db.prepare('SELECT seq, hi, lo, expires FROM replay_log WHERE seq > ? ORDER BY seq').raw();
     this.#firstLive = db.prepare(
       'SELECT seq FROM (SELECT seq, expires FROM replay_log ORDER BY seq LIMIT ?) WHERE expires > ? ORDER BY seq LIMIT 1',
     );
@@ -59,12 +62,17 @@ export class SqliteReplayLog {
     this.#batch = db.transaction((batch: readonly ReplayRecord[], now: number) => this.#use(batch, now));
   }
 
+  /** Read the log into the index, once (the first use does it otherwise). */
+  load(now: number): void {
+    if (this.#seen < 0) this.#load(now);
+  }
+
   /** For each record, true when it was not used (and now is), in one transaction. */
   use(batch: readonly ReplayRecord[], now: number): boolean[] {
     if (this.#seen < 0) this.#load(now);
     const { fresh, staged, last } = this.#batch.immediate(batch, now);
     // Committed: only now do this process's own records count in its index.
-    for (const r of staged) this.#index.add(r.id, r.expiresAt, now);
+    for (const r of staged) this.#index.add(fingerprintHi(r.id), fingerprintLo(r.id), r.expiresAt, now);
     if (last > this.#seen) this.#seen = last;
     return fresh;
   }
@@ -78,9 +86,9 @@ export class SqliteReplayLog {
   #load(now: number): void {
     this.#db.transaction(() => {
       let seen = 0;
-      for (const [seq, id, expires] of this.#tail.iterate(0) as Iterable<[number, Buffer, number]>) {
+      for (const [seq, hi, lo, expires] of this.#tail.iterate(0) as Iterable<Row>) {
         seen = seq;
-        this.#index.add(id, expires, now);
+        this.#index.add(hi, lo, expires, now);
       }
       this.#seen = seen;
     })();
@@ -89,24 +97,25 @@ export class SqliteReplayLog {
   #use(batch: readonly ReplayRecord[], now: number): Outcome {
     // What other processes appended since this one last looked, under the write lock: none can
     // append between this read and the inserts below.
-    for (const [seq, id, expires] of this.#tail.iterate(this.#seen) as Iterable<[number, Buffer, number]>) {
+    for (const [seq, hi, lo, expires] of this.#tail.iterate(this.#seen) as Iterable<Row>) {
       this.#seen = seq;
-      this.#index.add(id, expires, now);
+      this.#index.add(hi, lo, expires, now);
     }
     const fresh: boolean[] = [];
     const staged: ReplayRecord[] = [];
-    // A record twice in one batch is used by its first entry: the ids' first words say which could
-    // be, a whole comparison says which is.
+    // A record twice in one batch is used by its first entry: the fingerprints' low words say which
+    // could be, a whole comparison says which is.
     const inBatch = batch.length > 1 ? new Set<number>() : undefined;
     let last = 0;
     for (const r of batch) {
-      const word = inBatch ? r.id.readUInt32LE(0) : 0;
-      if (this.#index.used(r.id, now) || (inBatch?.has(word) && staged.some((s) => s.id.equals(r.id)))) {
+      const hi = fingerprintHi(r.id);
+      const lo = fingerprintLo(r.id);
+      if (this.#index.used(hi, lo, now) || (inBatch?.has(lo) && staged.some((s) => s.id.equals(r.id)))) {
         fresh.push(false);
         continue;
       }
-      inBatch?.add(word);
-      last = Number(this.#insert.run(r.id, r.expiresAt).lastInsertRowid);
+      inBatch?.add(lo);
+      last = Number(this.#insert.run(hi, lo, r.expiresAt).lastInsertRowid);
       staged.push(r);
       fresh.push(true);
     }
@@ -129,6 +138,9 @@ export class SqliteReplayLog {
     if (cut !== null) this.#deleteBefore.run({ cut, inclusive: firstLive ? 0 : 1 });
   }
 }
+
+/** A log row as read: seq, the fingerprint's two words, expiry. */
+type Row = [number, number, number, number];
 
 interface Outcome {
   fresh: boolean[];

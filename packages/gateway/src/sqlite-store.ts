@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { CharterError } from '@charter/core';
 import Database from 'better-sqlite3';
 import { AUDIT_GENESIS, auditHash } from './audit.ts';
+import { fingerprintHi, fingerprintLo } from './replay-index.ts';
 import { SqliteReplayLog } from './sqlite-replay-log.ts';
 import type {
   AuditEntry,
@@ -54,8 +55,10 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE rates (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;`,
   // Replay records appended in arrival order, looked up in each process's memory (sqlite-replay-log.ts):
   // a record no longer dirties a random page of a keyed B-tree. The records kept are carried over.
-  `CREATE TABLE replay_log (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, expires INTEGER NOT NULL);
-   INSERT INTO replay_log (id, expires) SELECT id, expires FROM replay_ids ORDER BY expires;
+  // A record is the id's fingerprint as two integers (read back with no buffer made per row).
+  `CREATE TABLE replay_log (seq INTEGER PRIMARY KEY, hi INTEGER NOT NULL, lo INTEGER NOT NULL, expires INTEGER NOT NULL);
+   INSERT INTO replay_log (hi, lo, expires)
+     SELECT charter_fingerprint_hi(id), charter_fingerprint_lo(id), expires FROM replay_ids ORDER BY expires;
    DROP TABLE replay_ids;`,
 ];
 
@@ -195,6 +198,8 @@ export class SqliteStore implements GatewayStore {
     // No busy handler of SQLite's own: guarded() waits for the lock (see there).
     this.#db = guarded('open', () => new Database(path, { timeout: 0 }));
     this.#db.function('charter_replay_id', { deterministic: true }, (key) => replayId(String(key)));
+    this.#db.function('charter_fingerprint_hi', { deterministic: true }, (id) => fingerprintHi(id as Buffer));
+    this.#db.function('charter_fingerprint_lo', { deterministic: true }, (id) => fingerprintLo(id as Buffer));
     guarded('migrate', () => {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
@@ -311,6 +316,13 @@ export class SqliteStore implements GatewayStore {
         entries.map((e) => ({ id: replayId(e.key), expiresAt: e.expiresAt })),
         now,
       );
+    });
+  }
+
+  async prepareReplay(now: number): Promise<void> {
+    guarded('load the used proofs and nonces', () => {
+      this.#replayLog ??= new SqliteReplayLog(this.#db);
+      this.#replayLog.load(now);
     });
   }
 

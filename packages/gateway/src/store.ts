@@ -146,6 +146,11 @@ export interface GatewayStore {
   /** {@link useOnce} for several keys at once, atomically each (one transaction: cheaper per key). */
   useOnceMany?(entries: readonly { key: string; expiresAt: number }[], now: number): Promise<boolean[]>;
   /**
+   * Load what {@link useOnce} needs before the first request (the embedded store's in-memory index
+   * of the records standing at `now`), so no request waits for it; the engine calls it at start.
+   */
+  prepareReplay?(now: number): Promise<void>;
+  /**
    * Count one event under `key` in a window ending at `expiresAt` (engine seconds), atomically: the
    * count so far, restarting at 1 once the stored window ended by `now`. Stores shared by workers
    * implement it (rate limits count across the workers).
