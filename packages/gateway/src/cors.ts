@@ -226,6 +226,23 @@ export function mergeCorsHeaders(
   return out;
 }
 
+/**
+ * {@link mergeCorsHeaders} for a header object the caller owns, with lower-case names (the proxy
+ * path's, read from the upstream's raw list): the usual answer to a request without an allowed
+ * origin (no `Access-Control-*` or `Vary` from the upstream, nothing to add but `Vary: Origin`) is
+ * made in place; anything else goes through the merge.
+ */
+export function mergeCorsHeadersInto(
+  headers: Record<string, string | string[]>,
+  cors: Record<string, string>,
+): Record<string, string | string[]> {
+  if (cors['access-control-allow-origin'] !== undefined) return mergeCorsHeaders(headers, cors);
+  for (const n in headers)
+    if (n === 'vary' || n.startsWith('access-control-')) return mergeCorsHeaders(headers, cors);
+  if (cors.vary !== undefined) headers.vary = 'Origin';
+  return headers;
+}
+
 /** Check an operator's narrowing list: canonical origins only (the ones browsers send). */
 export function checkCorsNarrowing(origins: readonly string[]): void {
   for (const o of origins)

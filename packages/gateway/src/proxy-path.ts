@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CharterError } from '@charter/core';
 import type { Logger } from 'pino';
 import type { Pool } from 'undici';
-import { isCorsPath, mergeCorsHeaders } from './cors.ts';
+import { isCorsPath, mergeCorsHeaders, mergeCorsHeadersInto } from './cors.ts';
 import { upstreamRequestHeaders } from './forward-headers.ts';
 import type { Admission, Gateway } from './gateway.ts';
 import type { GatewayReply } from './reply.ts';
@@ -71,7 +71,8 @@ export function proxyPath(
 
   const events: ForwardEvents<{ g: Gateway; request: CharterRequest; cors: Cors }> = {
     head(res, { cors }, statusCode, headers) {
-      res.writeHead(statusCode, withCors(headers, cors));
+      // The headers are this request's own object (read from the upstream's raw list).
+      res.writeHead(statusCode, cors === undefined ? headers : mergeCorsHeadersInto(headers, cors));
     },
     done(res, { g, request, cors }, e, clientGone) {
       if (e === undefined || clientGone) return;

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import fc from 'fast-check';
 import Fastify from 'fastify';
-import { answerPreflight, corsResponseHeaders, mergeCorsHeaders } from '../src/cors.ts';
+import { answerPreflight, corsResponseHeaders, mergeCorsHeaders, mergeCorsHeadersInto } from '../src/cors.ts';
 import { charterMiddleware } from '../src/entries/express.ts';
 import { charterFastify } from '../src/entries/fastify.ts';
 import { SqliteStore } from '../src/entries/sqlite.ts';
@@ -238,4 +238,36 @@ describe('CORS in library mode', () => {
       { numRuns: 2000 },
     );
   });
+});
+
+test('the proxy path’s in-place CORS merge gives what the merge gives, for any upstream headers (fast-check)', () => {
+  const name = fc.constantFrom(
+    'content-type',
+    'vary',
+    'access-control-allow-origin',
+    'access-control-expose-headers',
+    'access-control-allow-credentials',
+    'x-upstream',
+    'set-cookie',
+  );
+  const value = fc.oneof(
+    fc.constantFrom('*', 'Origin', 'Accept, Origin', 'x-a, *', 'https://evil.example', 'true'),
+    fc.string({ maxLength: 12 }),
+  );
+  const headers = fc.dictionary(name, fc.oneof(value, fc.array(value, { minLength: 1, maxLength: 3 })));
+  const cors = fc.constantFrom<Record<string, string>>(
+    {},
+    { vary: 'Origin' },
+    {
+      'access-control-allow-origin': 'https://app.example',
+      'access-control-expose-headers': 'dpop-nonce',
+      vary: 'Origin',
+    },
+  );
+  fc.assert(
+    fc.property(headers, cors, (h, c) => {
+      assert.deepEqual(mergeCorsHeadersInto({ ...h }, c), mergeCorsHeaders({ ...h }, c));
+    }),
+    { numRuns: 2000 },
+  );
 });
