@@ -40,13 +40,6 @@ export interface ForwardEvents<C> {
   done(res: ServerResponse, context: C, error: Error | undefined, clientGone: boolean): void;
 }
 
-const FORWARD = Symbol('charter.forward');
-type ForwardedResponse = ServerResponse & { [FORWARD]?: UpstreamForward<unknown> };
-
-function onResponseClose(this: ForwardedResponse): void {
-  this[FORWARD]?.closed();
-}
-
 /** An undici dispatch handler (the interface `Pool.dispatch` takes) writing into `res`. */
 export class UpstreamForward<C> {
   readonly #res: ServerResponse;
@@ -60,10 +53,9 @@ export class UpstreamForward<C> {
     this.#res = res;
     this.#events = events;
     this.#context = context;
-    // A client gone before the answer is whole stops the upstream request. One listener function
-    // for every response (it finds its forward on the response), so none is made per request.
-    (res as ForwardedResponse)[FORWARD] = this as UpstreamForward<unknown>;
-    res.once('close', onResponseClose);
+    // A client gone before the answer is whole stops the upstream request. (A property of ours on
+    // the response, to share one listener, would change the shape of node's response objects.)
+    res.once('close', () => this.closed());
   }
 
   /** The response closed: if before the answer was whole, the client left. */
