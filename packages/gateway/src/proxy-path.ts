@@ -89,36 +89,11 @@ export function proxyPath(
     },
   };
 
-  async function admitAndForward(
-    g: Gateway,
-    req: IncomingMessage,
-    res: ServerResponse,
-    request: CharterRequest,
-    cors: Cors,
-  ): Promise<void> {
-    const result = await g.handle(request);
-    if (result.kind === 'reply') return writeReply(res, result, cors);
-    const admission: Admission = {
-      app: result.app,
-      monitored: result.monitored,
-      ...(result.user ? { user: result.user } : {}),
-    };
-    const h = req.headers;
-    const hasBody =
-      (h['content-length'] !== undefined && h['content-length'] !== '0') ||
-      h['transfer-encoding'] !== undefined;
-    pool.dispatch(
-      {
-        method: req.method as 'GET',
-        path: upstreamPrefix + request.url,
-        headers: upstreamRequestHeaders(h, g.upstreamHeaders(admission), request.ip),
-        body: hasBody ? req : null,
-      },
-      new UpstreamForward(res, events, { g, request, cors }),
-    );
-  }
-
-  /** Never rejects: should anything above throw (nothing does by design: the engine answers its own faults), the client gets `unavailable` and the log the detail, as Fastify's error handler did. */
+  /**
+   * Admit, then forward. Never rejects: should anything throw (nothing does by design: the engine
+   * answers its own faults), the client gets `unavailable` and the log the detail, as Fastify's
+   * error handler did.
+   */
   async function forward(
     g: Gateway,
     req: IncomingMessage,
@@ -127,7 +102,26 @@ export function proxyPath(
     cors: Cors,
   ): Promise<void> {
     try {
-      await admitAndForward(g, req, res, request, cors);
+      const result = await g.handle(request);
+      if (result.kind === 'reply') return writeReply(res, result, cors);
+      const admission: Admission = {
+        app: result.app,
+        monitored: result.monitored,
+        ...(result.user ? { user: result.user } : {}),
+      };
+      const h = req.headers;
+      const hasBody =
+        (h['content-length'] !== undefined && h['content-length'] !== '0') ||
+        h['transfer-encoding'] !== undefined;
+      pool.dispatch(
+        {
+          method: req.method as 'GET',
+          path: upstreamPrefix + request.url,
+          headers: upstreamRequestHeaders(h, g.upstreamHeaders(admission), request.ip),
+          body: hasBody ? req : null,
+        },
+        new UpstreamForward(res, events, { g, request, cors }),
+      );
     } catch (e) {
       logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'proxy path failed');
       if (!res.headersSent) writeReply(res, g.errorReply(e), cors);

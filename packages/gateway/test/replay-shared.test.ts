@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { PgStore } from '../src/entries/pg.ts';
 import { SqliteStore } from '../src/entries/sqlite.ts';
 import { createGateway, MemoryCache } from '../src/index.ts';
@@ -104,22 +105,33 @@ describe('a replica on PostgreSQL without a shared cache', { skip: PG_URL ? fals
   });
 });
 
+/** A store file as schema `version` left it: a current one made, then `sql` and `fill` run on it. */
+async function olderStore(
+  file: string,
+  version: number,
+  sql: string,
+  fill: (db: Database.Database) => unknown,
+): Promise<void> {
+  await new SqliteStore(file).close();
+  const db = new Database(file);
+  db.exec(sql);
+  fill(db);
+  db.pragma(`user_version = ${version}`);
+  db.close();
+}
+
 test('used proofs recorded by an older store (the text-keyed replay table) are still used after the upgrade', async () => {
   const home = tempDir();
   try {
     const file = join(home.dir, 'gateway.db');
     // A store as schema version 4 left it: the replay table keyed by the full text, and none of the
     // later tables (the workers' rate counts).
-    const { default: Database } = await import('better-sqlite3');
-    const store = new SqliteStore(file);
-    await store.close();
-    const db = new Database(file);
-    db.exec(
+    await olderStore(
+      file,
+      4,
       'DROP TABLE replay_log; DROP TABLE rates; CREATE TABLE replay (key TEXT PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;',
+      (db) => db.prepare('INSERT INTO replay (key, expires) VALUES (?, ?)').run('jti:k:old', 1_000_300),
     );
-    db.prepare('INSERT INTO replay (key, expires) VALUES (?, ?)').run('jti:k:old', 1_000_300);
-    db.pragma('user_version = 4');
-    db.close();
     const upgraded = new SqliteStore(file);
     assert.equal(
       await upgraded.useOnce('jti:k:old', 1_000_400, 1_000_100),
@@ -137,20 +149,18 @@ test('used proofs recorded by the keyed replay table of schema 6 are still used 
   const home = tempDir();
   try {
     const file = join(home.dir, 'gateway.db');
-    const { default: Database } = await import('better-sqlite3');
-    const store = new SqliteStore(file);
-    await store.close();
-    const db = new Database(file);
-    db.exec(
+    await olderStore(
+      file,
+      6,
       `DROP TABLE replay_log;
        CREATE TABLE replay_ids (id BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;
        CREATE INDEX replay_ids_expires ON replay_ids(expires);`,
+      (db) => {
+        const insert = db.prepare('INSERT INTO replay_ids (id, expires) VALUES (?, ?)');
+        insert.run(replayId('jti:k:kept'), 1_000_300);
+        insert.run(replayId('jti:k:lapsed'), 1_000_050);
+      },
     );
-    const insert = db.prepare('INSERT INTO replay_ids (id, expires) VALUES (?, ?)');
-    insert.run(replayId('jti:k:kept'), 1_000_300);
-    insert.run(replayId('jti:k:lapsed'), 1_000_050);
-    db.pragma('user_version = 6');
-    db.close();
     const upgraded = new SqliteStore(file);
     assert.deepEqual(
       await upgraded.useOnceMany(
