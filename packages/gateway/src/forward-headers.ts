@@ -62,7 +62,7 @@ export function isHopByHop(name: string): boolean {
 }
 
 /** Names a `Connection` header lists (folded), which are hop-by-hop for this hop too. */
-function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+export function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
   // The common values name nothing beyond the hop-by-hop set itself.
   if (value === undefined || value === 'keep-alive') return NONE;
   const text = Array.isArray(value) ? value.join(',') : (value ?? '');

@@ -7,7 +7,7 @@
  * headers are read once into the client's headers.
  */
 import type { ServerResponse } from 'node:http';
-import { isHopByHop } from './forward-headers.ts';
+import { connectionListed, isHopByHop } from './forward-headers.ts';
 
 /** The client's headers from an upstream response's raw header list: hop-by-hop ones left out. */
 export function clientHeadersOfRaw(raw: readonly Buffer[]): Record<string, string | string[]> {
@@ -23,9 +23,10 @@ export function clientHeadersOfRaw(raw: readonly Buffer[]): Record<string, strin
     else if (typeof prior === 'string') out[name] = [prior, value];
     else prior.push(value);
   }
-  // Names the upstream's Connection header lists are hop-by-hop for this hop too.
-  if (connection !== undefined && connection !== 'keep-alive')
-    for (const listed of connection.split(',')) delete out[listed.trim().toLowerCase()];
+  // Names the upstream's Connection header lists are hop-by-hop for this hop too: the same rule
+  // (and folding) as clientResponseHeaders, the Fastify path's.
+  const listed = connectionListed(connection);
+  if (listed.size > 0) for (const n in out) if (listed.has(n)) delete out[n];
   return out;
 }
 
