@@ -159,6 +159,9 @@ async function assertHttpLayerRefused(base: string): Promise<void> {
   );
   assert.match(get, /^HTTP\/1\.1 400 /, get.slice(0, 200));
   assert.match(get, /\r\nconnection: close\r\n/i);
+  // The headers of every other refusal: a cache between must not keep it (it lacked no-store).
+  assert.match(get, /\r\ncache-control: no-store\r\n/i);
+  assert.match(get, /\r\ncontent-type: application\/json; charset=utf-8\r\n/i);
   assert.match(get, /\r\n\r\n\{"error":"invalid_request"/);
   const head = await rawExchange(
     base,
@@ -166,6 +169,7 @@ async function assertHttpLayerRefused(base: string): Promise<void> {
   );
   assert.match(head, /^HTTP\/1\.1 400 /, head.slice(0, 200));
   assert.match(head, /\r\ncharter-refusal: invalid_request\r\n/i);
+  assert.match(head, /\r\ncache-control: no-store\r\n/i);
   assert.ok(head.endsWith('\r\n\r\n'), `a body after the head of a HEAD answer: ${head.slice(-80)}`);
   for (const path of ['/charter/metrics', '/charter/nothing-here']) {
     const typed = await fetch(`${base}${path}`, {

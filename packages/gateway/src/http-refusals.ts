@@ -5,11 +5,10 @@
  * `{"error":"Request Header Fields Too Large"}`), and a socket destroyed without `Connection: close`
  * resets the next keep-alive request a client sends on it.
  */
-import type { ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { CharterError } from '@charter/core/errors';
-import { CHARTER_REFUSAL_HEADER } from './credentials.ts';
-import { JSON_CONTENT_TYPE, refusalReply } from './reply.ts';
+import { refusalReply } from './reply.ts';
 
 /**
  * Fastify's `clientErrorHandler`: `invalid_request` for anything node's HTTP parser refuses (huge or
@@ -21,14 +20,16 @@ import { JSON_CONTENT_TYPE, refusalReply } from './reply.ts';
  */
 export function refuseUnparseable(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
-  const body = JSON.stringify(
-    new CharterError('invalid_request', 'ERR_HTTP_PARSE', 'unparseable request').toClient(),
-  );
+  // The headers of every other refusal (refusalReply: the media type, Charter-Refusal, no-store).
+  const reply = refusalReply(new CharterError('invalid_request', 'ERR_HTTP_PARSE', 'unparseable request'));
+  const body = JSON.stringify(reply.body);
   const raw = (err as { rawPacket?: unknown }).rawPacket;
   // Empty lines before the request line are allowed (RFC 9112 §2.2), and node's parser skips them.
   const head = Buffer.isBuffer(raw) && /^[\r\n]*HEAD /.test(raw.subarray(0, 64).toString('latin1'));
+  let lines = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\n`;
+  for (const [name, value] of Object.entries(reply.headers)) lines += `${name}: ${value}\r\n`;
   socket.end(
-    `HTTP/1.1 400 Bad Request\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n${CHARTER_REFUSAL_HEADER}: invalid_request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+    `${lines}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? '' : body}`,
   );
 }
 

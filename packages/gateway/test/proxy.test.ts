@@ -369,6 +369,9 @@ describe('proxy mode', () => {
       const answer = await send(text);
       assert.match(answer, /^HTTP\/1\.1 400 /, answer.slice(0, 80));
       assert.match(answer, /"error":"invalid_request"/);
+      // Headers as on every other refusal (this answer once lacked no-store).
+      assert.match(answer, /\r\ncharter-refusal: invalid_request\r\n/i);
+      assert.match(answer, /\r\ncache-control: no-store\r\n/i);
     }
     assert.equal((await fetch(`${gw.url}/.well-known/charter`)).status, 200);
   });
