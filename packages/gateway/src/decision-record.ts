@@ -64,10 +64,47 @@ export class DecisionRecorder {
       throw error;
     } finally {
       const seconds = (performance.now() - started) / 1000;
+      // A registration is acknowledged only with its audit entry, written before anything counts it:
+      // one whose entry fails is recorded (metrics, usage, log) as the refusal its client gets.
+      const unwritten =
+        error === undefined && endpoint === 'register' ? await this.#auditRegistration(notes) : undefined;
       // Metrics, counters and the log line are synchronous; only an audit row is waited for, so an
       // admission that writes none costs no extra turn of the promise queue.
-      const audit = this.#record(endpoint, req, notes, error, seconds);
+      const audit = this.#record(endpoint, req, notes, error ?? unwritten, seconds);
       if (audit) await audit;
+      // biome-ignore lint/correctness/noUnsafeFinally: the unacknowledged registration's refusal replaces its answer
+      if (unwritten) throw unwritten;
+    }
+  }
+
+  /**
+   * The `register` row of a registration that succeeded; the refusal to answer instead when it could
+   * not be written: should the store go away between the instance's row and this one (a cut
+   * connection, a failover), the client gets `unavailable` and registers again, so no instance it was
+   * told of is missing from the chain. (The row written before stays, unknown to any client: its id
+   * was never sent.)
+   */
+  async #auditRegistration(notes: DecisionNotes): Promise<CharterError | undefined> {
+    try {
+      await this.#p.store.appendAudit({
+        at: this.#p.now(),
+        kind: 'register',
+        endpoint: 'register',
+        ...idsOf(notes),
+        license_serial: this.#p.licenseSerial(),
+      });
+      return undefined;
+    } catch (e) {
+      this.#p.logger.error(
+        { reason: e instanceof Error ? e.message : String(e), instance_id: notes.instance_id },
+        'registration refused: its audit entry was not written',
+      );
+      return new CharterError(
+        'unavailable',
+        'ERR_AUDIT_WRITE',
+        'the audit entry of the registration was not written',
+        { cause: e },
+      );
     }
   }
 
@@ -165,17 +202,12 @@ export class DecisionRecorder {
     this.#count(endpoint, notes, error && !monitorPass ? error : undefined, monitored, outcome);
 
     const logged = logger.isLevelEnabled(outcome === 'admitted' ? 'info' : 'warn');
-    // Nothing for the audit chain: an admission (or monitored pass) with no refusal and no registration.
-    const audited = error !== undefined || monitored.length > 0 || endpoint === 'register';
+    // Nothing more for the audit chain: a decision with no refusal and nothing monitored (a
+    // registration's own row was written before, by run).
+    const audited = error !== undefined || monitored.length > 0;
     // The common case, an admission neither logged nor audited, builds nothing more.
     if (!logged && !audited) return undefined;
-    const ids = {
-      ...(notes.app_id ? { app_id: notes.app_id } : {}),
-      ...(notes.publisher_id ? { publisher_id: notes.publisher_id } : {}),
-      ...(notes.instance_id ? { instance_id: notes.instance_id } : {}),
-      ...(notes.charter_id ? { charter_id: notes.charter_id } : {}),
-      ...(notes.platform ? { platform: notes.platform, attested: notes.attested === true } : {}),
-    };
+    const ids = idsOf(notes);
     // The line is built only when it will be written: a logger above `info` costs nothing per admission.
     if (logged) {
       const line = {
@@ -244,32 +276,16 @@ export class DecisionRecorder {
     } catch (e) {
       logger.error({ reason: e instanceof Error ? e.message : String(e) }, 'audit entry not written');
     }
-    if (error || endpoint !== 'register') return;
-    // A registration is acknowledged only with its audit entry: should the store go away between
-    // the instance's row and this one (a cut connection, a failover), the client gets `unavailable`
-    // and registers again, so no instance it was told of is missing from the chain. (The row written
-    // before stays, unknown to any client: its id was never sent.)
-    try {
-      await store.appendAudit({
-        at,
-        kind: 'register',
-        endpoint,
-        ...ids,
-        license_serial: this.#p.licenseSerial(),
-      });
-    } catch (e) {
-      logger.error(
-        { reason: e instanceof Error ? e.message : String(e), instance_id: notes.instance_id },
-        'registration refused: its audit entry was not written',
-      );
-      throw new CharterError(
-        'unavailable',
-        'ERR_AUDIT_WRITE',
-        'the audit entry of the registration was not written',
-        {
-          cause: e,
-        },
-      );
-    }
   }
+}
+
+/** The ids a decision's log line and audit rows carry, those it has. */
+function idsOf(notes: DecisionNotes): Record<string, string | boolean> {
+  return {
+    ...(notes.app_id ? { app_id: notes.app_id } : {}),
+    ...(notes.publisher_id ? { publisher_id: notes.publisher_id } : {}),
+    ...(notes.instance_id ? { instance_id: notes.instance_id } : {}),
+    ...(notes.charter_id ? { charter_id: notes.charter_id } : {}),
+    ...(notes.platform ? { platform: notes.platform, attested: notes.attested === true } : {}),
+  };
 }

@@ -67,7 +67,19 @@ async function registeredInChain(): Promise<Set<string>> {
   return ids;
 }
 
+/** The sum of a counter's values whose labels include `labels`. */
+async function counted(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = (await gw.gateway.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  assert.ok(metric, name);
+  let sum = 0;
+  for (const v of metric.values as { value: number; labels: Record<string, string | number> }[])
+    if (Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) sum += v.value;
+  return sum;
+}
+
 test('a registration whose audit entry cannot be written is not acknowledged', async () => {
+  const registered = await counted('charter_registrations_total');
+  const refused = await counted('charter_refusals_total', { code: 'unavailable' });
   store.cut = true;
   const c = new SpecClient(gw.url, await makeInstanceKey());
   const r = await c.register(charter);
@@ -75,11 +87,16 @@ test('a registration whose audit entry cannot be written is not acknowledged', a
   assert.equal(r.status, 503, JSON.stringify(r.body));
   assert.equal(r.body.error, 'unavailable');
   assert.equal(r.body.instance_id, undefined);
+  // Counted as the refusal its client got, not as a registration (it was counted as one before).
+  assert.equal(await counted('charter_registrations_total'), registered);
+  assert.equal(await counted('charter_refusals_total', { code: 'unavailable' }), refused + 1);
+  const before = await counted('charter_registrations_total');
   // The client registers again once the store is back, and that one is in the chain.
   const again = await c.register(charter);
   assert.equal(again.status, 200, JSON.stringify(again.body));
   const id = again.body.instance_id as string;
   assert.ok((await registeredInChain()).has(id), 'the acknowledged registration is in the audit chain');
+  assert.equal(await counted('charter_registrations_total'), before + 1);
 });
 
 test('every acknowledged registration is in the audit chain', async () => {
