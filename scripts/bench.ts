@@ -196,6 +196,12 @@ const trustText = JSON.stringify(trustDoc);
 const upstream = await start('upstream', '', '', LOAD_CORE);
 const proxy = await start('proxy', upstream.url);
 const nodeProxy = await start('node-proxy', upstream.url);
+// The measured ceilings: each proxy doing one ES256 verify of every proof (instance keys known ahead).
+const ceilingSetup = setupFile('ceiling', {
+  keys: Object.fromEntries(instances.map((inst) => [inst.header, inst.jwk])),
+});
+const proxyVerify = await start('proxy-verify', upstream.url, ceilingSetup);
+const nodeProxyVerify = await start('node-proxy-verify', upstream.url, ceilingSetup);
 const peer = await start(
   'peer',
   upstream.url,
@@ -284,6 +290,8 @@ const variants: Variant[] = [
   { name: 'bare upstream', target: upstream, tokens: gwTokens, checks: false },
   { name: 'bare Fastify proxy', target: proxy, tokens: gwTokens, checks: false },
   { name: 'bare node:http proxy', target: nodeProxy, tokens: gwTokens, checks: false },
+  { name: 'Fastify proxy + verify', target: proxyVerify, tokens: gwTokens, checks: true },
+  { name: 'node:http proxy + verify', target: nodeProxyVerify, tokens: gwTokens, checks: true },
   { name: 'hand-written peer', target: peer, tokens: peerTokens, checks: true },
   ...(haproxy ? [{ name: 'HAProxy peer', target: haproxy, tokens: peerTokens, checks: true }] : []),
   { name: 'Charter gateway', target: gateway, tokens: gwTokens, checks: true },
@@ -641,7 +649,7 @@ const cpu = (name: string, r: number) => rows[name]?.[r]?.cpuUs;
 const gwCpu = (r: number) => cpu('Charter gateway', r) as number;
 const ratio = (label: string, x: number | undefined, goal?: string) =>
   console.log(
-    `${label.padEnd(58)}${x === undefined ? '   n/a' : x.toFixed(2).padStart(6)}${goal ? `   (goal ${goal})` : ''}`,
+    `${label.padEnd(64)}${x === undefined ? '   n/a' : x.toFixed(2).padStart(6)}${goal ? `   (goal ${goal})` : ''}`,
   );
 console.log('\nper core (CPU per request), medians of per-round ratios:');
 ratio(
@@ -649,14 +657,27 @@ ratio(
   perRound((r) => (haproxy ? (cpu('HAProxy peer', r) as number) / gwCpu(r) : undefined)),
   '≥ 1.00',
 );
+// The own ceiling two ways: measured (a server that is the bare proxy plus one verify of each proof,
+// so its verify runs between the proxy's work, as the gateway's does) and summed (the bare proxy's
+// CPU plus one verify timed in a tight loop, where OpenSSL's tables stay in the cache: cheaper than
+// any server's verify, so the summed ceiling is the stricter reading).
 ratio(
-  'gateway ÷ own ceiling (bare proxy + one ES256 verify)',
+  'gateway ÷ own ceiling (Fastify proxy + verify, measured)',
+  perRound((r) => (cpu('Fastify proxy + verify', r) as number) / gwCpu(r)),
+  '≥ 0.85',
+);
+ratio(
+  'gateway ÷ own ceiling (bare proxy + one verify, summed)',
   perRound((r) => ((cpu('bare Fastify proxy', r) as number) + (verifies[r] as number)) / gwCpu(r)),
   '≥ 0.85',
 );
-// The gateway's lean path is node:http + undici stream(), so this is the stricter ceiling (no goal).
+// The gateway's lean path is node:http + undici, so these are the stricter ceilings (no goal).
 ratio(
-  'gateway ÷ lean ceiling (node:http proxy + one verify)',
+  'gateway ÷ lean ceiling (node:http proxy + verify, measured)',
+  perRound((r) => (cpu('node:http proxy + verify', r) as number) / gwCpu(r)),
+);
+ratio(
+  'gateway ÷ lean ceiling (node:http proxy + one verify, summed)',
   perRound((r) => ((cpu('bare node:http proxy', r) as number) + (verifies[r] as number)) / gwCpu(r)),
 );
 ratio(

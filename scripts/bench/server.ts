@@ -2,10 +2,13 @@
  * One server of the benchmark, in its own process so its CPU can be measured alone: `upstream` (a bare
  * node:http API), `proxy` (a bare Fastify proxy with an undici Pool: the baseline), `peer` (the
  * hand-written DPoP gateway a user would write: that proxy plus jose, see peer.ts), `gateway` (the
- * Charter gateway in proxy mode, logging as the setup file says), or `gateway-scaled` (one replica of
+ * Charter gateway in proxy mode, logging as the setup file says), `proxy-verify` and `node-proxy-verify`
+ * (the Fastify and the node:http proxy doing one ES256 verify of each proof: the measured ceilings),
+ * or `gateway-scaled` (one replica of
  * several sharing the PostgreSQL and Redis named in the setup file, behind one public URL). Prints
  * `{ url }` on stdout; answers `cpu` messages over IPC.
  */
+import { createPublicKey, type JsonWebKey, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector';
@@ -24,6 +27,32 @@ import { startPeer } from './peer.ts';
 
 const [kind, upstream, setupFile] = process.argv.slice(2);
 let url = '';
+/**
+ * The `-verify` kinds (the measured ceilings): one ES256 verify of the request's DPoP proof
+ * signature, with the key already a KeyObject (looked up by the proof's header segment, as the
+ * instances' keys are known ahead), and nothing else checked. False for a missing or bad proof.
+ */
+const proofVerifier = (): ((dpop: string | string[] | undefined) => boolean) => {
+  const { keys } = JSON.parse(readFileSync(setupFile as string, 'utf8')) as {
+    keys: Record<string, JsonWebKey>;
+  };
+  const byHeader = new Map(
+    Object.entries(keys).map(([header, jwk]) => [header, createPublicKey({ key: jwk, format: 'jwk' })]),
+  );
+  return (dpop) => {
+    if (typeof dpop !== 'string') return false;
+    const dot = dpop.indexOf('.');
+    const last = dpop.lastIndexOf('.');
+    const key = byHeader.get(dpop.slice(0, dot));
+    if (!key || last <= dot) return false;
+    return verify(
+      'sha256',
+      Buffer.from(dpop.slice(0, last)),
+      { key, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(dpop.slice(last + 1), 'base64url'),
+    );
+  };
+};
 if (kind === 'upstream') {
   const body = JSON.stringify({ orders: [{ id: 1, item: 'saline', qty: 40 }] });
   const server = createServer((req, res) => {
@@ -32,12 +61,14 @@ if (kind === 'upstream') {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-} else if (kind === 'proxy') {
+} else if (kind === 'proxy' || kind === 'proxy-verify') {
   const pool = new Pool(upstream as string, { connections: 128 });
+  const checks = kind === 'proxy-verify' ? proofVerifier() : undefined;
   const app = Fastify();
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
   app.all('/*', async (req, reply) => {
+    if (checks && !checks(req.headers.dpop)) return reply.code(401).send();
     const { authorization: _a, dpop: _d, host: _h, connection: _c, ...headers } = req.headers;
     const res = await pool.request({
       method: req.method as 'GET',
@@ -49,10 +80,15 @@ if (kind === 'upstream') {
     return reply.send(res.body);
   });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
-} else if (kind === 'node-proxy') {
+} else if (kind === 'node-proxy' || kind === 'node-proxy-verify') {
   // The leanest proxy node and undici allow: node:http in, undici's stream() out, no framework.
   const pool = new Pool(upstream as string, { connections: 128 });
+  const checks = kind === 'node-proxy-verify' ? proofVerifier() : undefined;
   const server = createServer((req, res) => {
+    if (checks && !checks(req.headers.dpop)) {
+      res.writeHead(401).end();
+      return;
+    }
     const { authorization: _a, dpop: _d, host: _h, connection: _c, ...headers } = req.headers;
     pool
       .stream(
