@@ -77,6 +77,12 @@ export interface AndroidKeyAttestation {
   leafSpki: Uint8Array;
   /** Everything decoded from the KeyDescription. */
   keyDescription: KeyDescriptionInfo;
+  /**
+   * The serial of each certificate of the chain, leaf first, as the revocation check read them
+   * (lowercase hex as Google's status list keys them, '-' if negative): kept with an instance, so a
+   * serial revoked later is found without parsing the chain again.
+   */
+  chainSerials: string[];
 }
 
 const LEVEL_RANK: Record<AndroidSecurityLevel, number> = {
@@ -183,6 +189,7 @@ export function verifyAndroidKeyAttestation(
       leafKeyAlgorithm: keyAlgorithmName(leafPublicKey, leaf.spki),
       leafSpki: leaf.spki,
       keyDescription: kd,
+      chainSerials: certs.map((c) => c.serialHex),
     };
   });
 }

@@ -130,6 +130,8 @@ export function createHardwareAttestationVerifier(options: HardwareAttestationOp
         device_locked: result.deviceLocked,
         os_patch_level: result.osPatchLevel,
         root: result.root,
+        // Checked again against each newer license's revoked serials (instance-check.ts).
+        serials: result.chainSerials,
       },
     };
   }

@@ -192,8 +192,10 @@ export async function register(
   if (viaAttester) attested = await verifyVendorAttesterToken(ctx, notes, charter, body, bound);
   else if (source !== 'attester') attested = onDevice;
 
+  // The bundled verifier gives the serials it read; another (a host's own) may not, and then they
+  // are read from the chain here, so a serial revoked later is found either way.
   const attestationState =
-    attested?.state && body.platform === 'android'
+    attested?.state && body.platform === 'android' && !Array.isArray(attested.state.serials)
       ? { ...attested.state, serials: chainSerials(body.attestation?.x5c) }
       : attested?.state;
   const proposed = {

@@ -189,6 +189,8 @@ export class SqliteStore implements GatewayStore {
   #replayLog: SqliteReplayLog | undefined;
   #countInWindow: Database.Statement | undefined;
   #rateWrites = 0;
+  /** Statements by their text, prepared once (preparing one costs more than running it). */
+  readonly #statements = new Map<string, Database.Statement>();
 
   /** Open (creating and migrating if needed) the store at `path`. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -221,13 +223,21 @@ export class SqliteStore implements GatewayStore {
     });
   }
 
+  /** The statement for `text`, prepared on first use (none of them changes its mode: no raw or pluck). */
+  #sql(text: string): Database.Statement {
+    let statement = this.#statements.get(text);
+    if (!statement) {
+      statement = this.#db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
   async getInstance(instanceId: string): Promise<InstanceRecord | undefined> {
     const row = guarded(
       'read an instance',
       () =>
-        this.#db.prepare('SELECT * FROM instances WHERE instance_id = ?').get(instanceId) as
-          | InstanceRow
-          | undefined,
+        this.#sql('SELECT * FROM instances WHERE instance_id = ?').get(instanceId) as InstanceRow | undefined,
     );
     return row ? instanceOf(row) : undefined;
   }
@@ -236,9 +246,10 @@ export class SqliteStore implements GatewayStore {
     const row = guarded(
       'read an instance',
       () =>
-        this.#db
-          .prepare('SELECT * FROM instances WHERE app_id = ? AND jkt = ? AND charter IS NOT NULL')
-          .get(appId, jkt) as InstanceRow | undefined,
+        this.#sql('SELECT * FROM instances WHERE app_id = ? AND jkt = ? AND charter IS NOT NULL').get(
+          appId,
+          jkt,
+        ) as InstanceRow | undefined,
     );
     return row ? instanceOf(row) : undefined;
   }
@@ -246,7 +257,7 @@ export class SqliteStore implements GatewayStore {
   async instanceIdsByKey(jkt: string): Promise<string[]> {
     return guarded('read instances', () =>
       (
-        this.#db.prepare('SELECT instance_id FROM instances WHERE jkt = ? LIMIT 100').all(jkt) as {
+        this.#sql('SELECT instance_id FROM instances WHERE jkt = ? LIMIT 100').all(jkt) as {
           instance_id: string;
         }[]
       ).map((r) => r.instance_id),
@@ -257,9 +268,8 @@ export class SqliteStore implements GatewayStore {
     const row = guarded(
       'record an instance',
       () =>
-        this.#db
-          .prepare(
-            `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence)
+        this.#sql(
+          `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (app_id, jkt) WHERE charter IS NOT NULL DO UPDATE SET
                charter_id = excluded.charter_id, publisher_id = excluded.publisher_id, platform = excluded.platform,
@@ -267,15 +277,14 @@ export class SqliteStore implements GatewayStore {
                attestation_state = excluded.attestation_state, charter = excluded.charter,
                waived = excluded.waived, evidence = excluded.evidence
              RETURNING *`,
-          )
-          .get(...instanceParams(r)) as InstanceRow,
+        ).get(...instanceParams(r)) as InstanceRow,
     );
     return instanceOf(row);
   }
 
   async getState(name: string): Promise<string | undefined> {
     return guarded('read state', () => {
-      const row = this.#db.prepare('SELECT value FROM state WHERE name = ?').get(name) as
+      const row = this.#sql('SELECT value FROM state WHERE name = ?').get(name) as
         | { value: string }
         | undefined;
       return row?.value;
@@ -287,14 +296,15 @@ export class SqliteStore implements GatewayStore {
       const now = Math.floor(Date.now() / 1000);
       const changes =
         expected === undefined
-          ? this.#db
-              .prepare(
-                'INSERT INTO state (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
-              )
-              .run(name, value, now).changes
-          : this.#db
-              .prepare('UPDATE state SET value = ?, updated_at = ? WHERE name = ? AND value = ?')
-              .run(value, now, name, expected).changes;
+          ? this.#sql(
+              'INSERT INTO state (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+            ).run(name, value, now).changes
+          : this.#sql('UPDATE state SET value = ?, updated_at = ? WHERE name = ? AND value = ?').run(
+              value,
+              now,
+              name,
+              expected,
+            ).changes;
       return changes === 1;
     });
   }
@@ -335,7 +345,7 @@ export class SqliteStore implements GatewayStore {
   async replayRecords(): Promise<number> {
     return guarded(
       'count replay records',
-      () => (this.#db.prepare('SELECT count(*) AS n FROM replay_log').get() as { n: number }).n,
+      () => (this.#sql('SELECT count(*) AS n FROM replay_log').get() as { n: number }).n,
     );
   }
 
@@ -346,7 +356,7 @@ export class SqliteStore implements GatewayStore {
    */
   async countInWindow(key: string, expiresAt: number, now: number): Promise<number> {
     return guarded('count a rate', () => {
-      this.#countInWindow ??= this.#db.prepare(
+      this.#countInWindow ??= this.#sql(
         `INSERT INTO rates (key, count, expires) VALUES (?, 1, ?) ON CONFLICT (key) DO UPDATE SET
            count = CASE WHEN rates.expires <= ? THEN 1 ELSE rates.count + 1 END,
            expires = CASE WHEN rates.expires <= ? THEN excluded.expires ELSE rates.expires END
@@ -354,7 +364,7 @@ export class SqliteStore implements GatewayStore {
       );
       const { count } = this.#countInWindow.get(key, expiresAt, now, now) as { count: number };
       if (++this.#rateWrites % RATE_SWEEP_EVERY === 0)
-        this.#db.prepare('DELETE FROM rates WHERE expires <= ?').run(now);
+        this.#sql('DELETE FROM rates WHERE expires <= ?').run(now);
       return count;
     });
   }
@@ -369,7 +379,7 @@ export class SqliteStore implements GatewayStore {
 
   async addCounters(counts: Readonly<Record<string, number>>): Promise<void> {
     guarded('add counters', () => {
-      const add = this.#db.prepare(
+      const add = this.#sql(
         'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value',
       );
       this.#db.transaction(() => {
@@ -381,11 +391,11 @@ export class SqliteStore implements GatewayStore {
   async takeCounters(): Promise<Record<string, number>> {
     return guarded('take counters', () =>
       this.#db.transaction(() => {
-        const rows = this.#db.prepare('SELECT name, value FROM counters').all() as {
+        const rows = this.#sql('SELECT name, value FROM counters').all() as {
           name: string;
           value: number;
         }[];
-        this.#db.prepare('DELETE FROM counters').run();
+        this.#sql('DELETE FROM counters').run();
         return Object.fromEntries(rows.map((r) => [r.name, r.value]));
       })(),
     );
@@ -393,40 +403,36 @@ export class SqliteStore implements GatewayStore {
 
   async advanceAttestationCounter(instanceId: string, counter: number): Promise<boolean> {
     return guarded('advance an attestation counter', () => {
-      const changes = this.#db
-        .prepare(
-          `UPDATE instances SET attestation_state = json_set(attestation_state, '$.counter', ?)
+      const changes = this.#sql(
+        `UPDATE instances SET attestation_state = json_set(attestation_state, '$.counter', ?)
            WHERE instance_id = ? AND attestation_state IS NOT NULL
              AND COALESCE(json_extract(attestation_state, '$.counter'), 0) < ?`,
-        )
-        .run(counter, instanceId, counter).changes;
+      ).run(counter, instanceId, counter).changes;
       return changes === 1;
     });
   }
 
   async putInstance(r: InstanceRecord): Promise<void> {
     guarded('record an instance', () =>
-      this.#db
-        .prepare(
-          `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence)
+      this.#sql(
+        `INSERT INTO instances (instance_id, app_id, charter_id, publisher_id, platform, jkt, scopes, attested, charter_exp, created_at, attestation_state, charter, waived, evidence)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(...instanceParams(r)),
+      ).run(...instanceParams(r)),
     );
   }
 
   async secret(name: string, create: () => Uint8Array): Promise<Uint8Array> {
     return guarded('read a secret', () => {
       const read = () =>
-        this.#db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as
-          | { value: Buffer }
-          | undefined;
+        this.#sql('SELECT value FROM secrets WHERE name = ?').get(name) as { value: Buffer } | undefined;
       const found = read();
       if (found) return new Uint8Array(found.value);
       // INSERT OR IGNORE then read back: whoever wrote first wins, and everyone reads the winner.
-      this.#db
-        .prepare('INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)')
-        .run(name, Buffer.from(create()), Math.floor(Date.now() / 1000));
+      this.#sql('INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)').run(
+        name,
+        Buffer.from(create()),
+        Math.floor(Date.now() / 1000),
+      );
       return new Uint8Array((read() as { value: Buffer }).value);
     });
   }
@@ -434,19 +440,17 @@ export class SqliteStore implements GatewayStore {
   async installLicense(r: LicenseRecord): Promise<InstallOutcome> {
     return guarded('record a license', () => {
       const tx = this.#db.transaction((): InstallOutcome => {
-        const top = this.#db
-          .prepare('SELECT serial, jti, site_id FROM licenses ORDER BY serial DESC LIMIT 1')
-          .get() as { serial: number; jti: string; site_id: string } | undefined;
+        const top = this.#sql(
+          'SELECT serial, jti, site_id FROM licenses ORDER BY serial DESC LIMIT 1',
+        ).get() as { serial: number; jti: string; site_id: string } | undefined;
         if (top) {
           if (top.site_id !== r.site_id) return 'other_site';
           if (r.serial < top.serial) return 'serial_below_installed';
           if (r.serial === top.serial) return top.jti === r.jti ? 'already_installed' : 'serial_reused';
         }
-        this.#db
-          .prepare(
-            'INSERT INTO licenses (serial, jti, site_id, exp, token, installed_at) VALUES (?, ?, ?, ?, ?, ?)',
-          )
-          .run(r.serial, r.jti, r.site_id, r.exp, r.token, r.installed_at);
+        this.#sql(
+          'INSERT INTO licenses (serial, jti, site_id, exp, token, installed_at) VALUES (?, ?, ?, ?, ?, ?)',
+        ).run(r.serial, r.jti, r.site_id, r.exp, r.token, r.installed_at);
         return 'installed';
       });
       return tx.immediate();
@@ -457,25 +461,26 @@ export class SqliteStore implements GatewayStore {
     return guarded(
       'read the license',
       () =>
-        this.#db.prepare('SELECT * FROM licenses ORDER BY serial DESC LIMIT 1').get() as
-          | LicenseRecord
-          | undefined,
+        this.#sql('SELECT * FROM licenses ORDER BY serial DESC LIMIT 1').get() as LicenseRecord | undefined,
     );
   }
 
   async appendAudit(event: AuditEvent): Promise<AuditEntry> {
     return guarded('append to the audit log', () => {
       const tx = this.#db.transaction((): AuditEntry => {
-        const last = this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
+        const last = this.#sql('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
           | { seq: number; hash: string }
           | undefined;
         const seq = (last?.seq ?? 0) + 1;
         const prev = last?.hash ?? AUDIT_GENESIS;
         const entry = JSON.stringify({ seq, ...event });
         const hash = auditHash(prev, entry);
-        this.#db
-          .prepare('INSERT INTO audit (seq, prev, entry, hash) VALUES (?, ?, ?, ?)')
-          .run(seq, prev, entry, hash);
+        this.#sql('INSERT INTO audit (seq, prev, entry, hash) VALUES (?, ?, ?, ?)').run(
+          seq,
+          prev,
+          entry,
+          hash,
+        );
         return { seq, prev, entry, hash };
       });
       return tx.immediate();
@@ -486,9 +491,10 @@ export class SqliteStore implements GatewayStore {
     return guarded(
       'read the audit log',
       () =>
-        this.#db
-          .prepare('SELECT seq, prev, entry, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?')
-          .all(after, limit) as AuditEntry[],
+        this.#sql('SELECT seq, prev, entry, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT ?').all(
+          after,
+          limit,
+        ) as AuditEntry[],
     );
   }
 

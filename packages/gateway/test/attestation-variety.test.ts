@@ -25,6 +25,7 @@ import {
   makeProof,
   makeVendor,
   type Reply,
+  SpecClient,
   startUpstream,
   tempDir,
 } from './helpers.ts';
@@ -197,6 +198,42 @@ describe('registration with the variety of genuine Android evidence', () => {
     // Back to a license that revokes nothing, for the tests that follow.
     await gw.gateway.installLicense(
       await makeLicense(vendor, 3, {
+        apps: [{ app_id: 'app_gamma' }],
+        attestation: { roots: [caLess.rootPem, expiredFactory.rootPem] },
+      }),
+    );
+  });
+
+  test('an instance whose chain a later license revokes is refused from then on', async () => {
+    const key = await makeInstanceKey('ES256');
+    const client = new SpecClient(gw.url, key);
+    const nonce = await client.challenge();
+    const { x5c } = caLess.attest({ ...app, challenge: nonceChallenge(nonce), publicKey: keyOf(key) });
+    const r = await client.register(charter, 'android', {
+      proof: await makeProof(key, { htm: 'POST', htu: `${gw.url}/charter/v1/register`, nonce }),
+      body: { charter, platform: 'android', attestation: { fmt: 'android-key', x5c } },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    // The serials kept with the instance are those the chain check read at registration.
+    const serials = x5c.map((c) => parseCertificate(new Uint8Array(Buffer.from(c, 'base64'))).serialHex);
+    assert.equal(serials.length, x5c.length);
+    assert.deepEqual((await store.getInstance(client.instanceId))?.attestation_state?.serials, serials);
+    assert.equal((await client.token()).status, 200);
+    const before = await client.call('GET', '/orders/1');
+    assert.equal(before.status, 200, JSON.stringify(before.body));
+    await gw.gateway.installLicense(
+      await makeLicense(vendor, 4, {
+        apps: [{ app_id: 'app_gamma' }],
+        attestation: {
+          roots: [caLess.rootPem, expiredFactory.rootPem],
+          android_revoked: [serials[1] as string],
+        },
+      }),
+    );
+    const after = await client.call('GET', '/orders/1');
+    assert.equal(after.body.error, 'invalid_attestation', JSON.stringify(after.body));
+    await gw.gateway.installLicense(
+      await makeLicense(vendor, 5, {
         apps: [{ app_id: 'app_gamma' }],
         attestation: { roots: [caLess.rootPem, expiredFactory.rootPem] },
       }),
