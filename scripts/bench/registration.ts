@@ -55,7 +55,13 @@ for (let k = 0; k < N; k++) {
   const header = b64u(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk }));
   const { nonce } = await engine.challenge();
   const payload = b64u(
-    JSON.stringify({ jti: randomUUID(), htm: 'POST', htu: 'http://gw.bench/charter/v1/register', iat: now(), nonce }),
+    JSON.stringify({
+      jti: randomUUID(),
+      htm: 'POST',
+      htu: 'http://gw.bench/charter/v1/register',
+      iat: now(),
+      nonce,
+    }),
   );
   const signature = sign('sha256', Buffer.from(`${header}.${payload}`), {
     key: key.privateKey,

@@ -18,7 +18,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { asBytes, base64 } from './bytes.ts';
 import { LruCache } from './cache.ts';
-import { children, readSingle } from './der.ts';
+import { children, isCanonicalDer, readSingle, type Tlv } from './der.ts';
 import { guarded, malformed } from './errors.ts';
 
 /** Largest certificate we will parse; real attestation certificates are under 3 KiB. */
@@ -140,9 +140,19 @@ function parseUncached(der: Uint8Array, fingerprint: string): ParsedCertificate 
     malformed('A certificate has an invalid date.');
   const serial = twosComplement(asBytes(tbs.serialNumber));
   // Same rule for the subject key: every key algorithm encodes whole bytes.
-  if (tbs.subjectPublicKeyInfo.subjectPublicKey.byteLength === 0 || spkiUnusedBits(signedBytes) !== 0) {
+  const spkiTlv = spkiOfTbs(signedBytes);
+  if (
+    tbs.subjectPublicKeyInfo.subjectPublicKey.byteLength === 0 ||
+    spkiUnusedBits(signedBytes, spkiTlv) !== 0
+  ) {
     malformed('A certificate public key is not a whole number of bytes.');
   }
+  // The key's bytes as signed when they are canonical DER (the schema library would write the same
+  // bytes back, at a third of a leaf's parse); re-encoded as before when they are not.
+  const spki =
+    spkiTlv && isCanonicalDer(signedBytes, spkiTlv)
+      ? new Uint8Array(signedBytes.subarray(spkiTlv.start, spkiTlv.end))
+      : asBytes(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
   return Object.freeze({
     der,
     fingerprint,
@@ -156,7 +166,7 @@ function parseUncached(der: Uint8Array, fingerprint: string): ParsedCertificate 
       rdn.map((atv) => [atv.type, atv.value.toString()] as const),
     ),
     issuer: canonicalName(tbs.issuer),
-    spki: asBytes(AsnConvert.serialize(tbs.subjectPublicKeyInfo)),
+    spki,
     signatureAlgorithm: cert.signatureAlgorithm.algorithm,
     signature: asBytes(cert.signatureValue),
     basicConstraints: bc ? { ca: bc.cA, pathLen: bc.pathLenConstraint } : undefined,
@@ -169,13 +179,16 @@ function parseUncached(der: Uint8Array, fingerprint: string): ParsedCertificate 
  * The unused-bits byte of the subjectPublicKey BIT STRING, read from the TBS bytes as received: TBS is
  * SEQUENCE { [0] version, serial, signature, issuer, validity, subject, spki, ... }.
  */
-function spkiUnusedBits(tbs: Uint8Array): number {
-  const fields = children(tbs, readSingle(tbs));
-  const offset = fields[0]?.tagClass === 2 ? 1 : 0;
-  const spki = fields[offset + 5];
+function spkiUnusedBits(tbs: Uint8Array, spki: Tlv | undefined): number {
   const bits = spki?.constructed ? children(tbs, spki)[1] : undefined;
   if (!bits || bits.constructed || bits.tagNumber !== 3 || bits.end === bits.contentStart) return -1;
   return tbs[bits.contentStart]!;
+}
+
+/** The subjectPublicKeyInfo element of the TBS bytes as received (after the optional [0] version, the sixth field). */
+function spkiOfTbs(tbs: Uint8Array): Tlv | undefined {
+  const fields = children(tbs, readSingle(tbs));
+  return fields[(fields[0]?.tagClass === 2 ? 1 : 0) + 5];
 }
 
 /** True when the keyUsage flags include keyCertSign. */
