@@ -4,6 +4,7 @@
  * jose's `jwtVerify(proof, EmbeddedJWK, { typ, algorithms, maxTokenAge: 0, clockTolerance: skew })`
  * plus the DPoP claims; test/dpop-differential.test.ts holds the two to the same answers.
  */
+import { isAscii } from 'node:buffer';
 import { verify } from 'node:crypto';
 import { CharterError, normaliseTyp } from '@charter/core';
 import { htuMatches } from './htu.ts';
@@ -59,7 +60,9 @@ function segment(text: string): Buffer {
 
 function jsonObject(bytes: Buffer, decoder: TextDecoder): Record<string, unknown> | undefined {
   try {
-    const v: unknown = JSON.parse(decoder.decode(bytes));
+    // ASCII (every proof a client library writes) reads the same under any UTF-8 decoder, strict or
+    // not, and latin1 copies it without the decoder's validation; anything else goes through it.
+    const v: unknown = JSON.parse(isAscii(bytes) ? bytes.toString('latin1') : decoder.decode(bytes));
     return typeof v === 'object' && v !== null && !Array.isArray(v)
       ? (v as Record<string, unknown>)
       : undefined;
@@ -118,7 +121,8 @@ export function verifyDpopProof(value: string | undefined, expect: ProofExpectat
   const key = headerKey(h64);
 
   const signature = segment(s64);
-  const input = Buffer.from(`${h64}.${p64}`, 'ascii');
+  // The signing input is the proof up to its second dot (the regex matched only base64url there).
+  const input = Buffer.from(value.slice(0, h64.length + 1 + p64.length), 'latin1');
   let ok = false;
   if (signature.length === 64) {
     try {

@@ -271,3 +271,47 @@ test('ours and jose agree on fuzzed and mutated proofs', async () => {
   // The generators must reach the accepting side too, or agreement would be trivial.
   assert.ok(accepted > 20, `only ${accepted} accepted proofs were generated`);
 });
+
+test('payload bytes beyond ASCII: valid UTF-8 agrees with jose, invalid UTF-8 is refused', async () => {
+  const k = KEYS[0] as Key;
+  const header = b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: k.jwk });
+  const signBytes = (payload: Buffer) => {
+    const input = `${header}.${payload.toString('base64url')}`;
+    const sig = sign('sha256', Buffer.from(input), { key: k.privateKey, dsaEncoding: 'ieee-p1363' });
+    return `${input}.${sig.toString('base64url')}`;
+  };
+  const e: ProofExpectations = { method: 'GET', htu: HTU, now: NOW, skewS: 60 };
+  const json = (jti: string) => Buffer.from(JSON.stringify({ jti, htm: 'GET', htu: HTU, iat: NOW }));
+  let accepted = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
+      fc.constantFrom('utf8', 'bom', 'lone byte', 'overlong', 'surrogate'),
+      async (jti, shape) => {
+        const body = json(jti);
+        const bytes =
+          shape === 'utf8'
+            ? body
+            : shape === 'bom'
+              ? Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body])
+              : Buffer.concat([
+                  body.subarray(0, 8),
+                  Buffer.from(
+                    shape === 'lone byte' ? [0xff] : shape === 'overlong' ? [0xc0, 0xaf] : [0xed, 0xa0, 0x80],
+                  ),
+                  body.subarray(8),
+                ]);
+        const proof = signBytes(bytes);
+        const ours = oursAccepts(proof, e);
+        const theirs = await joseAccepts(proof, e);
+        if (ours) accepted++;
+        // jose reads invalid UTF-8 as U+FFFD; ours refuses it (a proof is what its signer wrote, byte for byte).
+        if (shape === 'utf8' || shape === 'bom')
+          assert.equal(ours, theirs, `${shape} ${JSON.stringify(jti)}`);
+        else assert.equal(ours, false, `${shape} accepted`);
+      },
+    ),
+    { numRuns: 500 },
+  );
+  assert.ok(accepted > 50, `only ${accepted} accepted`);
+});
