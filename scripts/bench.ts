@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTestAttestationAuthority } from '@charter/attest/testing';
-import { type LicenseClaims, signCharter, signLicense, thumbprint, trustFromDocument } from '@charter/core';
+import { type LicenseClaims, signCharter, signLicense, trustFromDocument } from '@charter/core';
 import { createGateway } from '@charter/gateway';
 import { SqliteStore } from '@charter/gateway/sqlite';
 import autocannon from 'autocannon';
@@ -40,7 +40,8 @@ import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
 import pg from 'pg';
 import { haproxyBinary, startHaproxy } from './bench/haproxy.ts';
 import { pin, type Run, writeLines, wrk } from './bench/load.ts';
-import { benchVendor } from './bench/vendor.ts';
+import { registerRequest } from './bench/register-request.ts';
+import { BENCH_ANDROID, benchVendor } from './bench/vendor.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -79,24 +80,13 @@ const median = (xs: number[]) => {
 const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 pin(process.pid, LOAD_CORE);
 // --- A vendor, a charter and a license, made with core -------------------------------------------
-const { trustDoc, signer, charterClaims, licenseClaims: benchLicense } = await benchVendor();
+const bench = await benchVendor();
+const { trustDoc, signer, charterClaims } = bench;
 const attestAuthority = createTestAttestationAuthority();
-const ANDROID = {
-  package_name: 'com.bench.app',
-  signing_cert_sha256: [createHash('sha256').update('bench').digest('hex')],
-};
+const ANDROID = BENCH_ANDROID;
 const charter = await signCharter(charterClaims({ server: {}, android: ANDROID }), signer);
-const licenseClaims: LicenseClaims = {
-  ...benchLicense(),
-  policy: {
-    mode: 'enforce',
-    token_ttl_s: 3600,
-    proof_skew_s: 300,
-    // The registration benchmark registers over a hundred instances of one charter in seconds.
-    register_rate: { per_charter_per_min: 1_000_000, per_address_per_min: 1_000_000 },
-  },
-  attestation: { roots: [attestAuthority.rootPem] },
-};
+// The registration benchmark registers over a hundred instances of one charter in seconds.
+const licenseClaims: LicenseClaims = bench.registeringLicenseClaims(attestAuthority.rootPem);
 const license = await signLicense(licenseClaims, signer);
 
 // --- Instance keys; proofs are made ahead of each run --------------------------------------------
@@ -568,42 +558,9 @@ const regTimes: number[] = [];
 const plainTimes: number[] = [];
 for (let k = 0; k < 120; k++) {
   const attested = k % 2 === 0;
-  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const pj = (() => {
-    const { kty, crv, x, y } = key.publicKey.export({ format: 'jwk' });
-    return { kty, crv, x, y };
-  })();
-  const h = b64u(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: pj }));
-  const c = await engine.challenge();
-  const kjkt = await thumbprint(pj as never);
-  const payload = b64u(
-    JSON.stringify({
-      jti: randomUUID(),
-      htm: 'POST',
-      htu: 'http://gw.bench/charter/v1/register',
-      iat: now(),
-      nonce: c.nonce,
-    }),
-  );
-  const p = `${h}.${payload}.${b64u(sign('sha256', Buffer.from(`${h}.${payload}`), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }))}`;
-  const x5c = attestAuthority.attest({
-    publicKey: key.publicKey,
-    challenge: createHash('sha256').update(`${c.nonce}.${kjkt}`).digest(),
-    packageName: ANDROID.package_name,
-    signingCertDigests: ANDROID.signing_cert_sha256,
-  }).x5c;
-  const body = JSON.stringify(
-    attested
-      ? { charter, platform: 'android', attestation: { fmt: 'android-key', x5c } }
-      : { charter, platform: 'server' },
-  );
+  const request = await registerRequest(engine, charter, attestAuthority, attested ? 'android' : 'server');
   const t = process.cpuUsage();
-  await engine.register({
-    method: 'POST',
-    url: '/charter/v1/register',
-    headers: { 'content-type': 'application/json', dpop: p },
-    body,
-  });
+  await engine.register(request);
   const d = process.cpuUsage(t);
   if (k >= 20) (attested ? regTimes : plainTimes).push((d.user + d.system) / 1000);
 }

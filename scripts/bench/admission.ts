@@ -10,24 +10,19 @@ import { createHash, createPublicKey, generateKeyPairSync, randomUUID, sign, ver
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signCharter, signLicense, trustFromDocument } from '@charter/core';
-import { createGateway, MemoryCache } from '@charter/gateway';
+import { signCharter, signLicense } from '@charter/core';
+import { MemoryCache } from '@charter/gateway';
 import { SqliteStore } from '@charter/gateway/sqlite';
 import { benchVendor } from './vendor.ts';
 
 const N = Number(process.argv[2] ?? 20000);
 const now = () => Math.floor(Date.now() / 1000);
 const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');
-const { root, signer, charterClaims, licenseClaims } = await benchVendor();
-const charter = await signCharter(charterClaims(), signer);
-const license = await signLicense(licenseClaims(), signer);
+const vendor = await benchVendor();
+const charter = await signCharter(vendor.charterClaims(), vendor.signer);
+const license = await signLicense(vendor.licenseClaims(), vendor.signer);
 const store = new SqliteStore(join(mkdtempSync(join(tmpdir(), 'charter-admission-')), 'gateway.db'));
-const engine = await createGateway({
-  trust: await trustFromDocument({ vendor_id: 'acme', keys: [root.publicJwk] }),
-  store,
-  license,
-  publicUrl: 'http://gw.bench',
-  licensePollMs: 0,
+const engine = await vendor.engine(store, license, {
   ...(process.env.ADMIT_MEMORY_CACHE ? { cache: new MemoryCache() } : {}),
   routes: [{ method: 'GET', path: '/orders*', scope: 'orders:read' }],
 });

@@ -4,8 +4,21 @@
  * claims of the one bench site. One place, so the bench, the admission profile and the workers'
  * cost measure the same artifacts.
  */
-import { randomUUID } from 'node:crypto';
-import { type CharterClaims, generateVendorKey, type LicenseClaims, signKeyDelegation } from '@charter/core';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  type CharterClaims,
+  generateVendorKey,
+  type LicenseClaims,
+  signKeyDelegation,
+  trustFromDocument,
+} from '@charter/core';
+import { createGateway, type GatewayStore } from '@charter/gateway';
+
+/** The bench app's Android binding (the test attestation authority attests this package and signer). */
+export const BENCH_ANDROID = {
+  package_name: 'com.bench.app',
+  signing_cert_sha256: [createHash('sha256').update('bench').digest('hex')],
+};
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -58,5 +71,36 @@ export async function benchVendor() {
       revoked: {},
       policy: { mode: 'enforce', token_ttl_s: 3600, proof_skew_s: 300 },
     }),
+    /**
+     * The license claims for registering many instances of the one charter in seconds (rates raised)
+     * with Android attestation chains of the test authority whose root is `attestationRootPem`.
+     */
+    registeringLicenseClaims(attestationRootPem: string): LicenseClaims {
+      return {
+        ...this.licenseClaims(),
+        policy: {
+          mode: 'enforce',
+          token_ttl_s: 3600,
+          proof_skew_s: 300,
+          register_rate: { per_charter_per_min: 1_000_000, per_address_per_min: 1_000_000 },
+        },
+        attestation: { roots: [attestationRootPem] },
+      };
+    },
+    /** An engine with no HTTP around it, trusting this vendor, at `http://gw.bench`. */
+    async engine(
+      store: GatewayStore,
+      license: string,
+      extra: Partial<Parameters<typeof createGateway>[0]> = {},
+    ) {
+      return createGateway({
+        trust: await trustFromDocument({ vendor_id: 'acme', keys: [root.publicJwk] }),
+        store,
+        license,
+        publicUrl: 'http://gw.bench',
+        licensePollMs: 0,
+        ...extra,
+      });
+    },
   };
 }

@@ -13,7 +13,7 @@ import { Certificate } from '@peculiar/asn1-x509';
 import { decode } from 'cbor-x';
 import fc from 'fast-check';
 import { parseCertificate } from '../src/certificate.ts';
-import { children, isCanonicalDer, readSingle } from '../src/der.ts';
+import { children, isCanonicalDer, readSingle, type Tlv } from '../src/der.ts';
 import { certificatesFromPem, GOOGLE_HARDWARE_ROOT_PEMS } from '../src/index.ts';
 import { APPLE_APP_ATTESTATION_ROOT_PEM } from '../src/roots.ts';
 import { createTestAttestationAuthority } from '../src/testing.ts';
@@ -42,6 +42,16 @@ function realCertificates(): Uint8Array[] {
   return out;
 }
 
+/** The subjectPublicKeyInfo element of a certificate (the TBS's sixth field after the optional version). */
+function spkiElement(der: Uint8Array): Tlv {
+  const tbs = children(der, readSingle(der))[0];
+  assert.ok(tbs);
+  const fields = children(der, tbs);
+  const spki = fields[(fields[0]?.tagClass === 2 ? 1 : 0) + 5];
+  assert.ok(spki);
+  return spki;
+}
+
 const authority = createTestAttestationAuthority();
 const sample = authority.attest({
   publicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,
@@ -66,11 +76,8 @@ describe('certificate public key bytes', () => {
 
   test('a BER public key (long-form length) is re-encoded, not taken as sent', () => {
     const der = b64(sample.x5c[0] as string);
-    const tbs = children(der, readSingle(der))[0];
-    assert.ok(tbs);
-    const fields = children(der, tbs);
-    const spki = fields[(fields[0]?.tagClass === 2 ? 1 : 0) + 5];
-    assert.ok(spki && der[spki.start] === 0x30 && spki.contentStart - spki.start === 2);
+    const spki = spkiElement(der);
+    assert.ok(der[spki.start] === 0x30 && spki.contentStart - spki.start === 2);
     assert.equal(isCanonicalDer(der, spki), true);
     // The same SEQUENCE with its length as 0x81 NN: BER, and no longer canonical.
     const length = spki.end - spki.contentStart;
@@ -98,11 +105,7 @@ describe('certificate public key bytes', () => {
 
   test('whatever one byte of a certificate becomes, the key bytes are the re-encoding or it is refused', () => {
     const der = b64(sample.x5c[0] as string);
-    const tbs = children(der, readSingle(der))[0];
-    assert.ok(tbs);
-    const fields = children(der, tbs);
-    const spki = fields[(fields[0]?.tagClass === 2 ? 1 : 0) + 5];
-    assert.ok(spki);
+    const spki = spkiElement(der);
     // Half the bytes changed are in the key's own bytes, where the two readings could part.
     const position = fc.oneof(fc.nat(der.length - 1), fc.integer({ min: spki.start, max: spki.end - 1 }));
     fc.assert(
