@@ -389,6 +389,7 @@ if (only) {
         .toFixed(0)
         .padStart(8)} µs CPU/req  (rounds: ${rs.map((r) => r.cpuUs.toFixed(0)).join(' ')})`,
     );
+  printRatios();
   process.exit(0);
 }
 if (args.profile) {
@@ -593,67 +594,7 @@ const verifyUs = median(verifies);
 console.log(
   `${'one raw ES256 verify'.padEnd(26)}${''.padStart(27)}${fmt(verifyUs, 0, 12)}${fmt(1e6 / verifyUs, 0, 10)}`,
 );
-/** The median over rounds of a ratio computed within each round. */
-const perRound = (f: (round: number) => number | undefined): number | undefined => {
-  const xs: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const x = f(r);
-    if (x !== undefined && Number.isFinite(x)) xs.push(x);
-  }
-  return xs.length > 0 ? median(xs) : undefined;
-};
-const cpu = (name: string, r: number) => rows[name]?.[r]?.cpuUs;
-const gwCpu = (r: number) => cpu('Charter gateway', r) as number;
-const ratio = (label: string, x: number | undefined, goal?: string) =>
-  console.log(
-    `${label.padEnd(64)}${x === undefined ? '   n/a' : x.toFixed(2).padStart(6)}${goal ? `   (goal ${goal})` : ''}`,
-  );
-console.log('\nper core (CPU per request), medians of per-round ratios:');
-ratio(
-  'gateway ÷ HAProxy peer',
-  perRound((r) => (haproxy ? (cpu('HAProxy peer', r) as number) / gwCpu(r) : undefined)),
-  '≥ 1.00',
-);
-// The own ceiling two ways: measured (a server that is the bare proxy plus one verify of each proof,
-// so its verify runs between the proxy's work, as the gateway's does) and summed (the bare proxy's
-// CPU plus one verify timed in a tight loop, where OpenSSL's tables stay in the cache: cheaper than
-// any server's verify, so the summed ceiling is the stricter reading).
-ratio(
-  'gateway ÷ own ceiling (Fastify proxy + verify, measured)',
-  perRound((r) => (cpu('Fastify proxy + verify', r) as number) / gwCpu(r)),
-  '≥ 0.85',
-);
-ratio(
-  'gateway ÷ own ceiling (bare proxy + one verify, summed)',
-  perRound((r) => ((cpu('bare Fastify proxy', r) as number) + (verifies[r] as number)) / gwCpu(r)),
-  '≥ 0.85',
-);
-// The gateway's lean path is node:http + undici, so these are the stricter ceilings (no goal).
-ratio(
-  'gateway ÷ lean ceiling (node:http proxy + verify, measured)',
-  perRound((r) => (cpu('node:http proxy + verify', r) as number) / gwCpu(r)),
-);
-ratio(
-  'gateway ÷ lean ceiling (node:http proxy + one verify, summed)',
-  perRound((r) => ((cpu('bare node:http proxy', r) as number) + (verifies[r] as number)) / gwCpu(r)),
-);
-ratio(
-  'gateway ÷ hand-written peer',
-  perRound((r) => (cpu('hand-written peer', r) as number) / gwCpu(r)),
-);
-ratio(
-  'gateway ÷ bare proxy',
-  perRound((r) => (cpu('bare Fastify proxy', r) as number) / gwCpu(r)),
-);
-ratio(
-  'gateway with access log ÷ gateway',
-  perRound((r) => gwCpu(r) / (cpu('gateway + access log', r) as number)),
-);
-if (gatewayAsyncLog)
-  ratio(
-    'gateway with async log ÷ gateway',
-    perRound((r) => gwCpu(r) / (cpu('gateway + async log', r) as number)),
-  );
+printRatios();
 const added = median(paced.map((p) => (p.gateway.p99Us - p.proxy.p99Us) / 1000));
 console.log(
   `\nat half the gateway's peak (${PACED_CONNECTIONS} paced connections, gateway ${median(paced.map((p) => p.gateway.rps)).toFixed(0)} req/s, proxy ${median(paced.map((p) => p.proxy.rps)).toFixed(0)} req/s): p99 gateway ${median(paced.map((p) => p.gateway.p99Us / 1000)).toFixed(2)} ms, bare proxy ${median(paced.map((p) => p.proxy.p99Us / 1000)).toFixed(2)} ms; added ${added.toFixed(2)} ms (goal ≤ 1 ms)`,
@@ -680,6 +621,75 @@ const g = med['Charter gateway'] as Run;
 const p = med['bare Fastify proxy'] as Run;
 console.log(`gateway CPU per request ÷ bare proxy: ${(g.cpuUs / p.cpuUs).toFixed(2)}`);
 console.log(
-  `gateway ÷ bare proxy (requests per second): ${(perRound((r) => (rows['Charter gateway']?.[r]?.rps as number) / (rows['bare Fastify proxy']?.[r]?.rps as number)) as number).toFixed(2)}`,
+  `gateway ÷ bare proxy (requests per second): ${median(perRound((r) => (rows['Charter gateway']?.[r]?.rps as number) / (rows['bare Fastify proxy']?.[r]?.rps as number))).toFixed(2)}`,
 );
 process.exit(0);
+
+/** A ratio computed within each round, for the rounds that measured both sides. */
+function perRound(f: (round: number) => number | undefined): number[] {
+  const xs: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const x = f(r);
+    if (x !== undefined && Number.isFinite(x)) xs.push(x);
+  }
+  return xs;
+}
+
+/** The ratios of CPU per request, medians of per-round ratios (the rows measured: all, or --only's). */
+function printRatios(): void {
+  const cpu = (name: string, r: number): number | undefined => rows[name]?.[r]?.cpuUs;
+  const gwCpu = (r: number) => cpu('Charter gateway', r) as number;
+  // Each ratio's median, then its value in each round: how far the rounds agree is the run's precision.
+  const ratio = (label: string, xs: number[], goal?: string) => {
+    if (xs.length === 0) return; // a row not measured (--only, no haproxy)
+    console.log(
+      `${label.padEnd(64)}${median(xs).toFixed(2).padStart(6)}${goal ? `   (goal ${goal})` : ''}   [${xs.map((x) => x.toFixed(2)).join(' ')}]`,
+    );
+  };
+  console.log('\nper core (CPU per request), medians of per-round ratios:');
+  ratio(
+    'gateway ÷ HAProxy peer',
+    perRound((r) => (haproxy ? (cpu('HAProxy peer', r) as number) / gwCpu(r) : undefined)),
+    '≥ 1.00',
+  );
+  // The own ceiling two ways: measured (a server that is the bare proxy plus one verify of each proof,
+  // so its verify runs between the proxy's work, as the gateway's does) and summed (the bare proxy's
+  // CPU plus one verify timed in a tight loop, where OpenSSL's tables stay in the cache: cheaper than
+  // any server's verify, so the summed ceiling is the stricter reading).
+  ratio(
+    'gateway ÷ own ceiling (Fastify proxy + verify, measured)',
+    perRound((r) => (cpu('Fastify proxy + verify', r) as number) / gwCpu(r)),
+    '≥ 0.85',
+  );
+  ratio(
+    'gateway ÷ own ceiling (bare proxy + one verify, summed)',
+    perRound((r) => ((cpu('bare Fastify proxy', r) as number) + (verifies[r] as number)) / gwCpu(r)),
+    '≥ 0.85',
+  );
+  // The gateway's lean path is node:http + undici, so these are the stricter ceilings (no goal).
+  ratio(
+    'gateway ÷ lean ceiling (node:http proxy + verify, measured)',
+    perRound((r) => (cpu('node:http proxy + verify', r) as number) / gwCpu(r)),
+  );
+  ratio(
+    'gateway ÷ lean ceiling (node:http proxy + one verify, summed)',
+    perRound((r) => ((cpu('bare node:http proxy', r) as number) + (verifies[r] as number)) / gwCpu(r)),
+  );
+  ratio(
+    'gateway ÷ hand-written peer',
+    perRound((r) => (cpu('hand-written peer', r) as number) / gwCpu(r)),
+  );
+  ratio(
+    'gateway ÷ bare proxy',
+    perRound((r) => (cpu('bare Fastify proxy', r) as number) / gwCpu(r)),
+  );
+  ratio(
+    'gateway with access log ÷ gateway',
+    perRound((r) => gwCpu(r) / (cpu('gateway + access log', r) as number)),
+  );
+  if (gatewayAsyncLog)
+    ratio(
+      'gateway with async log ÷ gateway',
+      perRound((r) => gwCpu(r) / (cpu('gateway + async log', r) as number)),
+    );
+}

@@ -15,10 +15,11 @@ import {
   KeyUsage,
   KeyUsageFlags,
   type Name,
+  type SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509';
 import { asBytes, base64 } from './bytes.ts';
 import { LruCache } from './cache.ts';
-import { children, isCanonicalDer, readSingle, type Tlv } from './der.ts';
+import { children, readSingle, type Tlv } from './der.ts';
 import { guarded, malformed } from './errors.ts';
 
 /** Largest certificate we will parse; real attestation certificates are under 3 KiB. */
@@ -147,12 +148,11 @@ function parseUncached(der: Uint8Array, fingerprint: string): ParsedCertificate 
   ) {
     malformed('A certificate public key is not a whole number of bytes.');
   }
-  // The key's bytes as signed when they are canonical DER (the schema library would write the same
-  // bytes back, at a third of a leaf's parse); re-encoded as before when they are not.
+  // The key's bytes as signed when they are exactly what the schema library would write back (a
+  // re-encoding costs a third of a leaf's parse); re-encoded as before otherwise.
   const spki =
-    spkiTlv && isCanonicalDer(signedBytes, spkiTlv)
-      ? new Uint8Array(signedBytes.subarray(spkiTlv.start, spkiTlv.end))
-      : asBytes(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
+    spkiAsSigned(signedBytes, spkiTlv, tbs.subjectPublicKeyInfo) ??
+    asBytes(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
   return Object.freeze({
     der,
     fingerprint,
@@ -183,6 +183,61 @@ function spkiUnusedBits(tbs: Uint8Array, spki: Tlv | undefined): number {
   const bits = spki?.constructed ? children(tbs, spki)[1] : undefined;
   if (!bits || bits.constructed || bits.tagNumber !== 3 || bits.end === bits.contentStart) return -1;
   return tbs[bits.contentStart]!;
+}
+
+/**
+ * The DER of the keys devices attest, up to the key's own bytes: SEQUENCE { SEQUENCE { OID, curve or
+ * nothing }, BIT STRING with no unused bits }. DER encodes a value one way only, so an SPKI that is
+ * one of these prefixes followed by `keyBytes` bytes is what the schema library would write back for
+ * the same algorithm, parameters and key.
+ */
+const SPKI_TEMPLATES = [
+  // id-ecPublicKey, P-256; the point, 65 bytes.
+  {
+    prefix: '3059301306072a8648ce3d020106082a8648ce3d030107034200',
+    oid: '1.2.840.10045.2.1',
+    params: '06082a8648ce3d030107',
+    keyBytes: 65,
+  },
+  // id-ecPublicKey, P-384; the point, 97 bytes.
+  {
+    prefix: '3076301006072a8648ce3d020106052b81040022036200',
+    oid: '1.2.840.10045.2.1',
+    params: '06052b81040022',
+    keyBytes: 97,
+  },
+  // Ed25519 (no parameters); the key, 32 bytes.
+  { prefix: '302a300506032b6570032100', oid: '1.3.101.112', params: undefined, keyBytes: 32 },
+].map((t) => ({ ...t, prefix: Buffer.from(t.prefix, 'hex') }));
+
+/**
+ * The subjectPublicKeyInfo's bytes as signed, when they are what the schema library would write
+ * back for what it read: one of the templates above, and the schema's own reading (which may have
+ * found its SPKI elsewhere, or under another tag, in a malformed certificate) names the same
+ * algorithm, parameters and key bytes. Undefined otherwise (an RSA key, anything unusual): the
+ * caller re-encodes, as it always did.
+ */
+function spkiAsSigned(
+  tbs: Uint8Array,
+  spki: Tlv | undefined,
+  read: SubjectPublicKeyInfo,
+): Uint8Array | undefined {
+  if (!spki) return undefined;
+  const bytes = tbs.subarray(spki.start, spki.end);
+  for (const t of SPKI_TEMPLATES) {
+    if (bytes.length !== t.prefix.length + t.keyBytes || !t.prefix.equals(bytes.subarray(0, t.prefix.length)))
+      continue;
+    const params = read.algorithm.parameters;
+    const sameParams =
+      t.params === undefined
+        ? params === undefined || params === null
+        : params instanceof ArrayBuffer && Buffer.from(params).toString('hex') === t.params;
+    const key = bytes.subarray(t.prefix.length);
+    if (read.algorithm.algorithm === t.oid && sameParams && Buffer.from(read.subjectPublicKey).equals(key))
+      return new Uint8Array(bytes);
+    return undefined;
+  }
+  return undefined;
 }
 
 /** The subjectPublicKeyInfo element of the TBS bytes as received (after the optional [0] version, the sixth field). */

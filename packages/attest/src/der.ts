@@ -51,42 +51,6 @@ export function readTlv(buf: Uint8Array, offset: number, limit: number = buf.len
   return { tagClass, constructed, tagNumber, start: offset, contentStart: p, end };
 }
 
-/**
- * True when the element and everything inside it is in the one encoding DER allows for what this
- * project reads (a schema library would write these bytes back unchanged): lengths in their shortest
- * form, OBJECT IDENTIFIER arcs and INTEGERs without padding, low tag numbers only. Anything else
- * (BER a lenient parser accepted) answers false, and the caller re-encodes instead.
- */
-export function isCanonicalDer(buf: Uint8Array, t: Tlv): boolean {
-  const head = buf.subarray(t.start, t.contentStart);
-  if ((head[0]! & 0x1f) === 0x1f) return false;
-  const length = t.end - t.contentStart;
-  if (
-    head.length !==
-    2 + (length < 0x80 ? 0 : length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4)
-  )
-    return false;
-  if (t.constructed) {
-    for (const child of children(buf, t)) if (!isCanonicalDer(buf, child)) return false;
-    return true;
-  }
-  if (t.tagClass !== 0) return true;
-  const content = buf.subarray(t.contentStart, t.end);
-  if (t.tagNumber === 2) {
-    if (content.length === 0) return false;
-    if (content.length > 1 && content[0] === 0x00 && (content[1]! & 0x80) === 0) return false;
-    if (content.length > 1 && content[0] === 0xff && (content[1]! & 0x80) !== 0) return false;
-  }
-  if (t.tagNumber === 6) {
-    if (content.length === 0 || (content[content.length - 1]! & 0x80) !== 0) return false;
-    // An arc's first byte is never 0x80 (a leading zero digit).
-    for (let i = 0; i < content.length; i++)
-      if (content[i] === 0x80 && (i === 0 || (content[i - 1]! & 0x80) === 0)) return false;
-  }
-  if (t.tagNumber === 5 && content.length !== 0) return false;
-  return true;
-}
-
 /** The children of a constructed element. */
 export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
