@@ -187,7 +187,6 @@ export class SqliteStore implements GatewayStore {
   /** Set for gateway workers sharing the file: the engine then counts rates here (workers-cache.ts). */
   readonly sharedByWorkers: boolean;
   #replayLog: SqliteReplayLog | undefined;
-  #countInWindow: Database.Statement | undefined;
   #rateWrites = 0;
   /** Statements by their text, prepared once (preparing one costs more than running it). */
   readonly #statements = new Map<string, Database.Statement>();
@@ -356,13 +355,12 @@ export class SqliteStore implements GatewayStore {
    */
   async countInWindow(key: string, expiresAt: number, now: number): Promise<number> {
     return guarded('count a rate', () => {
-      this.#countInWindow ??= this.#sql(
+      const { count } = this.#sql(
         `INSERT INTO rates (key, count, expires) VALUES (?, 1, ?) ON CONFLICT (key) DO UPDATE SET
            count = CASE WHEN rates.expires <= ? THEN 1 ELSE rates.count + 1 END,
            expires = CASE WHEN rates.expires <= ? THEN excluded.expires ELSE rates.expires END
          RETURNING count`,
-      );
-      const { count } = this.#countInWindow.get(key, expiresAt, now, now) as { count: number };
+      ).get(key, expiresAt, now, now) as { count: number };
       if (++this.#rateWrites % RATE_SWEEP_EVERY === 0)
         this.#sql('DELETE FROM rates WHERE expires <= ?').run(now);
       return count;
