@@ -149,7 +149,7 @@ function parseUncached(der: Uint8Array, fingerprint: string): ParsedCertificate 
     malformed('A certificate public key is not a whole number of bytes.');
   }
   // The key's bytes as signed when they are exactly what the schema library would write back (a
-  // re-encoding costs a third of a leaf's parse); re-encoded as before otherwise.
+  // re-encoding cost 0.1–0.5 ms of a leaf's 1.6 ms parse here); re-encoded as before otherwise.
   const spki =
     spkiAsSigned(signedBytes, spkiTlv, tbs.subjectPublicKeyInfo) ??
     asBytes(AsnConvert.serialize(tbs.subjectPublicKeyInfo));

@@ -1,7 +1,7 @@
 /**
  * A certificate's public key bytes are taken as signed when they are one of the DER templates of the
  * keys devices attest (and the schema library read the same key), instead of being re-encoded by the
- * schema library (a third of a leaf's parse). Held here to the re-encoding, which is what they were
+ * schema library (0.1–0.5 ms of a leaf's parse). Held here to the re-encoding, which is what they were
  * before: on every real device certificate and bundled root, on the test authority's chain, and on
  * mutated certificates (values across the range of each of the key's structural bytes, and random
  * bytes anywhere), which must yield the re-encoding or be refused, never other bytes.
