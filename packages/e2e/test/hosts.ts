@@ -185,17 +185,20 @@ export async function rawCall(
   method: string,
   path: string,
   headers: Record<string, string> = {},
+  body?: string,
 ): Promise<Awaited<ReturnType<typeof rawRequest>>> {
   const proof = await makeProof(c.key, {
     htm: method,
     htu: `${c.base}${path.split('?')[0]}`,
     ath: ath(c.accessToken),
   });
-  return rawRequest(c.base, method, path, {
-    authorization: `DPoP ${c.accessToken}`,
-    dpop: proof,
-    ...headers,
-  });
+  return rawRequest(
+    c.base,
+    method,
+    path,
+    { authorization: `DPoP ${c.accessToken}`, dpop: proof, ...headers },
+    body,
+  );
 }
 
 export { rawRequest };

@@ -6,12 +6,17 @@
  * `DELETE /orders/*` → orders:delete, an app with only `orders:read orders:write` must not reach it:
  * the request needs the scopes of its own method and of every method an override names. Against a
  * real `charter gateway start` and with the Express middleware in library mode.
+ *
+ * And from the body: Rails, Laravel and Symfony take a form's `_method` field as the method (and
+ * Laravel a JSON body's), `method-override` does with a body getter. The gateway streams the body
+ * unread, so a POST with a body that may hold fields needs the scopes of every method's rules; with a
+ * body the host has parsed (library mode behind a body parser) exactly the `_method` it holds.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { RouteRule } from '@charter/gateway';
 import { charterMiddleware } from '@charter/gateway/express';
-import type { Express, NextFunction, Request, Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { makeCharter } from '../../gateway/test/helpers.ts';
 import {
   expressHost,
@@ -27,6 +32,7 @@ const ROUTES: RouteRule[] = [
   { method: 'POST', path: '/orders/*', scope: 'orders:write' },
   { method: 'DELETE', path: '/orders/*', scope: 'orders:delete' },
   { method: 'GET', path: '/admin', scope: 'orders:admin' },
+  { method: 'POST', path: '/notes/*', scope: 'orders:write' },
 ];
 
 /**
@@ -42,7 +48,9 @@ function methodOverride(req: Request, _res: Response, next: NextFunction): void 
   const q = new URL(req.url, 'http://x').searchParams.get('_method');
   const h =
     req.headers['x-http-method-override'] ?? req.headers['x-http-method'] ?? req.headers['x-method-override'];
-  const m = String(q ?? (Array.isArray(h) ? h[0] : h) ?? '').toUpperCase();
+  // The body getter of method-override's README (a form's field, after a body parser).
+  const b = (req.body as Record<string, unknown> | undefined)?._method;
+  const m = String(q ?? (Array.isArray(h) ? h[0] : h) ?? (typeof b === 'string' ? b : '')).toUpperCase();
   if (/^[A-Z]+$/.test(m)) req.method = m;
   next();
 }
@@ -66,7 +74,32 @@ const OVERRIDES: [string, Record<string, string>][] = [
   ['/admin', { 'X-HTTP-Method-Override': 'GET' }],
 ];
 
-async function attack(base: string, hits: { handler: string }[]): Promise<void> {
+const FORM = 'application/x-www-form-urlencoded';
+/** A body `_method`, in each form a server reads it (headers, body). */
+const BODY_OVERRIDES: [string, Record<string, string>, string][] = [
+  ['/orders/1', { 'content-type': FORM }, '_method=DELETE'],
+  ['/orders/1', { 'content-type': 'Application/X-WWW-Form-Urlencoded; charset=UTF-8' }, 'a=1&_method=delete'],
+  ['/orders/1', { 'content-type': 'application/json' }, '{"_method":"DELETE"}'],
+  ['/orders/1', { 'content-type': 'application/vnd.api+json' }, '{"_method":"DELETE"}'],
+  ['/orders/1', { 'content-type': ' application/json ;charset=utf-8' }, '{"_method":"DELETE"}'],
+  // No Content-Length: sent chunked.
+  ['/orders/1', { 'content-type': FORM, 'transfer-encoding': 'chunked' }, '_method=DELETE'],
+  [
+    '/orders/1',
+    { 'content-type': 'multipart/form-data; boundary=b' },
+    '--b\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--b--\r\n',
+  ],
+];
+
+/** A POST whose body no server reads a method from, or whose path has no other method's rule: its own scope. */
+const BODY_ADMITTED: [string, Record<string, string>, string, string][] = [
+  ['/orders/1', { 'content-type': 'text/plain' }, '_method=DELETE', 'orders-write'],
+  ['/orders/1', { 'content-type': 'application/octet-stream' }, '_method=DELETE', 'orders-write'],
+  ['/notes/1', { 'content-type': FORM }, 'text=hello', 'notes-write'],
+  ['/notes/1', { 'content-type': 'application/json' }, '{"text":"hello"}', 'notes-write'],
+];
+
+async function attack(base: string, hits: { handler: string }[], parsedBody = false): Promise<void> {
   const c = await registeredClient(base, writer);
   // Control: the app's own scope reaches the POST handler.
   const ok = await rawCall(c, 'POST', '/orders/1');
@@ -83,6 +116,49 @@ async function attack(base: string, hits: { handler: string }[]): Promise<void> 
     assert.equal(r.body.error, 'insufficient_scope');
     assert.equal(hits.length, before, `POST ${path} ${JSON.stringify(headers)} ran ${hits.at(-1)?.handler}`);
   }
+  for (const [path, headers, body] of BODY_OVERRIDES) {
+    const before = hits.length;
+    const r = await rawCall(c, 'POST', path, withLength(headers, body), body);
+    const what = `POST ${path} ${JSON.stringify(headers)} ${body}`;
+    assert.equal(r.status, 403, `${what} → ${r.status} ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error, 'insufficient_scope', what);
+    assert.equal(hits.length, before, `${what} ran ${hits.at(-1)?.handler}`);
+  }
+  const admitted = parsedBody
+    ? [
+        ...BODY_ADMITTED,
+        // The host parsed it: a form or JSON body without `_method` runs as the POST it is.
+        ['/orders/1', { 'content-type': FORM }, 'item=saline', 'orders-write'] as const,
+        ['/orders/1', { 'content-type': 'application/json' }, '{"item":"saline"}', 'orders-write'] as const,
+      ]
+    : BODY_ADMITTED;
+  for (const [path, headers, body, handler] of admitted) {
+    const r = await rawCall(c, 'POST', path, withLength(headers, body), body);
+    const what = `POST ${path} ${JSON.stringify(headers)} ${body}`;
+    assert.equal(r.status, 200, `${what} → ${r.status} ${JSON.stringify(r.body)}`);
+    assert.equal(hits.at(-1)?.handler, handler, what);
+  }
+}
+
+/** The headers with the body's Content-Length, unless the body goes chunked. */
+function withLength(headers: Record<string, string>, body: string): Record<string, string> {
+  return 'transfer-encoding' in headers
+    ? headers
+    : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+}
+
+/** The body parsers method-override's body getter reads after (JSON of any `+json` type too). */
+function bodyParsers(app: Express): void {
+  app.use(express.urlencoded({ extended: false }));
+  app.use(express.json({ type: ['application/json', 'application/*+json'] }));
+}
+
+/** A POST handler on the path no DELETE rule covers. */
+function withNotes(host: { app: Express; hits: { handler: string }[] }): void {
+  host.app.post('/notes/:id', (_req, res) => {
+    host.hits.push({ handler: 'notes-write' });
+    res.json({ handler: 'notes-write' });
+  });
 }
 
 /** The guarded DELETE handler, recording into the host's hits. */
@@ -94,8 +170,12 @@ function withDelete(host: { app: Express; hits: { handler: string }[] }): void {
 }
 
 test('proxy mode: an override header or _method does not reach a handler the app has no scope for', async () => {
-  const upstream = await expressHost((app) => app.use(methodOverride));
+  const upstream = await expressHost((app) => {
+    bodyParsers(app);
+    app.use(methodOverride);
+  });
   withDelete(upstream);
+  withNotes(upstream);
   const gw = await gatewayProcess(site, upstream.url);
   try {
     await attack(gw.info.url, upstream.hits);
@@ -109,13 +189,34 @@ test('library mode: the Express middleware before method-override', async () => 
   let middleware: ReturnType<typeof charterMiddleware> | undefined;
   const host = await expressHost((app: Express) => {
     app.use((req, res, next) => (middleware as ReturnType<typeof charterMiddleware>)(req, res, next));
+    bodyParsers(app);
     app.use(methodOverride);
   });
   withDelete(host);
+  withNotes(host);
   const engine = await libraryEngine(site, host.url, ROUTES);
   middleware = charterMiddleware(engine.gateway);
   try {
     await attack(host.url, host.hits);
+  } finally {
+    await host.close();
+    await engine.close();
+  }
+});
+
+test('library mode: the Express middleware after the body parsers reads the parsed `_method`', async () => {
+  let middleware: ReturnType<typeof charterMiddleware> | undefined;
+  const host = await expressHost((app: Express) => {
+    bodyParsers(app);
+    app.use((req, res, next) => (middleware as ReturnType<typeof charterMiddleware>)(req, res, next));
+    app.use(methodOverride);
+  });
+  withDelete(host);
+  withNotes(host);
+  const engine = await libraryEngine(site, host.url, ROUTES);
+  middleware = charterMiddleware(engine.gateway);
+  try {
+    await attack(host.url, host.hits, true);
   } finally {
     await host.close();
     await engine.close();

@@ -35,7 +35,7 @@ export async function admit(
   // Every method it may run as, too: an override header or `_method` names the handler's method.
   const needed = proven?.charterEndpoint
     ? []
-    : scopesFor(ctx.routes, methodReadings(req.method, req.headers, req.url), rawPath);
+    : scopesFor(ctx.routes, methodReadings(req.method, req.headers, req.url, req.body), rawPath);
   const license = ctx.license();
   const now = ctx.now();
 

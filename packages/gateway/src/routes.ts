@@ -202,18 +202,72 @@ const METHOD_OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-metho
 const METHOD_OVERRIDE_QUERY = '_method';
 
 /**
- * The methods a server may run a request as: its own, and every method an override header or a
- * `_method` query parameter names (upper-cased, as servers compare them). A middleware such as
- * `method-override` turns `POST /orders/1` + `X-HTTP-Method-Override: DELETE` into the `DELETE`
- * handler's request, so the request needs that handler's scope too.
+ * In a method reading: the request may run as any method at all (a POST whose body a server reads
+ * `_method` from). {@link scopesFor} needs the scopes of the rules under every method then.
+ */
+export const ANY_METHOD = '*';
+
+/**
+ * Media types whose body the servers that honour a body `_method` parse into fields: HTML forms
+ * (Rack, PHP's `$_POST` under Laravel and Symfony, Express `urlencoded` under `method-override` with
+ * a body getter), every `multipart/` type (Rack parses `multipart/mixed` and `multipart/related`
+ * as well as `multipart/form-data`) and JSON (Laravel's input for a JSON request, Express `json`).
+ * Rack reads a POST with no Content-Type as a form too.
+ */
+const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'application/json']);
+
+/**
+ * Whether a POST carries a body a server may read `_method` from, the body unread: a body (a length
+ * above 0, or a transfer coding) of no media type, a form's or JSON's (`+json` too). Every server
+ * that reads a body `_method` overrides only a POST, by default (Rack, Laravel, Symfony,
+ * `method-override`).
+ */
+function bodyMayOverride(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  const length = headers['content-length'];
+  if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return false;
+  const type = headers['content-type'];
+  if (type === undefined) return true;
+  // The media type as servers compare it: before any parameter, trimmed, in lower case.
+  for (const t of Array.isArray(type) ? type : [type]) {
+    const semi = t.indexOf(';');
+    const media = (semi === -1 ? t : t.slice(0, semi)).trim().toLowerCase();
+    if (media === '' || FORM_TYPES.has(media) || media.startsWith('multipart/') || media.endsWith('+json'))
+      return true;
+  }
+  return false;
+}
+
+/**
+ * The methods a server may run a request as: its own, every method an override header or a
+ * `_method` query parameter names (upper-cased, as servers compare them), and {@link ANY_METHOD}
+ * for a POST whose body may name one. A middleware such as `method-override` turns
+ * `POST /orders/1` + `X-HTTP-Method-Override: DELETE` into the `DELETE` handler's request, and Rails,
+ * Laravel and Symfony do the same for a form's `_method` field, so the request needs that handler's
+ * scope too. The body is not read (the gateway streams it): a POST that could name a method there is
+ * taken to name any.
  */
 export function methodReadings(
   method: string,
   headers: Readonly<Record<string, string | string[] | undefined>>,
   rawUrl: string,
+  body?: unknown,
 ): string[] {
   // Built only when an override is there: almost every request runs as its own method alone.
   let methods: Set<string> | undefined;
+  const own = method.toUpperCase();
+  if (own === 'POST') {
+    if (typeof body === 'object' && body !== null && !Buffer.isBuffer(body) && !ArrayBuffer.isView(body)) {
+      // Parsed by the host framework already (library mode): the `_method` it holds, if any.
+      const field: unknown = Object.hasOwn(body, METHOD_OVERRIDE_QUERY)
+        ? (body as Record<string, unknown>)[METHOD_OVERRIDE_QUERY]
+        : undefined;
+      const named = typeof field === 'string' ? [field] : field;
+      if (Array.isArray(named) && named.every((f) => typeof f === 'string')) {
+        if (named.length > 0) methods = new Set([own]);
+        for (const f of named) addMethods(methods as Set<string>, f);
+      } else if (field !== undefined) methods = new Set([own, ANY_METHOD]);
+    } else if (bodyMayOverride(headers)) methods = new Set([own, ANY_METHOD]);
+  }
   for (const name in headers) {
     // Every override header's name starts with an x in any spelling: the fold is for those alone.
     const c = name.charCodeAt(0);
@@ -221,7 +275,7 @@ export function methodReadings(
     const value = headers[name];
     if (value === undefined || !METHOD_OVERRIDE_HEADERS.has(name.toLowerCase().replace(/[^a-z0-9]/g, '-')))
       continue;
-    methods ??= new Set([method.toUpperCase()]);
+    methods ??= new Set([own]);
     for (const v of Array.isArray(value) ? value : [value]) addMethods(methods, v);
   }
   const q = rawUrl.indexOf('?');
@@ -239,12 +293,12 @@ export function methodReadings(
       }
       // `_method`, and the bracket forms query parsers read as it (`_method[]`).
       if (key === METHOD_OVERRIDE_QUERY || key.startsWith(`${METHOD_OVERRIDE_QUERY}[`)) {
-        methods ??= new Set([method.toUpperCase()]);
+        methods ??= new Set([own]);
         addMethods(methods, value);
       }
     }
   }
-  return methods ? [...methods] : [method.toUpperCase()];
+  return methods ? [...methods] : [own];
 }
 
 /** Add each method a comma-separated override value names (upper-cased; `*` and non-tokens left out). */
@@ -292,7 +346,11 @@ function computeScopes(
   rawPath: string,
 ): string[] {
   const scopes = new Set<string>();
-  const methods = typeof method === 'string' ? [method] : method;
+  const named: readonly string[] = typeof method === 'string' ? [method] : method;
+  // Any method: each method a rule names, and one no rule names (only `*` rules match it).
+  const methods = named.includes(ANY_METHOD)
+    ? [...new Set([...named, ...routes.map((r) => r.method), ''])].filter((m) => m !== ANY_METHOD)
+    : named;
   for (const path of pathReadings(rawPath)) {
     for (const m of methods) {
       const r = matchRoute(routes, m, path);

@@ -8,6 +8,7 @@ import {
   type CharterPlatforms,
   type LicenseClaims,
   type LicensedApp,
+  MAX_ARTIFACT_BYTES,
   newId,
   signLicense,
 } from '@charter/core';
@@ -225,6 +226,16 @@ export async function issueLicense(ctx: VendorContext, input: LicenseInput): Pro
       ...(attestation ? { attestation } : {}),
     };
     const license = await signLicense(claims, key);
+    // No verifier reads a larger artifact: refused here, before it is stored, rather than at the site.
+    if (license.length > MAX_ARTIFACT_BYTES) {
+      const serials = claims.attestation?.android_revoked?.length ?? 0;
+      invalid(
+        'ERR_SIZE',
+        `the license would be ${license.length} bytes, more than the ${MAX_ARTIFACT_BYTES} a gateway reads${
+          serials > 0 ? ` (it carries ${serials} Android serials: about 1,100 fit)` : ''
+        }`,
+      );
+    }
     try {
       ctx.db.transaction(() => {
         if (store.nextSerial(ctx.db, site.id) !== serial) throw new Error('UNIQUE: serial taken meanwhile');
