@@ -5,6 +5,8 @@
  * admitted. Two workers are measured under both cluster scheduling policies (round-robin, the
  * default on Linux, and SCHED_NONE: the kernel hands connections to whichever worker accepts).
  * `node --import tsx scripts/workers-cost.ts` (WORKERS_ROUNDS, WORKERS_SECONDS, WORKERS_CONNECTIONS).
+ * `WORKERS_COMPARE=DIR` (another checkout, with its node_modules) adds its `--workers 1` and
+ * `--workers 2` to the same rounds: an A/B of two versions on the same load.
  * The license gives the app a rate limit, so that the shared rate count is part of what is measured.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -22,7 +24,9 @@ const ROUNDS = Number(process.env.WORKERS_ROUNDS ?? 5);
 const SECONDS = Number(process.env.WORKERS_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.WORKERS_CONNECTIONS ?? 32);
 const PROOFS = Number(process.env.WORKERS_PROOFS ?? 60000);
-const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'bin', 'charter.js');
+const binOf = (tree: string) => join(tree, 'packages', 'cli', 'bin', 'charter.js');
+const BIN = binOf(join(import.meta.dirname, '..'));
+const COMPARE = process.env.WORKERS_COMPARE;
 const now = () => Math.floor(Date.now() / 1000);
 const b64u = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 const median = (xs: number[]) => {
@@ -85,11 +89,12 @@ async function startGateway(
   name: string,
   workers: number,
   env: Record<string, string> = {},
+  bin = BIN,
 ): Promise<Target> {
   const child = spawn(
     process.execPath,
     [
-      BIN,
+      bin,
       'gateway',
       'start',
       '--home',
@@ -193,6 +198,12 @@ const targets = [
   await startGateway('w1', 1),
   await startGateway('w2-rr', 2, { NODE_CLUSTER_SCHED_POLICY: 'rr' }),
   await startGateway('w2-none', 2, { NODE_CLUSTER_SCHED_POLICY: 'none' }),
+  ...(COMPARE
+    ? [
+        await startGateway('w1 (compared)', 1, {}, binOf(COMPARE)),
+        await startGateway('w2-rr (compared)', 2, { NODE_CLUSTER_SCHED_POLICY: 'rr' }, binOf(COMPARE)),
+      ]
+    : []),
 ];
 const rows = new Map<string, Row[]>(targets.map((t) => [t.name, []]));
 for (const t of targets) await load(t); // warm-up

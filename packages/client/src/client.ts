@@ -47,8 +47,8 @@ export interface CharterClientOptions {
   /** Fraction of `expires_in` after which a token is renewed; default 0.8. */
   refreshRatio?: number;
   /**
-   * The vendor's online attester, for a site whose license requires it (README, "The vendor
-   * attester"): before registering, the client sends its evidence there and registers with the token.
+   * The vendor's online attester, for a site whose license requires it (docs/vendor-attester.md):
+   * before registering, the client sends its evidence there and registers with the token.
    */
   attester?: VendorAttesterOptions;
 }

@@ -2,7 +2,7 @@
  * Reading gateway responses. Every way a response can be wrong ends in a {@link CharterError}, never
  * a TypeError or SyntaxError, so callers need one `catch` and one `switch (e.code)`.
  *
- * Mapping (also in README.md):
+ * Mapping (the detail codes are in docs/errors.md):
  * - `{ error, error_description }` with a catalogued code → that code, detail `ERR_SERVER`,
  *   message = the server's description (control characters removed, truncated).
  * - an error status without a catalogued code (a proxy page, an unknown code) → by status:

@@ -1,5 +1,5 @@
 /**
- * The vendor attester's token (README, Differences from the SPEC): an OAuth Client Attestation JWT
+ * The vendor attester's token (docs/spec-differences.md): an OAuth Client Attestation JWT
  * (draft-ietf-oauth-attestation-based-client-auth) that the vendor's online attester signs with a key
  * delegated for `use: "attester"`, after checking a device's evidence. `iss` is the vendor, `sub` the
  * app, `cnf.jwk` the instance key; `charter` says for which site and charter and what was proven.

@@ -15,7 +15,7 @@ export interface LicensedApp {
   rate?: { per_instance_per_min?: number; per_app_per_min?: number };
   /**
    * The web origins of the app's approved charters, copied in by `vendor license issue`: the source of
-   * the gateway's CORS allow-list (an additive field, README "Differences from the SPEC"). A preflight
+   * the gateway's CORS allow-list (an additive field, docs/spec-differences.md). A preflight
    * comes before any charter is shown, so the origins must already be in vendor-signed data.
    */
   web_origins?: string[];
@@ -29,7 +29,7 @@ export type ClockRollbackPolicy = 'refuse' | 'warn';
 
 /**
  * The license's policy. `clock_tolerance_s`, `on_clock_rollback` and `grace_s` are additive fields
- * (README, Differences from the SPEC): absent, the gateway uses 3600 s, `warn` and no grace.
+ * (docs/spec-differences.md): absent, the gateway uses 3600 s, `warn` and no grace.
  */
 export interface LicensePolicy {
   mode: LicenseMode;
@@ -73,7 +73,7 @@ export interface LicenseClaims {
     /** Accept Apple App Attest development keys (aaguid appattestdevelop): for pilots, never production. */
     allow_development?: boolean;
     /**
-     * Additive (README, Differences from the SPEC): who must attest the site's instances at
+     * Additive (docs/spec-differences.md): who must attest the site's instances at
      * registration. `on_prem` (absent): the gateway verifies device evidence itself. `attester`: every
      * registration carries a token of the vendor's online attester. `either`: one or the other.
      */

@@ -9,7 +9,7 @@ export interface RegisterBody {
   charter: string;
   platform: Platform;
   attestation?: Record<string, unknown>;
-  /** A token of the vendor's online attester, in place of on-device attestation (README). */
+  /** A token of the vendor's online attester, in place of on-device attestation (docs/vendor-attester.md). */
   attester_token?: string;
 }
 

@@ -74,7 +74,7 @@ export interface WellKnown {
     attester_jwks: string;
   };
   /**
-   * Present when the license names the vendor attester (README, "The vendor attester"): who must
+   * Present when the license names the vendor attester (docs/vendor-attester.md): who must
    * attest at registration and where devices reach the attester, as the vendor signed them.
    */
   attestation?: { source: 'attester' | 'either'; attester_url?: string };

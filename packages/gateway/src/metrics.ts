@@ -91,7 +91,7 @@ export class GatewayMetrics {
       help: 'The time high-water mark, in seconds since the epoch',
       registers,
     });
-    // The bundled Android revocation snapshot ages with the build: alert on it (README "Attestation").
+    // The bundled Android revocation snapshot ages with the build: alert on it (docs/attestation.md).
     this.androidRevocationSnapshotAge = new Gauge({
       name: 'charter_android_revocation_snapshot_age_days',
       help: `Age in days of the bundled Android attestation revocation snapshot (dated ${ANDROID_REVOCATION_SNAPSHOT_DATE}); newer revocations apply only when the license brings them`,

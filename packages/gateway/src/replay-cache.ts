@@ -12,56 +12,42 @@
 import type { EphemeralCache } from './cache.ts';
 import { MemoryCache } from './memory-cache.ts';
 import type { GatewayStore } from './store.ts';
+import { TurnBatch } from './turn-batch.ts';
 
-type UseOnceMany = (
-  entries: readonly { key: string; expiresAt: number }[],
-  now: number,
-) => Promise<boolean[]>;
-
-interface Pending {
+/** One record to use: its key and the second it stops counting. */
+interface Use {
   key: string;
   expiresAt: number;
-  resolve(fresh: boolean): void;
-  reject(e: unknown): void;
+}
+
+/**
+ * `setIfAbsent` on the store's `useOnce`: through one `useOnceMany` per turn when the store has it,
+ * else one call each. `now`: the engine's time (epoch seconds).
+ */
+export function storeSetIfAbsent(
+  store: GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>,
+  now: () => number,
+): (key: string, ttlS: number) => Promise<boolean> {
+  const many = store.useOnceMany?.bind(store);
+  if (!many)
+    return (key, ttlS) => {
+      const t = now();
+      return store.useOnce(key, t + ttlS, t);
+    };
+  const batch = new TurnBatch<Use, boolean>((uses) => many(uses, now()));
+  return (key, ttlS) => batch.add({ key, expiresAt: now() + ttlS });
 }
 
 /** Replay state in the store, rate counts in memory. */
 export class StoreReplayCache implements EphemeralCache {
-  readonly #useOnce: (key: string, expiresAt: number, now: number) => Promise<boolean>;
-  readonly #useOnceMany: UseOnceMany | undefined;
-  readonly #now: () => number;
   readonly #counters = new MemoryCache();
-  #pending: Pending[] = [];
+  /** {@link EphemeralCache.setIfAbsent}, in the store. */
+  readonly setIfAbsent: (key: string, ttlS: number) => Promise<boolean>;
 
   /** `now`: the engine's time (epoch seconds), the clock proofs and nonces are checked against. */
   constructor(store: GatewayStore & Required<Pick<GatewayStore, 'useOnce'>>, now: () => number) {
-    this.#useOnce = store.useOnce.bind(store);
-    this.#useOnceMany = store.useOnceMany?.bind(store);
-    this.#now = now;
+    this.setIfAbsent = storeSetIfAbsent(store, now);
   }
-
-  setIfAbsent(key: string, ttlS: number): Promise<boolean> {
-    const now = this.#now();
-    if (!this.#useOnceMany) return this.#useOnce(key, now + ttlS, now);
-    return new Promise((resolve, reject) => {
-      if (this.#pending.push({ key, expiresAt: now + ttlS, resolve, reject }) === 1)
-        setImmediate(this.#flush);
-    });
-  }
-
-  readonly #flush = (): void => {
-    const batch = this.#pending;
-    this.#pending = [];
-    (this.#useOnceMany as UseOnceMany)(batch, this.#now()).then(
-      (fresh) => {
-        for (let i = 0; i < batch.length; i++) (batch[i] as Pending).resolve(fresh[i] === true);
-      },
-      // The store failed (unavailable): every request of the batch is refused, none admitted.
-      (e: unknown) => {
-        for (const p of batch) p.reject(e);
-      },
-    );
-  };
 
   incr(key: string, windowS: number): Promise<number> {
     return this.#counters.incr(key, windowS);

@@ -208,19 +208,14 @@ const METHOD_OVERRIDE_QUERY = '_method';
 export const ANY_METHOD = '*';
 
 /**
- * Media types whose body the servers that honour a body `_method` parse into fields: HTML forms
- * (Rack, PHP's `$_POST` under Laravel and Symfony, Express `urlencoded` under `method-override` with
- * a body getter), every `multipart/` type (Rack parses `multipart/mixed` and `multipart/related`
- * as well as `multipart/form-data`) and JSON (Laravel's input for a JSON request, Express `json`).
- * Rack reads a POST with no Content-Type as a form too.
- */
-const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'application/json']);
-
-/**
- * Whether a POST carries a body a server may read `_method` from, the body unread: a body (a length
- * above 0, or a transfer coding) of no media type, a form's or JSON's (`+json` too). Every server
- * that reads a body `_method` overrides only a POST, by default (Rack, Laravel, Symfony,
- * `method-override`).
+ * Whether a POST carries a body a server may read a form's `_method` from, the body unread: a body (a
+ * length above 0, or a transfer coding) of a form's media type (`application/x-www-form-urlencoded`;
+ * every `multipart/` type, as Rack parses `multipart/mixed` and `multipart/related` as well as
+ * `multipart/form-data`) or of none (Rack reads a POST with no Content-Type as a form). The HTML
+ * form's hidden `_method` field is how Rails, Laravel and Symfony spell PUT, PATCH and DELETE, and
+ * every server that reads it overrides only a POST by default. JSON is left out: a JSON POST is the
+ * commonest write an API client makes, and taking every one as any method would refuse it wherever
+ * the path has another method's rule; a JSON `_method` (Laravel) is read once the host has parsed it.
  */
 function bodyMayOverride(headers: Readonly<Record<string, string | string[] | undefined>>): boolean {
   const length = headers['content-length'];
@@ -231,7 +226,7 @@ function bodyMayOverride(headers: Readonly<Record<string, string | string[] | un
   for (const t of Array.isArray(type) ? type : [type]) {
     const semi = t.indexOf(';');
     const media = (semi === -1 ? t : t.slice(0, semi)).trim().toLowerCase();
-    if (media === '' || FORM_TYPES.has(media) || media.startsWith('multipart/') || media.endsWith('+json'))
+    if (media === '' || media === 'application/x-www-form-urlencoded' || media.startsWith('multipart/'))
       return true;
   }
   return false;
@@ -243,8 +238,8 @@ function bodyMayOverride(headers: Readonly<Record<string, string | string[] | un
  * for a POST whose body may name one. A middleware such as `method-override` turns
  * `POST /orders/1` + `X-HTTP-Method-Override: DELETE` into the `DELETE` handler's request, and Rails,
  * Laravel and Symfony do the same for a form's `_method` field, so the request needs that handler's
- * scope too. The body is not read (the gateway streams it): a POST that could name a method there is
- * taken to name any.
+ * scope too. A body the host framework has parsed (`body`, library mode) is read for its `_method`;
+ * otherwise the body is not read (the gateway streams it), and a form POST is taken to name any.
  */
 export function methodReadings(
   method: string,

@@ -5,7 +5,7 @@
  * or added file, or a manifest that does not verify against the sealed trust, makes it `unsealed`
  * (reported in /.well-known/charter, metrics, activation requests and every usage report).
  *
- * What this proves is limited, and the README says so: the check runs inside the code it checks, so
+ * What this proves is limited, and docs/hostile-operator.md says so: the check runs inside the code it checks, so
  * an owner who edits the bundle can also edit the check. It turns patching into a deliberate act of
  * editing vendor code, rather than a config change, and catches every accidental or casual change.
  */

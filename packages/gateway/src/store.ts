@@ -156,6 +156,8 @@ export interface GatewayStore {
    * implement it (rate limits count across the workers).
    */
   countInWindow?(key: string, expiresAt: number, now: number): Promise<number>;
+  /** {@link countInWindow} for several events at once, in order, atomically each (one transaction). */
+  countManyInWindow?(entries: readonly { key: string; expiresAt: number }[], now: number): Promise<number[]>;
   /** Add to named counters atomically (usage since the last report). */
   addCounters(counts: Readonly<Record<string, number>>): Promise<void>;
   /** Read every counter and reset them to zero, atomically. */

@@ -1,5 +1,5 @@
 /**
- * Registration with a token of the vendor's online attester (README, "The vendor attester") in place
+ * Registration with a token of the vendor's online attester (docs/vendor-attester.md) in place
  * of on-device attestation. Verified offline: the signing key must be one the license's `keys`
  * delegate for `attester` under the vendor root, so the site's operator, who can read every token,
  * can mint none. The token is bound to the instance (its `cnf.jwk` is the key that signed this

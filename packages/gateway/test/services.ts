@@ -47,7 +47,7 @@ export function freePort(): Promise<number> {
 
 /**
  * A redis-server of the test's own, which the test may kill and start again: without persistence,
- * or with `dir` an append-only file fsynced at every write (what the README asks of production).
+ * or with `dir` an append-only file fsynced at every write (what docs/scale-out.md asks of production).
  */
 export class OwnRedis {
   readonly port: number;

@@ -1,4 +1,4 @@
-/** `charter vendor attester serve`: the vendor's online attester (README, "The vendor attester"). */
+/** `charter vendor attester serve`: the vendor's online attester (docs/vendor-attester.md). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '@charter/core';

@@ -1,4 +1,4 @@
-/** The vendor's online attester (README, "The vendor attester"). */
+/** The vendor's online attester (docs/vendor-attester.md). */
 export { ATTESTER_ROUTES, type AttestBody, DEFAULT_TOKEN_TTL_S } from './attest.ts';
 export {
   type AttesterRecord,
