@@ -251,7 +251,14 @@ export function methodReadings(
   let methods: Set<string> | undefined;
   const own = method.toUpperCase();
   if (own === 'POST') {
-    if (typeof body === 'object' && body !== null && !Buffer.isBuffer(body) && !ArrayBuffer.isView(body)) {
+    if (
+      typeof body === 'object' &&
+      body !== null &&
+      !Buffer.isBuffer(body) &&
+      !ArrayBuffer.isView(body) &&
+      // Express 4's parsers set `{}` on a body they did not parse (another media type): not a reading.
+      Object.keys(body).length > 0
+    ) {
       // Parsed by the host framework already (library mode): the `_method` it holds, if any.
       const field: unknown = Object.hasOwn(body, METHOD_OVERRIDE_QUERY)
         ? (body as Record<string, unknown>)[METHOD_OVERRIDE_QUERY]
