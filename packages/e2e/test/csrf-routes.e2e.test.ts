@@ -8,7 +8,6 @@
  * still works.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCaptured } from '@charter/cli';
@@ -22,10 +21,9 @@ import {
   registeredClient,
   type Site,
 } from './hosts.ts';
-import { ROOT, type Started, startGatewayProcess } from './processes.ts';
+import { type Started, startGatewayProcess, startPortalProcess } from './processes.ts';
 
 const PASSWORD = 'correct horse battery staple';
-const BIN = join(ROOT, 'packages', 'cli', 'bin', 'charter.js');
 
 // biome-ignore lint/suspicious/noExplicitAny: each command answers with its own JSON object.
 async function cli(...args: string[]): Promise<any> {
@@ -202,42 +200,6 @@ test('admin console on a real gateway: no state change without Origin and CSRF t
   }
 });
 
-/** `charter vendor serve` as a real process; resolves with its URL. */
-async function portalProcess(
-  V: string,
-): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'vendor', 'serve', '--home', V, '--listen', '127.0.0.1:0', '--json'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CHARTER_PASSPHRASE: 'e2e passphrase', CHARTER_ACTOR: 'e2e' },
-    },
-  );
-  let err = '';
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] as string).url);
-    });
-    child.once('exit', (code) => reject(new Error(`vendor serve exited ${code}: ${err}`)));
-  });
-  return {
-    url,
-    child,
-    stop: () =>
-      new Promise((done) => {
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
 test('vendor portal (vendor serve): no state change without Origin and CSRF token, however spelled', async () => {
   const V = join(site.dir, 'V');
   await cli('vendor', 'init', '--home', V, '--vendor-id', 'acme', '--name', 'Acme');
@@ -272,7 +234,7 @@ test('vendor portal (vendor serve): no state change without Origin and CSRF toke
     '--server',
   );
   const { site_id } = await cli('vendor', 'site', 'add', '--home', V, '--name', 'Hospital A');
-  const portal = await portalProcess(V);
+  const portal = await startPortalProcess(V);
   try {
     const base = portal.url;
     const admin = await signIn(base, '/api/session', 'admin@acme.example');

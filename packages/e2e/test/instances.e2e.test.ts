@@ -3,7 +3,8 @@
  * against the real `charter gateway start` process with the real `charter vendor` commands:
  * - tokens minted with the token key read out of the gateway's own database (no registration, a
  *   scope the charter never had, a ten-year lifetime, an instance row written by hand) are refused,
- *   and the row written by hand shows in the usage report that `vendor report verify` flags;
+ *   and the row written by hand shows in the usage report that `vendor report verify` flags, and
+ *   that the portal's Usage reports screen lists (in Chromium, against `charter vendor serve`);
  * - clones that registered only because the license said monitor are refused once it says enforce,
  *   until they register again;
  * - a license revoking an attestation certificate cuts off the device registered under it at once;
@@ -16,13 +17,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createTestAttestationAuthority } from '@charter/attest/testing';
+import { runCaptured } from '@charter/cli';
 import Database from 'better-sqlite3';
 import { SignJWT } from 'jose';
 import { type InstanceKeys, makeInstanceKey, makeProof, SpecClient } from '../../gateway/test/helpers.ts';
-import { run, type Started, startGatewayProcess } from './processes.ts';
+import { launchChromium, signIn, text } from '../../portal/test/browser-helpers.ts';
+import { run, type Started, startGatewayProcess, startPortalProcess } from './processes.ts';
 import { charter, makeWorld, type World } from './world.ts';
 
 const PACKAGE = 'com.beta.ward';
+const PASSWORD = 'correct horse battery staple';
 const DIGEST = createHash('sha256').update('beta ward release certificate').digest('hex');
 const device = createTestAttestationAuthority();
 
@@ -400,7 +404,11 @@ test('item 2: tokens minted from the gateway database are refused unless the ins
   assert.equal(exported.code, 0, exported.stderr);
   const verify = run(['vendor', 'report', 'verify', '--home', world.V, reportFile]);
   assert.equal(verify.code, 1, verify.stdout);
-  const suspects = verify.json.suspect_instances as { instance_id: string; problem: string }[];
+  const suspects = verify.json.suspect_instances as {
+    instance_id: string;
+    app_id: string;
+    problem: string;
+  }[];
   assert.ok(
     suspects.some((x) => x.instance_id === 'ins_handmade' && /no attestation evidence/.test(x.problem)),
     JSON.stringify(suspects),
@@ -410,6 +418,76 @@ test('item 2: tokens minted from the gateway database are refused unless the ins
     JSON.stringify(suspects),
   );
   assert.ok(!suspects.some((x) => x.instance_id === clone.instanceId), 'the genuine instance is not flagged');
+
+  // The same report file uploaded on the portal's Usage reports screen, in Chromium: the page lists
+  // each suspect instance with its problem (site and app by name), under a heading that says so.
+  const added = await runCaptured(
+    [
+      'vendor',
+      'user',
+      'add',
+      '--home',
+      world.V,
+      '--email',
+      'admin@acme.example',
+      '--role',
+      'admin',
+      '--json',
+    ],
+    {
+      ...process.env,
+      CHARTER_PASSPHRASE: 'e2e passphrase',
+      CHARTER_ACTOR: 'e2e',
+      CHARTER_PASSWORD: PASSWORD,
+    },
+  );
+  assert.equal(added.code, 0, added.stderr);
+  const portal = await startPortalProcess(world.V);
+  const browser = await launchChromium();
+  let stopped: number | undefined;
+  try {
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    await signIn(page, portal.url, 'admin@acme.example', PASSWORD);
+    await page.getByRole('link', { name: 'Usage reports' }).click();
+    await page.getByLabel('Report files (charter-report+jwt)').setInputFiles([reportFile]);
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${portal.url}/api/admin/reports`),
+      page.getByRole('button', { name: 'Verify reports' }).click(),
+    ]);
+    assert.equal(answer.status(), 200, await answer.text());
+    const { verdict } = (await answer.json()) as { verdict: { ok: boolean; suspect_instances: unknown[] } };
+    assert.equal(verdict.ok, false);
+    assert.deepEqual(verdict.suspect_instances, suspects, 'the portal reads the report as the CLI does');
+    // The verdict's heading says which kind of problem it is (as `vendor report verify` does).
+    const heading = page.locator('#verdict-h');
+    await heading.waitFor({ timeout: 10_000 });
+    assert.equal(await text(heading), 'Instances whose evidence does not hold up');
+    const region = page.getByRole('region', { name: 'Instances whose evidence does not hold up' });
+    const listed = await region.getByRole('listitem').allInnerTexts();
+    for (const x of suspects) {
+      const name =
+        x.app_id === ward.app_id ? 'Beta Ward' : x.app_id === orders().app_id ? 'orders' : x.app_id;
+      assert.ok(
+        listed.includes(`Suspect instance ${x.instance_id} of ${name} at forge: ${x.problem}`),
+        `${x.instance_id} is listed with its problem, by site and app name: ${JSON.stringify(listed)}`,
+      );
+    }
+    assert.ok(
+      listed.includes(
+        'Suspect instance ins_handmade of Beta Ward at forge: it claims hardware attestation but carries no attestation evidence',
+      ),
+      JSON.stringify(listed),
+    );
+    assert.ok(!listed.some((l) => l.includes(clone.instanceId)), 'the genuine instance is not listed');
+    assert.match(await text(region), /written into the gateway’s store by hand/);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await browser.close();
+    stopped = await portal.stop();
+  }
+  assert.equal(stopped, 0, `the portal stopped cleanly: ${portal.stderr()}`);
 });
 
 test('item 3: clones registered under a monitor license are refused once it says enforce, until they register again', async () => {

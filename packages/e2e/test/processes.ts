@@ -108,3 +108,51 @@ export function startGatewayProcess(args: string[], opts: ProcessOptions = {}): 
     void exited.then((code) => reject(Object.assign(new Error(err), { code, stderr: err })));
   });
 }
+
+/** A running `charter vendor serve`. */
+export interface StartedPortal {
+  url: string;
+  process: ChildProcess;
+  stderr(): string;
+  /** SIGTERM, then its exit code (0 when it stopped cleanly). */
+  stop(): Promise<number>;
+}
+
+/**
+ * Start `charter vendor serve --home V` on a free loopback port (it builds the web app first when
+ * packages/web/dist has none); resolves once it prints its URL, rejects with its stderr if it exits first.
+ */
+export function startPortalProcess(V: string): Promise<StartedPortal> {
+  const [cmd, argv] = argvOf(['vendor', 'serve', '--home', V, '--listen', '127.0.0.1:0', '--json'], {});
+  const child = spawn(cmd, argv, { cwd: ROOT, env: envOf({}), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (c) => {
+    err += c;
+  });
+  const exited = new Promise<number>((r) =>
+    child.once('exit', (code, signal) => {
+      if (code === null) err += `\n(killed by ${signal})`;
+      r(code ?? -1);
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (c) => {
+      out += c;
+      const line = out.split('\n')[0];
+      if (!out.includes('\n') || !line) return;
+      const info = JSON.parse(line) as { url?: string };
+      if (!info.url) return;
+      resolve({
+        url: info.url,
+        process: child,
+        stderr: () => err,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          return exited;
+        },
+      });
+    });
+    void exited.then((code) => reject(new Error(`vendor serve exited ${code}: ${err}`)));
+  });
+}

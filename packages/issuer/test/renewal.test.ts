@@ -161,9 +161,15 @@ test('a license larger than a gateway reads is refused when issued, and nothing 
   // 3 000 serials of 32 hex digits: about 100 KiB of claims, past the 64 KiB every verifier reads.
   const serials = Array.from({ length: 3000 }, (_, i) => i.toString(16).padStart(32, 'a'));
   await assert.rejects(
-    vendor.issueLicense({ siteId: site, appIds: [a], ttlS: 86400, attestation: { android_revoked: serials } }),
+    vendor.issueLicense({
+      siteId: site,
+      appIds: [a],
+      ttlS: 86400,
+      attestation: { android_revoked: serials },
+    }),
     (e: CharterError) =>
-      code('invalid_request', 'ERR_SIZE')(e) && /65536 a gateway reads .*3000 Android serials/.test(e.message),
+      code('invalid_request', 'ERR_SIZE')(e) &&
+      /65536 a gateway reads .*3000 Android serials/.test(e.message),
   );
   assert.equal(vendor.listLicenses(site).length, 0);
   // The same site with a list that fits is issued, and verifies.

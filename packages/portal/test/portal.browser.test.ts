@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,11 +28,11 @@ import {
 import { openVendorDb, Vendor } from '@charter/issuer';
 import { type Portal, startPortal } from '@charter/portal';
 import { ensureBuilt } from '@charter/web';
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, signIn as signInAt, text } from './browser-helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SHOTS = join(ROOT, 'test-artifacts', 'portal');
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery staple';
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -67,8 +67,6 @@ let evilUrl: string;
 let vendor: Vendor;
 
 before(async () => {
-  // Fail with a clear message rather than a launch stack trace when the browser is missing.
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is needed (apt-get install chromium)`);
   mkdirSync(SHOTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'charter-browser-'));
   V = join(dir, 'V');
@@ -111,11 +109,7 @@ before(async () => {
   await new Promise<void>((done) => evil.listen(0, '127.0.0.1', done));
   const a = evil.address();
   evilUrl = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -139,20 +133,9 @@ async function newPage(
 }
 const cspErrors: string[] = [];
 
-/** Sign in through the form; unless `expectRefusal`, wait until the page shows the signed-in shell. */
-async function signIn(page: Page, email: string, password = PASSWORD, expectRefusal = false): Promise<void> {
-  await page.goto(portal.url);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  // A sign-in that silently failed would let later asserts pass for the wrong reason.
-  if (!expectRefusal) await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 10_000 });
-}
-
-/** The rendered text of everything a locator matches. */
-async function text(locator: Locator): Promise<string> {
-  return (await locator.allInnerTexts()).join('\n');
-}
+/** Sign in to this portal through the form (browser-helpers.ts). */
+const signIn = (page: Page, email: string, password = PASSWORD, expectRefusal = false) =>
+  signInAt(page, portal.url, email, password, expectRefusal);
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });

@@ -44,8 +44,32 @@ export function Reports({ data }: { data: Overview }) {
         ...v.reactivations.map(
           (r) => `${siteName(r.site)} was activated on ${r.installations.length} installations`,
         ),
+        ...v.suspect_instances.map(
+          (s) =>
+            `Suspect instance ${s.instance_id} of ${appName(s.app_id)} at ${siteName(s.site)}: ${s.problem}`,
+        ),
+        ...(v.unvouched ?? []).map(
+          (u) =>
+            `Never vouched for by the vendor attester: instance ${u.instance_id} of ${appName(u.app_id)} at ${siteName(u.site)}${u.jkt ? ` (key ${u.jkt})` : ''}${u.source === 'either' ? ' (the site also accepts on-site attestation)' : ''}`,
+        ),
       ]
     : [];
+  // Which kind of problem, told apart as `charter vendor report verify` does.
+  const kind = !v
+    ? undefined
+    : v.ok
+      ? 'ok'
+      : (v.unvouched ?? []).some((u) => u.source === 'attester')
+        ? 'unvouched'
+        : v.suspect_instances.length > 0 && v.gaps.length + v.forks.length + v.backwards.length === 0
+          ? 'suspect'
+          : 'chain';
+  const heading = {
+    ok: 'Unbroken chain',
+    unvouched: 'The site admitted instances the vendor attester never vouched for',
+    suspect: 'Instances whose evidence does not hold up',
+    chain: 'Report chain problems',
+  }[kind ?? 'ok'];
 
   return (
     <section>
@@ -75,9 +99,11 @@ export function Reports({ data }: { data: Overview }) {
             className={`card verdict ${v.ok ? 'verdict-ok' : 'verdict-bad'}`}
             aria-labelledby="verdict-h"
           >
-            <h2 id="verdict-h">{v.ok ? 'Unbroken chain' : 'Report chain problems'}</h2>
+            <h2 id="verdict-h">{heading}</h2>
             <p>
               {v.reports.length} report{v.reports.length === 1 ? '' : 's'} checked.
+              {kind === 'suspect' &&
+                ' The instances below were most likely written into the gateway’s store by hand.'}
             </p>
             {problems.length > 0 && (
               <ul>

@@ -68,6 +68,16 @@ export interface Verdict {
   forks: { site: string; seq?: number; hashes: string[] }[];
   backwards: { site: string; seq: number; what: string }[];
   reactivations: { site: string; installations: string[] }[];
+  /** Instances whose reported evidence does not hold up (likely rows written into a store by hand). */
+  suspect_instances: { site: string; instance_id: string; app_id: string; problem: string }[];
+  /** Instances a site admitted that the vendor attester never vouched for (given its records). */
+  unvouched?: {
+    site: string;
+    instance_id: string;
+    app_id: string;
+    jkt?: string;
+    source: 'attester' | 'either';
+  }[];
 }
 
 export interface Usage {
