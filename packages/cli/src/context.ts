@@ -1,14 +1,25 @@
 /** What the commands share: where state lives, who is acting, and how a passphrase is obtained. */
+import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CharterError } from '@charter/core';
-import { openVendorDb, Vendor } from '@charter/issuer';
+import { type AttesterRecords, openAttesterRecords, openVendorDb, Vendor } from '@charter/issuer';
 import { type Flags, type Io, UsageError } from './command.ts';
 
 /** The state folder: --home, else $CHARTER_HOME, else ~/.charter. */
 export function homeOf(flags: Flags, io: Io): string {
   const home = typeof flags.home === 'string' ? flags.home : io.env.CHARTER_HOME;
   return resolve(home && home.length > 0 ? home : join(homedir(), '.charter'));
+}
+
+/**
+ * The vendor attester's records a command reads (`--attester-db URL`, else HOME/attester.db when it
+ * exists), or undefined when there are none; the caller closes them.
+ */
+export function attesterRecordsOf(flags: Flags, io: Io): AttesterRecords | undefined {
+  const db = typeof flags['attester-db'] === 'string' ? flags['attester-db'] : undefined;
+  const fallback = join(homeOf(flags, io), 'attester.db');
+  return db !== undefined || existsSync(fallback) ? openAttesterRecords(db, fallback) : undefined;
 }
 
 /** The SQLite file a command should use for `name` (vendor.db, gateway.db), honouring --db sqlite:PATH. */

@@ -120,10 +120,14 @@ export interface StartedPortal {
 
 /**
  * Start `charter vendor serve --home V` on a free loopback port (it builds the web app first when
- * packages/web/dist has none); resolves once it prints its URL, rejects with its stderr if it exits first.
+ * packages/web/dist has none), with `extra` flags (e.g. `--attester-db URL`); resolves once it prints
+ * its URL, rejects with its stderr if it exits first.
  */
-export function startPortalProcess(V: string): Promise<StartedPortal> {
-  const [cmd, argv] = argvOf(['vendor', 'serve', '--home', V, '--listen', '127.0.0.1:0', '--json'], {});
+export function startPortalProcess(V: string, extra: string[] = []): Promise<StartedPortal> {
+  const [cmd, argv] = argvOf(
+    ['vendor', 'serve', '--home', V, '--listen', '127.0.0.1:0', ...extra, '--json'],
+    {},
+  );
   const child = spawn(cmd, argv, { cwd: ROOT, env: envOf({}), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

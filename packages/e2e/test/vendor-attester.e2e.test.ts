@@ -5,7 +5,8 @@
  * with that token offline. Refused: a clone with the copied charter and no attested key (no token at
  * all), a token for another instance key, an expired one, one signed by an attester key the license
  * does not delegate, and a replayed one (also after a gateway restart). `vendor report verify` with the
- * attester's records lists an instance the gateway admitted that the attester never vouched for.
+ * attester's records lists an instance the gateway admitted that the attester never vouched for, and
+ * so does the Usage reports page of `charter vendor serve` on the same vendor home (in Chromium).
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createTestAttestationAuthority } from '@charter/attest/testing';
+import { runCaptured } from '@charter/cli';
 import {
   androidAttestationProvider,
   type CharterError,
@@ -23,13 +25,17 @@ import {
   MemoryKeyStore,
 } from '@charter/client';
 import { newId, signAttesterToken } from '@charter/core';
-import { openVendorDb, Vendor } from '@charter/issuer';
+import { openVendorDb, type ReportVerdict, Vendor } from '@charter/issuer';
 import { exportJWK, SignJWT } from 'jose';
+import type { Browser } from 'playwright-core';
+import { launchChromium, signIn, text } from '../../portal/test/browser-helpers.ts';
 import { emulatedAndroid, memoryStorage } from './devices.ts';
-import { ROOT, run, type Started, startGatewayProcess } from './processes.ts';
+import { ROOT, run, type Started, startGatewayProcess, startPortalProcess } from './processes.ts';
 import { charter } from './world.ts';
 
 const PACKAGE = 'com.beta.ward';
+const ADMIN = 'admin@acme.example';
+const PASSWORD = 'correct horse battery staple';
 const DIGEST = createHash('sha256').update('beta release certificate').digest('hex');
 const pixel = emulatedAndroid(PACKAGE, DIGEST);
 const authority = createTestAttestationAuthority();
@@ -408,6 +414,28 @@ test('a replayed token is refused, also after a gateway restart', async () => {
   assert.equal(replayed.body.error, 'invalid_attestation');
 });
 
+/**
+ * Sign in to a running portal as the admin, open Usage reports, upload `files` and verify them; the
+ * page and the `POST /api/admin/reports` answer (which must be 200), for the caller to read.
+ */
+async function verifyOnPortal(browser: Browser, url: string, files: string[]) {
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await signIn(page, url, ADMIN, PASSWORD);
+  await page.getByRole('link', { name: 'Usage reports' }).click();
+  await page.getByLabel('Report files (charter-report+jwt)').setInputFiles(files);
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.url() === `${url}/api/admin/reports` && r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Verify reports' }).click(),
+  ]);
+  assert.equal(answer.status(), 200, await answer.text());
+  const { verdict } = (await answer.json()) as { verdict: ReportVerdict };
+  const heading = page.locator('#verdict-h');
+  await heading.waitFor({ timeout: 10_000 });
+  return { page, verdict, heading, pageErrors };
+}
+
 test('vendor report verify lists instances the gateway admitted that the attester never vouched for', async () => {
   // The site runs a monitor-mode license: its gateway admits a clone without an attester token
   // (noting the refusal), as a gateway patched or fed to admit clones would.
@@ -435,7 +463,11 @@ test('vendor report verify lists instances the gateway admitted that the atteste
   assert.ok(ids.includes(admitted.body.instance_id), 'the clone is listed');
   assert.ok(!ids.includes(vouched.body.instance_id), 'the vouched device is not');
   assert.ok(v.json.unvouched.every((u: { site: string; jkt?: string }) => u.site === site && u.jkt));
-  // Without the attester's records the same report is an unbroken chain: the finding is the attester's.
+  // The device registered with a genuine attester token carries the token's jti and signing key in
+  // the report: its evidence holds up (it was flagged "verdict is incomplete" when they were left out).
+  const suspects = v.json.suspect_instances.map((x: { instance_id: string }) => x.instance_id);
+  assert.ok(!suspects.includes(vouched.body.instance_id), JSON.stringify(v.json.suspect_instances));
+  // With other records (an empty file) the finding changes: it is the attester's.
   const plain = run([
     'vendor',
     'report',
@@ -447,6 +479,74 @@ test('vendor report verify lists instances the gateway admitted that the atteste
     rep,
   ]);
   assert.equal(plain.code, 1, 'an empty record vouches for nobody');
+
+  // The same report file uploaded on the Usage reports page of `charter vendor serve` on the same
+  // vendor home, in Chromium: the portal reads the attester's records (HOME/attester.db, where the
+  // attester writes, by default) and lists the same instances, under a heading that says so.
+  const added = await runCaptured(
+    ['vendor', 'user', 'add', '--home', V, '--email', ADMIN, '--role', 'admin', '--json'],
+    {
+      ...process.env,
+      CHARTER_PASSPHRASE: 'e2e passphrase',
+      CHARTER_ACTOR: 'e2e',
+      CHARTER_PASSWORD: PASSWORD,
+    },
+  );
+  assert.equal(added.code, 0, added.stderr);
+  const browser = await launchChromium();
+  try {
+    const portal = await startPortalProcess(V);
+    let stopped: number | undefined;
+    try {
+      const { verdict, heading, page, pageErrors } = await verifyOnPortal(browser, portal.url, [rep]);
+      assert.equal(verdict.ok, false);
+      assert.deepEqual(verdict.unvouched, v.json.unvouched, 'the portal lists what the CLI lists');
+      const portalIds = (verdict.unvouched ?? []).map((u) => u.instance_id);
+      assert.deepEqual(portalIds, ids);
+      assert.ok(portalIds.includes(admitted.body.instance_id), 'the clone is listed');
+      assert.ok(!portalIds.includes(vouched.body.instance_id), 'the vouched device is not');
+      assert.ok((verdict.unvouched ?? []).every((u) => u.source === 'attester'));
+      // The site requires the attester (`--attestation-source attester`): the heading says so.
+      const title = 'The site admitted instances the vendor attester never vouched for';
+      assert.equal(await text(heading), title);
+      const region = page.getByRole('region', { name: title });
+      const listed = await region.getByRole('listitem').allInnerTexts();
+      // Only the unvouched lines (the report may show other findings too, each on its own line).
+      assert.deepEqual(
+        listed.filter((l) => l.startsWith('Never vouched for by the vendor attester')),
+        (verdict.unvouched ?? []).map(
+          (u) =>
+            `Never vouched for by the vendor attester: instance ${u.instance_id} of Beta Ward at Hospital A (key ${u.jkt})`,
+        ),
+        'each unvouched instance is listed, by site and app name',
+      );
+      assert.ok(
+        !listed.some((l) => l.startsWith('Never vouched') && l.includes(vouched.body.instance_id)),
+        'the vouched device is not listed as unvouched',
+      );
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      stopped = await portal.stop();
+    }
+    assert.equal(stopped, 0, `the portal stopped cleanly: ${portal.stderr()}`);
+
+    // `--attester-db` names other records: an empty one vouches for nobody, as with the CLI.
+    const other = await startPortalProcess(V, ['--attester-db', `sqlite:${join(dir, 'empty-attester.db')}`]);
+    try {
+      const { verdict, pageErrors } = await verifyOnPortal(browser, other.url, [rep]);
+      assert.deepEqual(verdict.unvouched, plain.json.unvouched, 'the portal reads the named records');
+      assert.ok(
+        (verdict.unvouched ?? []).some((u) => u.instance_id === vouched.body.instance_id),
+        'the device the real attester vouched for is unvouched by the empty records',
+      );
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      stopped = await other.stop();
+    }
+    assert.equal(stopped, 0, `the portal stopped cleanly: ${other.stderr()}`);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('the SDK retries an unreachable or busy attester, then says so clearly', async () => {

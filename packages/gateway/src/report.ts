@@ -39,9 +39,15 @@ export interface ExportedReport {
   claims: ReportClaims;
 }
 
-/** Verdict fields copied from an instance's attestation state into the report (short, no keys). */
+/**
+ * Verdict fields copied from an instance's attestation state into the report (short, no keys): the
+ * verifier's findings, and for a registration with a vendor attester token that token's `jti` and
+ * signing key id, which the vendor's report check requires of such an instance.
+ */
 const VERDICT_FIELDS = [
   'fmt',
+  'jti',
+  'kid',
   'security_level',
   'verified_boot_state',
   'device_locked',

@@ -13,7 +13,7 @@ export {
   startAttester,
 } from './attester/index.ts';
 export { openVendorDb, type VendorDb } from './db.ts';
-export type { ReportFinding, ReportVerdict, TraceResult } from './evidence.ts';
+export type { ReportFinding, ReportVerdict, TraceResult, VouchedLookup } from './evidence.ts';
 export { signBuildManifest } from './manifest.ts';
 export {
   actorName,

@@ -13,6 +13,7 @@ import {
   type Users,
   Vendor,
   type VendorDb,
+  type VouchedLookup,
 } from '@charter/issuer';
 import type { FastifyRequest } from 'fastify';
 
@@ -20,6 +21,8 @@ import type { FastifyRequest } from 'fastify';
 export interface PortalContext {
   db: VendorDb;
   users: Users;
+  /** The vendor attester's records, when given: report verification then lists unvouched instances. */
+  attester?: VouchedLookup;
   /** Reads, and writes with the portal itself as the actor. */
   reader: Vendor;
   /** The engine acting as the signed-in user. */
@@ -29,10 +32,11 @@ export interface PortalContext {
 }
 
 /** The context over an open vendor database. */
-export function portalContext(db: VendorDb, users: Users): PortalContext {
+export function portalContext(db: VendorDb, users: Users, attester?: VouchedLookup): PortalContext {
   return {
     db,
     users,
+    attester,
     reader: new Vendor(db, { name: 'portal' }),
     vendorFor: (s) => new Vendor(db, { name: actorName(s.user) }),
     require(req, roles) {

@@ -9,7 +9,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type WebAccountsOptions, webAccounts } from '@charter/accounts/fastify';
 import { CharterError } from '@charter/core';
-import { actorName, type PortalUser, Users, Vendor, type VendorDb } from '@charter/issuer';
+import {
+  actorName,
+  type PortalUser,
+  Users,
+  Vendor,
+  type VendorDb,
+  type VouchedLookup,
+} from '@charter/issuer';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -32,6 +39,8 @@ export interface PortalPluginOptions {
   secure: boolean;
   /** The origins state-changing requests may come from (asked per request: known once listening). */
   allowedOrigins: () => ReadonlySet<string>;
+  /** The vendor attester's records (e.g. `openAttesterRecords`): uploaded reports then list instances it never vouched for. */
+  attester?: VouchedLookup;
 }
 
 async function portalRoutes(app: FastifyInstance, options: PortalPluginOptions): Promise<void> {
@@ -44,7 +53,7 @@ async function portalRoutes(app: FastifyInstance, options: PortalPluginOptions):
       'ERR_NO_SPA',
       `the portal is not built: ${staticDir}/index.html is missing`,
     );
-  const ctx = portalContext(db, new Users(db));
+  const ctx = portalContext(db, new Users(db), options.attester);
 
   const accounts: WebAccountsOptions<PortalUser> = {
     accounts: () => ctx.users,

@@ -4,7 +4,7 @@
  */
 import { allowedOrigins as allowedOriginsOf, CONTENT_SECURITY_POLICY } from '@charter/accounts';
 import { CharterError } from '@charter/core';
-import { openVendorDb, Vendor, type VendorDb } from '@charter/issuer';
+import { openVendorDb, Vendor, type VendorDb, type VouchedLookup } from '@charter/issuer';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { charterPortal } from './plugin.ts';
 
@@ -27,6 +27,8 @@ export interface PortalOptions {
    * sign-in limit counts clients, not the proxy. Off by default: a direct client could forge the header.
    */
   trustProxy?: boolean | string;
+  /** The vendor attester's records (e.g. `openAttesterRecords`): uploaded reports then list instances it never vouched for. */
+  attester?: VouchedLookup;
 }
 
 /** A running portal. */
@@ -85,6 +87,7 @@ export async function startPortal(options: PortalOptions): Promise<Portal> {
     staticDir: options.staticDir,
     secure,
     allowedOrigins: () => allowedOrigins,
+    attester: options.attester,
   });
 
   await app.listen({ host, port });

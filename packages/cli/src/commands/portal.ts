@@ -2,7 +2,7 @@
 import { Users } from '@charter/issuer';
 import { startPortal } from '@charter/portal';
 import { type CommandSpec, optionalFlag, requireFlag } from '../command.ts';
-import { actorOf, openVendor } from '../context.ts';
+import { actorOf, attesterRecordsOf, openVendor } from '../context.ts';
 import { passwordOf } from './password.ts';
 
 export const vendorUserAdd: CommandSpec = {
@@ -46,6 +46,12 @@ export const vendorServe: CommandSpec = {
       value: 'URL',
     },
     rebuild: { type: 'boolean', description: 'rebuild the web app even if it is already built' },
+    'attester-db': {
+      type: 'string',
+      description:
+        'the vendor attester’s records (sqlite:PATH or postgres://…; default HOME/attester.db when it exists): uploaded usage reports list admitted instances it never vouched for',
+      value: 'URL',
+    },
   },
   help: 'Runs until SIGINT or SIGTERM, then finishes requests in flight and exits 0. With --json it prints { url } when listening and { stopped } at exit.',
   async run({ flags, io }) {
@@ -56,7 +62,20 @@ export const vendorServe: CommandSpec = {
     const { ensureBuilt } = await import('@charter/web');
     const staticDir = await ensureBuilt('portal', { force: flags.rebuild === true });
     const publicUrl = optionalFlag(flags, 'public-url');
-    const portal = await startPortal({ db: vendor, listen, staticDir, ...(publicUrl ? { publicUrl } : {}) });
+    const records = attesterRecordsOf(flags, io);
+    let portal: Awaited<ReturnType<typeof startPortal>>;
+    try {
+      portal = await startPortal({
+        db: vendor,
+        listen,
+        staticDir,
+        ...(publicUrl ? { publicUrl } : {}),
+        ...(records ? { attester: records } : {}),
+      });
+    } catch (err) {
+      await records?.close();
+      throw err;
+    }
     io.stdout.write(
       flags.json
         ? `${JSON.stringify({ url: portal.url })}\n`
@@ -68,6 +87,7 @@ export const vendorServe: CommandSpec = {
       process.once('SIGTERM', on('SIGTERM'));
     });
     await portal.close();
+    await records?.close();
     vendor.db.close();
     return { json: { url: portal.url, stopped: signal }, text: `Portal stopped (${signal}).` };
   },

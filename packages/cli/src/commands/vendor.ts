@@ -1,10 +1,9 @@
 /** `charter vendor …`: the vendor's side of the main flow (SPEC.md §4). */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharterError, type KeyUse, type LicenseClaims, parseDuration, type SealedKey } from '@charter/core';
-import { openAttesterRecords } from '@charter/issuer';
 import { type CommandSpec, type Flags, listFlag, optionalFlag, requireFlag, UsageError } from '../command.ts';
-import { homeOf, iso, openVendor, passphraseOf, table } from '../context.ts';
+import { attesterRecordsOf, iso, openVendor, passphraseOf, table } from '../context.ts';
 
 function ttlFlag(flags: Flags, name: string, fallback?: string): number {
   const text = optionalFlag(flags, name) ?? fallback;
@@ -757,12 +756,7 @@ export const reportVerify: CommandSpec = {
   },
   async run({ flags, positionals, io }) {
     const tokens = positionals.map((f) => readFileSync(f, 'utf8'));
-    const attesterDb = optionalFlag(flags, 'attester-db');
-    const fallback = join(homeOf(flags, io), 'attester.db');
-    const records =
-      attesterDb !== undefined || existsSync(fallback)
-        ? openAttesterRecords(attesterDb, fallback)
-        : undefined;
+    const records = attesterRecordsOf(flags, io);
     let v: Awaited<ReturnType<ReturnType<typeof openVendor>['verifyReports']>>;
     try {
       v = await openVendor(flags, io).verifyReports(tokens, records);

@@ -178,7 +178,7 @@ export function adminRoutes(app: FastifyInstance, ctx: PortalContext): void {
     },
     async (req) => {
       const s = ctx.require(req, ['admin']);
-      const verdict = await ctx.vendorFor(s).verifyReports(req.body.reports);
+      const verdict = await ctx.vendorFor(s).verifyReports(req.body.reports, ctx.attester);
       return { verdict, usage: usageBySite(req.body.reports, verdict.reports) };
     },
   );
