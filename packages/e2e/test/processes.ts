@@ -71,6 +71,37 @@ export interface Started {
 /** Start `gateway start …`; resolves once it prints its URL, rejects with its stderr if it exits first. */
 export function startGatewayProcess(args: string[], opts: ProcessOptions = {}): Promise<Started> {
   const words = opts.sealed ? ['start', ...args, '--json'] : ['gateway', 'start', ...args, '--json'];
+  return announced(words, opts, (info, child, stderr, exited) =>
+    // Under --json a refusal at start is also one JSON line, `{ error, error_description }`.
+    info.error
+      ? undefined
+      : {
+          process: child,
+          info,
+          stderr,
+          async stop() {
+            child.kill('SIGTERM');
+            const code = await exited;
+            if (code !== 0) throw new Error(`the gateway stopped with ${code}: ${stderr()}`);
+            return code;
+          },
+        },
+  ).catch((e: { code: number; stderr: string }) => {
+    throw Object.assign(new Error(e.stderr), e);
+  });
+}
+
+/**
+ * Spawn `charter …` and wait for the first line it prints on stdout: `accept` turns that line (JSON)
+ * into the started process, or undefined to keep waiting; rejects with its exit code and stderr if
+ * it exits first.
+ */
+function announced<T>(
+  words: string[],
+  opts: ProcessOptions,
+  // biome-ignore lint/suspicious/noExplicitAny: the announcement line.
+  accept: (info: any, child: ChildProcess, stderr: () => string, exited: Promise<number>) => T | undefined,
+): Promise<T> {
   const [cmd, argv] = argvOf(words, opts);
   const child = spawn(cmd, argv, { cwd: ROOT, env: envOf(opts), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -88,24 +119,11 @@ export function startGatewayProcess(args: string[], opts: ProcessOptions = {}): 
     child.stdout?.on('data', (c) => {
       out += c;
       const line = out.split('\n')[0];
-      if (out.includes('\n') && line) {
-        const info = JSON.parse(line);
-        // Under --json a refusal at start is also one JSON line, `{ error, error_description }`.
-        if (info.error) return;
-        resolve({
-          process: child,
-          info,
-          stderr: () => err,
-          async stop() {
-            child.kill('SIGTERM');
-            const code = await exited;
-            if (code !== 0) throw new Error(`the gateway stopped with ${code}: ${err}`);
-            return code;
-          },
-        });
-      }
+      if (!out.includes('\n') || !line) return;
+      const started = accept(JSON.parse(line), child, () => err, exited);
+      if (started !== undefined) resolve(started);
     });
-    void exited.then((code) => reject(Object.assign(new Error(err), { code, stderr: err })));
+    void exited.then((code) => reject({ code, stderr: err }));
   });
 }
 
@@ -124,39 +142,22 @@ export interface StartedPortal {
  * its URL, rejects with its stderr if it exits first.
  */
 export function startPortalProcess(V: string, extra: string[] = []): Promise<StartedPortal> {
-  const [cmd, argv] = argvOf(
+  return announced(
     ['vendor', 'serve', '--home', V, '--listen', '127.0.0.1:0', ...extra, '--json'],
     {},
-  );
-  const child = spawn(cmd, argv, { cwd: ROOT, env: envOf({}), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (c) => {
-    err += c;
-  });
-  const exited = new Promise<number>((r) =>
-    child.once('exit', (code, signal) => {
-      if (code === null) err += `\n(killed by ${signal})`;
-      r(code ?? -1);
-    }),
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (c) => {
-      out += c;
-      const line = out.split('\n')[0];
-      if (!out.includes('\n') || !line) return;
-      const info = JSON.parse(line) as { url?: string };
-      if (!info.url) return;
-      resolve({
-        url: info.url,
-        process: child,
-        stderr: () => err,
-        async stop() {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          return exited;
-        },
-      });
-    });
-    void exited.then((code) => reject(new Error(`vendor serve exited ${code}: ${err}`)));
+    (info: { url?: string }, child, stderr, exited) =>
+      info.url
+        ? {
+            url: info.url,
+            process: child,
+            stderr,
+            async stop() {
+              if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+              return exited;
+            },
+          }
+        : undefined,
+  ).catch((e: { code: number; stderr: string }) => {
+    throw new Error(`vendor serve exited ${e.code}: ${e.stderr}`);
   });
 }

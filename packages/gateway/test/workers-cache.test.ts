@@ -13,14 +13,25 @@ import { tempDir } from './helpers.ts';
 
 const NOW = 1_000_000;
 
-test('rate counts from two workers in batches: every count from 1 to n exactly once', async () => {
+/** Two handles of one SQLite file, as two worker processes hold it, each with its WorkersCache. */
+function twoWorkers() {
   const home = tempDir();
   const file = join(home.dir, 'gateway.db');
   const a = new SqliteStore(file, { sharedByWorkers: true });
   const b = new SqliteStore(file, { sharedByWorkers: true });
+  return {
+    home,
+    file,
+    a,
+    b,
+    ca: new WorkersCache(a, () => NOW),
+    cb: new WorkersCache(b, () => NOW),
+  };
+}
+
+test('rate counts from two workers in batches: every count from 1 to n exactly once', async () => {
+  const { home, a, b, ca, cb } = twoWorkers();
   try {
-    const ca = new WorkersCache(a, () => NOW);
-    const cb = new WorkersCache(b, () => NOW);
     const counts: number[] = [];
     // Three turns of 40 calls at each worker: each turn is one transaction per worker.
     for (let turn = 0; turn < 3; turn++) {
@@ -53,13 +64,8 @@ test('rate counts from two workers in batches: every count from 1 to n exactly o
 });
 
 test('proof ids used at two workers in the same turn: exactly one use of each is fresh', async () => {
-  const home = tempDir();
-  const file = join(home.dir, 'gateway.db');
-  const a = new SqliteStore(file, { sharedByWorkers: true });
-  const b = new SqliteStore(file, { sharedByWorkers: true });
+  const { home, file, a, b, ca, cb } = twoWorkers();
   try {
-    const ca = new WorkersCache(a, () => NOW);
-    const cb = new WorkersCache(b, () => NOW);
     const keys = Array.from({ length: 50 }, (_, i) => `jti:k:${i}`);
     const [fromA, fromB, again] = await Promise.all([
       Promise.all(keys.map((k) => ca.setIfAbsent(k, 121))),
