@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { CompactSign } from 'jose';
-import type { ErrorCode } from './errors.ts';
+import { CharterError, type ErrorCode } from './errors.ts';
 
 /** Artifacts kinds signed with vendor keys, by purpose. */
 export const ARTIFACT_TYP = {
@@ -48,8 +48,23 @@ export interface SigningKey {
   privateKey: KeyObject;
 }
 
-/** Sign a JSON payload as a compact JWS with `alg: EdDSA`, the given `typ` and `kid`, nothing else. */
+/**
+ * Sign a JSON payload as a compact JWS with `alg: EdDSA`, the given `typ` and `kid`, nothing else;
+ * `invalid_request` (`ERR_SIZE`) when the result would be larger than {@link MAX_ARTIFACT_BYTES}, which
+ * no verifier reads: refused where it is made, not at the site that cannot install it.
+ */
 export async function signArtifact(typ: string, payload: object, key: SigningKey): Promise<string> {
   const bytes = new TextEncoder().encode(JSON.stringify(payload));
-  return new CompactSign(bytes).setProtectedHeader({ alg: 'EdDSA', typ, kid: key.kid }).sign(key.privateKey);
+  const jws = await new CompactSign(bytes)
+    .setProtectedHeader({ alg: 'EdDSA', typ, kid: key.kid })
+    .sign(key.privateKey);
+  if (jws.length > MAX_ARTIFACT_BYTES) {
+    const kind = Object.entries(ARTIFACT_TYP).find(([, t]) => t === typ)?.[0] ?? 'artifact';
+    throw new CharterError(
+      'invalid_request',
+      'ERR_SIZE',
+      `the ${kind} would be ${jws.length} bytes, more than the ${MAX_ARTIFACT_BYTES} a gateway reads`,
+    );
+  }
+  return jws;
 }

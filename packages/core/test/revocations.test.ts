@@ -140,3 +140,21 @@ test('no input makes the verifier throw anything but a catalogued CharterError',
     { numRuns: 400 },
   );
 });
+
+test('a revocation update larger than a gateway reads is refused by its signer, not made', async () => {
+  // 3 000 revoked instances: about 100 KiB of claims, past the 64 KiB every verifier reads.
+  const instances = Array.from({ length: 3000 }, (_, i) => `ins_${String(i).padStart(26, 'x')}`);
+  await assert.rejects(
+    signRevocations(claims({ revoked: { instances } }), v.signer(v.licenseKey)),
+    (e: CharterError) =>
+      e.code === 'invalid_request' &&
+      e.detail === 'ERR_SIZE' &&
+      /the revocations would be \d+ bytes, more than the 65536 a gateway reads/.test(e.message),
+  );
+  // One that fits is made, and verifies.
+  const fits = await signRevocations(
+    claims({ revoked: { instances: instances.slice(0, 500) } }),
+    v.signer(v.licenseKey),
+  );
+  assert.equal(await outcome(fits), 'ok');
+});

@@ -8,7 +8,6 @@ import {
   type CharterPlatforms,
   type LicenseClaims,
   type LicensedApp,
-  MAX_ARTIFACT_BYTES,
   newId,
   signLicense,
 } from '@charter/core';
@@ -225,17 +224,14 @@ export async function issueLicense(ctx: VendorContext, input: LicenseInput): Pro
       policy,
       ...(attestation ? { attestation } : {}),
     };
-    const license = await signLicense(claims, key);
-    // No verifier reads a larger artifact: refused here, before it is stored, rather than at the site.
-    if (license.length > MAX_ARTIFACT_BYTES) {
+    // Too large to verify is refused by the signer (ERR_SIZE), before anything is stored; the
+    // usual reason is a long Android serial list, so the refusal says how many it carries.
+    const license = await signLicense(claims, key).catch((e: unknown) => {
       const serials = claims.attestation?.android_revoked?.length ?? 0;
-      invalid(
-        'ERR_SIZE',
-        `the license would be ${license.length} bytes, more than the ${MAX_ARTIFACT_BYTES} a gateway reads${
-          serials > 0 ? ` (it carries ${serials} Android serials: about 1,100 fit)` : ''
-        }`,
-      );
-    }
+      if (e instanceof CharterError && e.detail === 'ERR_SIZE' && serials > 0)
+        invalid('ERR_SIZE', `${e.message} (it carries ${serials} Android serials: about 1,100 fit)`);
+      throw e;
+    });
     try {
       ctx.db.transaction(() => {
         if (store.nextSerial(ctx.db, site.id) !== serial) throw new Error('UNIQUE: serial taken meanwhile');
